@@ -1,0 +1,1 @@
+// TODO: kernels of dropout (being written)

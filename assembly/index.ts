@@ -1,0 +1,15 @@
+// The kernel module: every export the host calls (see src/engine/wasm.ts for the wrappers).
+// Pointers are byte offsets into the host's shared memory; 0 stands for "none".
+// Each SIMD kernel `name` has a naive scalar twin `name_scalar` with the same signature.
+
+/** First byte the host may allocate from (after this module's static data). */
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+export * from './matmul';
+export * from './activation';
+export * from './softmax_ce';
+export * from './optimizer';
+export * from './batch';
+export * from './dropout';

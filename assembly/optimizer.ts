@@ -1,0 +1,1 @@
+// TODO: kernels of optimizer (being written)

@@ -1,0 +1,1 @@
+// TODO: kernels of softmax_ce (being written)

@@ -1,0 +1,108 @@
+// The one interface every backend implements: the TypeScript reference (`ts`, the oracle) and the
+// WebAssembly kernels (`wasm`, SIMD or scalar). Kernels allocate nothing and return at most a
+// scalar: the caller owns every buffer and passes sizes. Outputs first, then inputs, then sizes.
+//
+// Shape vocabulary: B batch, I inputs, O outputs, C classes, N element count, M/N/K for gemm.
+// Matrices are row-major f32. A dense layer keeps its weight as (O,I) like PyTorch and the seed's
+// W1 (10,784), so out = inp @ W^T + b.
+
+export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh';
+export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_relu', 'sigmoid', 'tanh'];
+/** Numeric code of each activation, shared with assembly/activation.ts. */
+export const ACTIVATION_CODE: Record<Activation, number> = {
+  identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4,
+};
+
+export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
+export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
+/** Numeric code of each optimizer, shared with assembly/optimizer.ts. */
+export const OPTIMIZER_CODE: Record<OptimizerKind, number> = {
+  sgd: 0, momentum: 1, nesterov: 2, adam: 3, adamw: 4,
+};
+
+/** Hyper-parameters of one optimizer step; `step` counts from 1 (Adam's bias correction). */
+export interface OptimizerStep {
+  kind: OptimizerKind;
+  lr: number;
+  momentum: number;     // momentum / nesterov
+  beta1: number;        // adam / adamw
+  beta2: number;
+  eps: number;
+  weightDecay: number;  // L2 added to the gradient (sgd, momentum, nesterov, adam); decoupled for adamw
+  step: number;
+}
+
+/** Geometry of a 2-D convolution over channels-first images (B,C,H,W) -> (B,OC,OH,OW). */
+export interface Conv2dShape {
+  B: number; C: number; H: number; W: number;
+  OC: number; KH: number; KW: number;
+  stride: number; pad: number;
+  OH: number; OW: number;
+}
+
+export interface Backend {
+  /** 'ts', 'wasm-simd', 'wasm-relaxed' or 'wasm-scalar'. */
+  readonly name: string;
+
+  // ---- memory: zero-filled, 16-byte aligned; on wasm they live inside the module's memory ----
+  f32(n: number): Float32Array;
+  i32(n: number): Int32Array;
+  u8(n: number): Uint8Array;
+  /** Current allocation mark; release(mark) frees everything allocated after it (scratch use). */
+  mark(): number;
+  release(mark: number): void;
+
+  // ---- matrix multiply ----
+  /**
+   * C(M,N) = op(A) op(B) [+ bias(N) broadcast over rows] [+ C when accumulate].
+   * op(A) is (M,K): A is stored (M,K), or (K,M) when transA. op(B) is (K,N): B is stored (K,N),
+   * or (N,K) when transB. Every element of C is summed over k in the same order wherever it sits,
+   * so splitting M or N across threads gives bit-identical results.
+   */
+  gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+    M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** dbias(O) += sum over the batch of dout(B,O). */
+  biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void;
+
+  // ---- activations (element-wise over N values); backward reads the forward *output* ----
+  activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void;
+  /** dinp = dout * f'(x), with f'(x) written in terms of out = f(x); dinp may alias dout. */
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+    N: number, alpha: number): void;
+
+  // ---- output layer ----
+  /** probs(B,C) = softmax of each row of logits(B,C). */
+  softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void;
+  /**
+   * Fused softmax + cross-entropy. Returns the *sum* of the per-row losses (divide by B for the
+   * mean). When dlogits is given it receives d(mean loss)/dlogits = (softmax - onehot) / B.
+   * Stable for logits of +-1000 (subtracts the row max).
+   */
+  softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
+    B: number, C: number): number;
+  /** Number of rows whose argmax (first maximum) equals the label. */
+  countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number;
+
+  // ---- optimizer: one call updates the whole flat parameter arena ----
+  /** m and v are the optimizer state (velocity / first and second moments), N floats each. */
+  optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
+    N: number, h: OptimizerStep): void;
+
+  // ---- batch preparation ----
+  /**
+   * x(B,D) = images[idx[b]] * scale + shift (u8 -> f32), y(B) = labels[idx[b]].
+   * images is (N,D) u8 and labels (N) u8, both kept as loaded.
+   */
+  gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
+    idx: Int32Array, B: number, D: number, scale: number, shift: number): void;
+
+  // ---- dropout (inverted: kept values are scaled by 1/(1-p) at training time) ----
+  /**
+   * mask(N) = 0 or 1/(1-p) drawn from a counter-based hash of (seed, i); out = inp * mask.
+   * seed is a u32 drawn from the run's one PRNG, so dropout follows the run's seed.
+   */
+  dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
+    seed: number): void;
+  /** dinp = dout * mask; dinp may alias dout. */
+  dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void;
+}

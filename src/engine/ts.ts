@@ -1,0 +1,29 @@
+// The `ts` backend: the reference kernels of src/engine/ref/, plain TypeScript written to be read.
+// It is the oracle for every test and the baseline column of the benchmark.
+import type { Backend } from './backend.js';
+import { gemm, biasBackward } from './ref/matmul.js';
+import { activationForward, activationBackward } from './ref/activation.js';
+import { softmaxForward, softmaxCrossEntropy, countCorrect } from './ref/softmax_ce.js';
+import { optimizerStep } from './ref/optimizer.js';
+import { gatherBatch } from './ref/batch.js';
+import { dropoutForward, dropoutBackward } from './ref/dropout.js';
+
+export class TsBackend implements Backend {
+  readonly name: string = 'ts';
+  f32(n: number): Float32Array { return new Float32Array(n); }
+  i32(n: number): Int32Array { return new Int32Array(n); }
+  u8(n: number): Uint8Array { return new Uint8Array(n); }
+  mark(): number { return 0; }
+  release(_mark: number): void { /* garbage collected */ }
+  gemm = gemm;
+  biasBackward = biasBackward;
+  activationForward = activationForward;
+  activationBackward = activationBackward;
+  softmaxForward = softmaxForward;
+  softmaxCrossEntropy = softmaxCrossEntropy;
+  countCorrect = countCorrect;
+  optimizerStep = optimizerStep;
+  gatherBatch = gatherBatch;
+  dropoutForward = dropoutForward;
+  dropoutBackward = dropoutBackward;
+}

@@ -1,0 +1,186 @@
+// The `wasm` backend: thin host wrappers over the AssemblyScript kernels in assembly/.
+// The host owns one shared WebAssembly.Memory and a bump allocator over it; kernels only see
+// byte offsets and sizes. Each kernel has a SIMD export `name` and a scalar twin `name_scalar`;
+// the relaxed build (`kernels-relaxed.wasm`) uses f32x4.relaxed_madd in the matmul.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { instantiateSync } from '@assemblyscript/loader';
+import {
+  ACTIVATION_CODE, OPTIMIZER_CODE,
+  type Activation, type Backend, type OptimizerStep,
+} from './backend.js';
+import { projectRoot } from './root.js';
+
+export type WasmVariant = 'simd' | 'relaxed' | 'scalar';
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB, matches asconfig.json "maximumMemory"
+const ALIGN = 64;        // v128 needs 16; 64 keeps rows on cache-line boundaries
+
+/** The raw exports of build/kernels*.wasm (pointers are byte offsets). */
+export interface KernelExports {
+  heap_base(): number;
+  gemm_scratch_bytes(): number;
+  [name: string]: any;
+}
+
+/** Smallest module that uses a v128 instruction; validates only where SIMD is on. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
+  10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+export function simdSupported(): boolean {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+/**
+ * Whether the relaxed-SIMD build validates here. Node 20 needs `--experimental-wasm-relaxed-simd`
+ * (on the command line, in NODE_OPTIONS, or set by enableRelaxedSimd() before the first compile).
+ */
+export function relaxedSupported(): boolean {
+  return WebAssembly.validate(new Uint8Array(readFileSync(join(projectRoot(), 'build', 'kernels-relaxed.wasm'))));
+}
+
+/** Turns on V8's relaxed-SIMD support for this process (what --relaxed does). */
+export function enableRelaxedSimd(): void {
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+
+/** Compiled module of a variant (relaxed uses its own file; simd and scalar share one). */
+export function kernelModule(variant: WasmVariant): WebAssembly.Module {
+  const file = variant === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm';
+  let mod = moduleCache.get(file);
+  if (!mod) {
+    const path = join(projectRoot(), 'build', file);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      throw new Error(`${path} is missing: run \`npm run build\` (npm install does it too)`);
+    }
+    mod = new WebAssembly.Module(new Uint8Array(bytes));
+    moduleCache.set(file, mod);
+  }
+  return mod;
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  readonly memory: WebAssembly.Memory;
+  readonly k: KernelExports;
+  readonly variant: WasmVariant;
+  private top: number;
+  private readonly buffers = new Set<ArrayBufferLike>();
+  private readonly sfx: string;
+  /** Per-thread packing buffer of the matmul (main thread's). */
+  readonly scratch: number;
+
+  constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20) {
+    this.variant = variant;
+    this.name = `wasm-${variant}`;
+    this.sfx = variant === 'scalar' ? '_scalar' : '';
+    const pages = Math.max(2, Math.ceil(initialBytes / PAGE));
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    const instance = instantiateSync(kernelModule(variant), { env: { memory: this.memory } });
+    this.k = instance.exports as unknown as KernelExports;
+    this.buffers.add(this.memory.buffer);
+    this.top = alignUp(Math.max(this.k.heap_base(), 1024));
+    this.scratch = this.alloc(this.k.gemm_scratch_bytes());
+  }
+
+  // ---- memory ----
+
+  /** Reserves `bytes` (aligned) and returns the byte offset; grows the memory when needed. */
+  alloc(bytes: number): number {
+    const off = this.top;
+    const end = alignUp(off + Math.max(bytes, 0));
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const need = Math.ceil((end - have) / PAGE);
+      const pagesNow = have / PAGE;
+      if (pagesNow + need > MAX_PAGES) {
+        throw new Error(`out of WASM memory: ${(end / 2 ** 20).toFixed(0)} MiB needed, ` +
+          `${(MAX_PAGES * PAGE) / 2 ** 20} MiB is the limit; use a smaller batch or model`);
+      }
+      // Grow by at least a quarter so many small allocations do not grow page by page.
+      this.memory.grow(Math.min(MAX_PAGES - pagesNow, Math.max(need, Math.ceil(pagesNow / 4))));
+      // A shared memory keeps old views valid; the new, longer buffer object is recorded too.
+      this.buffers.add(this.memory.buffer);
+    }
+    this.top = end;
+    return off;
+  }
+  f32(n: number): Float32Array { return new Float32Array(this.memory.buffer, this.alloc(n * 4), n); }
+  i32(n: number): Int32Array { return new Int32Array(this.memory.buffer, this.alloc(n * 4), n); }
+  u8(n: number): Uint8Array { return new Uint8Array(this.memory.buffer, this.alloc(n), n); }
+  mark(): number { return this.top; }
+  release(mark: number): void {
+    // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
+    new Uint8Array(this.memory.buffer, mark, this.top - mark).fill(0);
+    this.top = mark;
+  }
+
+  /** Byte offset of a view that lives in this backend's memory (0 stands for null). */
+  ptr(a: ArrayBufferView | null): number {
+    if (a === null) return 0;
+    if (!this.buffers.has(a.buffer)) {
+      throw new Error('array is not in WASM memory: allocate it with backend.f32/i32/u8');
+    }
+    return a.byteOffset;
+  }
+
+  // ---- kernels ----
+
+  gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+    M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+    this.k['gemm' + this.sfx](this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
+      transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
+  }
+  biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void {
+    this.k['bias_backward' + this.sfx](this.ptr(dbias), this.ptr(dout), B, O);
+  }
+  activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
+    this.k['activation_forward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
+  }
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+    N: number, alpha: number): void {
+    this.k['activation_backward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
+      this.ptr(out), N, alpha);
+  }
+  softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
+    this.k['softmax_forward' + this.sfx](this.ptr(probs), this.ptr(logits), B, C);
+  }
+  softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
+    B: number, C: number): number {
+    return this.k['softmax_cross_entropy' + this.sfx](this.ptr(dlogits), this.ptr(logits),
+      this.ptr(labels), B, C);
+  }
+  countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {
+    return this.k['count_correct' + this.sfx](this.ptr(logits), this.ptr(labels), B, C);
+  }
+  optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
+    N: number, h: OptimizerStep): void {
+    const bc1 = 1 - Math.pow(h.beta1, h.step);
+    const bc2 = 1 - Math.pow(h.beta2, h.step);
+    this.k['optimizer_step' + this.sfx](OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
+      this.ptr(m), this.ptr(v), N, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
+  }
+  gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
+    idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
+    this.k['gather_batch' + this.sfx](this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
+      this.ptr(idx), B, D, scale, shift);
+  }
+  dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
+    seed: number): void {
+    this.k['dropout_forward' + this.sfx](this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
+  }
+  dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
+    this.k['dropout_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
+  }
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
