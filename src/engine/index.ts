@@ -11,6 +11,8 @@ export interface BackendOptions {
   relaxed?: boolean;
   /** Initial WASM memory in bytes (it grows on demand). */
   initialBytes?: number;
+  /** Worker threads for the big kernels (default 1 until the thread pool lands). */
+  threads?: number;
 }
 
 export function createBackend(name: BackendName = 'wasm', opts: BackendOptions = {}): Backend {

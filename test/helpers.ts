@@ -1,0 +1,32 @@
+// Shared test utilities: seeded inputs and an allclose that reports the worst element.
+import { expect } from 'vitest';
+import { Rng } from '../src/util/rng.js';
+
+/** n uniform values in [lo, hi) from a seeded generator. */
+export function randomF32(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.float();
+  return out;
+}
+
+/** Largest |got - want| and whether every element passes |got - want| <= atol + rtol * |want|. */
+export function compare(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number) {
+  let maxDiff = 0;
+  let worst = -1;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= atol + rtol * Math.abs(want[i]))) { if (worst < 0) worst = i; }
+    if (d > maxDiff || Number.isNaN(d)) maxDiff = Number.isNaN(d) ? Infinity : d;
+  }
+  return { ok: worst < 0 && got.length === want.length, maxDiff, worst };
+}
+
+export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol = 1e-5, rtol = 1e-5): void {
+  const r = compare(got, want, atol, rtol);
+  if (!r.ok) {
+    const i = r.worst;
+    expect.fail(`not close: length ${got.length} vs ${want.length}; first bad element ${i}: ` +
+      `got ${got[i]}, want ${want[i]}; max |diff| ${r.maxDiff}`);
+  }
+}
