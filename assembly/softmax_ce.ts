@@ -1,1 +1,170 @@
-// TODO: kernels of softmax_ce (being written)
+// Output layer: softmax, fused softmax + cross-entropy, and the count of correct predictions.
+// logits, probs, dlogits are (B,C) f32 row-major; labels is (B) i32 with 0 <= label < C (the
+// data loader checks that). For one row z with label t and m = max_j z_j:
+//   p_j = e^(z_j - m) / s,  s = sum_j e^(z_j - m),  loss = log s - (z_t - m),
+//   d(mean loss)/dz_j = (p_j - [j == t]) / B.
+// Subtracting m keeps every exponent <= 0, so logits of +-1000 give finite loss and gradients.
+// See src/engine/ref/softmax_ce.ts.
+import { exp4, hmax4, hsum4 } from './simd_math';
+
+// @ts-ignore: decorator
+@inline function rowMax(z: usize, C: i32): f32 {
+  const n = <usize>C << 2;
+  let j: usize = 0;
+  let m: f32 = -Infinity;
+  if (n >= 16) {
+    let mv = v128.load(z);
+    for (j = 16; j + 16 <= n; j += 16) mv = f32x4.max(mv, v128.load(z + j));
+    m = hmax4(mv);
+  }
+  for (; j < n; j += 4) m = max(m, load<f32>(z + j));
+  return m;
+}
+
+/** Writes e^(z_j - m) into e (may be 0 = nowhere) and returns their sum. */
+// @ts-ignore: decorator
+@inline function rowExp(e: usize, z: usize, C: i32, m: f32): f32 {
+  const n = <usize>C << 2;
+  const mv = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  let j: usize = 0;
+  for (; j + 16 <= n; j += 16) {
+    const ev = exp4(f32x4.sub(v128.load(z + j), mv));
+    if (e) v128.store(e + j, ev);
+    sv = f32x4.add(sv, ev);
+  }
+  let s = hsum4(sv);
+  for (; j < n; j += 4) {
+    const ej = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(z + j) - m)), 0);
+    if (e) store<f32>(e + j, ej);
+    s += ej;
+  }
+  return s;
+}
+
+/** probs(B,C) = softmax of each row of logits(B,C); probs may alias logits. */
+export function softmax_forward(probs: usize, logits: usize, B: i32, C: i32): void {
+  const rowBytes = <usize>C << 2;
+  const n = rowBytes;
+  for (let b = 0; b < B; b++) {
+    const z = logits + <usize>b * rowBytes;
+    const p = probs + <usize>b * rowBytes;
+    const s = rowExp(p, z, C, rowMax(z, C));
+    const sv = f32x4.splat(s);
+    let j: usize = 0;
+    for (; j + 16 <= n; j += 16) v128.store(p + j, f32x4.div(v128.load(p + j), sv));
+    for (; j < n; j += 4) store<f32>(p + j, load<f32>(p + j) / s);
+  }
+}
+
+/** Sum over rows of -log softmax(logits)[label]; dlogits(B,C) (0 = none) gets (p - onehot) / B. */
+export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usize, B: i32, C: i32): f64 {
+  const rowBytes = <usize>C << 2;
+  const n = rowBytes;
+  const invB = f32x4.splat(<f32>1 / <f32>B);
+  let total: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const z = logits + <usize>b * rowBytes;
+    const d = dlogits ? dlogits + <usize>b * rowBytes : 0;
+    const t = load<i32>(labels + (<usize>b << 2));
+    const zt = load<f32>(z + (<usize>t << 2)); // read before d (which may alias z) is written
+    const m = rowMax(z, C);
+    const s = rowExp(d, z, C, m);
+    total += Math.log(<f64>s) - <f64>(zt - m);
+    if (d) {
+      // d holds e^(z - m): turn it into (e / s - onehot) / B; the one-hot lane is where lane
+      // index == t, found by comparing an index vector.
+      const sv = f32x4.splat(s);
+      const tv = i32x4.splat(t);
+      const one = f32x4.splat(1);
+      let idx = i32x4(0, 1, 2, 3);
+      let j: usize = 0;
+      for (; j + 16 <= n; j += 16) {
+        const hot = v128.and(one, i32x4.eq(idx, tv));
+        const p = f32x4.div(v128.load(d + j), sv);
+        v128.store(d + j, f32x4.mul(f32x4.sub(p, hot), invB));
+        idx = i32x4.add(idx, i32x4.splat(4));
+      }
+      for (; j < n; j += 4) {
+        const hot: f32 = <i32>(j >> 2) == t ? 1 : 0;
+        const p = f32x4.div(f32x4.splat(load<f32>(d + j)), sv);
+        store<f32>(d + j, f32x4.extract_lane(f32x4.mul(f32x4.sub(p, f32x4.splat(hot)), invB), 0));
+      }
+    }
+  }
+  return total;
+}
+
+/** Number of rows of logits(B,C) whose first maximum sits at labels(B). */
+export function count_correct(logits: usize, labels: usize, B: i32, C: i32): i32 {
+  const rowBytes = <usize>C << 2;
+  let correct = 0;
+  for (let b = 0; b < B; b++) {
+    const z = logits + <usize>b * rowBytes;
+    const m = rowMax(z, C);
+    // first j holding the maximum; none matches when the row has a NaN, then scan like the reference
+    let best = -1;
+    for (let j = 0; j < C; j++) {
+      if (load<f32>(z + (<usize>j << 2)) == m) { best = j; break; }
+    }
+    if (best < 0) best = argmaxScalar(z, C);
+    if (best == load<i32>(labels + (<usize>b << 2))) correct++;
+  }
+  return correct;
+}
+
+function argmaxScalar(z: usize, C: i32): i32 {
+  let best = 0;
+  for (let j = 1; j < C; j++) {
+    if (load<f32>(z + (<usize>j << 2)) > load<f32>(z + (<usize>best << 2))) best = j;
+  }
+  return best;
+}
+
+/** Scalar twin of softmax_forward, with Mathf.exp. */
+export function softmax_forward_scalar(probs: usize, logits: usize, B: i32, C: i32): void {
+  for (let b = 0; b < B; b++) {
+    const row = <usize>b * <usize>C;
+    let m: f32 = -Infinity;
+    for (let j = 0; j < C; j++) m = max(m, load<f32>(logits + ((row + j) << 2)));
+    let s: f32 = 0;
+    for (let j = 0; j < C; j++) {
+      const e = Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m);
+      store<f32>(probs + ((row + j) << 2), e);
+      s += e;
+    }
+    for (let j = 0; j < C; j++) store<f32>(probs + ((row + j) << 2), load<f32>(probs + ((row + j) << 2)) / s);
+  }
+}
+
+/** Scalar twin of softmax_cross_entropy. */
+export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labels: usize, B: i32,
+  C: i32): f64 {
+  let total: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const row = <usize>b * <usize>C;
+    const t = load<i32>(labels + (<usize>b << 2));
+    let m: f32 = -Infinity;
+    for (let j = 0; j < C; j++) m = max(m, load<f32>(logits + ((row + j) << 2)));
+    let s: f32 = 0;
+    for (let j = 0; j < C; j++) s += Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m);
+    total += Math.log(<f64>s) - <f64>(load<f32>(logits + ((row + t) << 2)) - m);
+    // (dlogits may alias logits: every e^ is read before its own element is overwritten)
+    if (dlogits) {
+      for (let j = 0; j < C; j++) {
+        const p = Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m) / s;
+        store<f32>(dlogits + ((row + j) << 2), (p - (j == t ? 1 : 0)) / <f32>B);
+      }
+    }
+  }
+  return total;
+}
+
+/** Scalar twin of count_correct. */
+export function count_correct_scalar(logits: usize, labels: usize, B: i32, C: i32): i32 {
+  let correct = 0;
+  for (let b = 0; b < B; b++) {
+    if (argmaxScalar(logits + <usize>b * (<usize>C << 2), C) == load<i32>(labels + (<usize>b << 2))) correct++;
+  }
+  return correct;
+}
