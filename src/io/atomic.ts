@@ -1,0 +1,50 @@
+// Crash-safe file replacement: write a temp file in the same folder, fsync it, rename it over the
+// target (atomic on POSIX and on NTFS), then fsync the folder so the rename itself is durable.
+// A crash at any point leaves either the old file or the new one, never a half-written file.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+
+let counter = 0;
+
+/** Write via temp file in the same folder + fsync + rename: a crash mid-write leaves the old file intact. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${counter++}.tmp`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+    for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
+    try { unlinkSync(tmp); } catch { /* never created, or already renamed */ }
+    throw writeUserError(e, path);
+  }
+  syncDir(dir);
+}
+
+/** fsync a folder so a rename inside it survives power loss (not possible on Windows: skipped). */
+function syncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch { /* best effort */ } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+function writeUserError(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const dir = dirname(path);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new UserError(`cannot write ${path}: folder ${dir} does not exist; create it first`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new UserError(`cannot write ${path}: no permission to write in ${dir}; choose another path`);
+  if (code === 'EISDIR') return new UserError(`cannot write ${path}: it is a folder; give a file name`);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new UserError(`cannot write ${path}: the disk is full; free some space (the old file, if any, is intact)`);
+  return e;
+}

@@ -1,0 +1,244 @@
+// numpy .npz: a zip archive (read and written with fflate) of .npy arrays, one per name, the format
+// np.savez / np.savez_compressed write and np.load reads. Spec of .npy:
+// https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html — magic "\x93NUMPY",
+// version (1.0: u16 LE header length; 2.0/3.0: u32 LE), an ASCII (3.0: UTF-8) Python dict literal
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (10, 784), }
+// padded with spaces and '\n' to a multiple of 64 bytes, then the raw array bytes.
+// Reading accepts stored and deflated entries, zip64 sizes, Fortran order (transposed to C order)
+// and big-endian dtypes (byte-swapped); writing gives v1.0 arrays in C order, little-endian.
+import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+import { readInputFile } from './files.js';
+
+export type NpyDType = '<f4' | '<f8' | '<i4' | '<i8' | '|u1';
+export type NpyData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+/** One numpy array: `data` holds prod(shape) elements in C (row-major) order. */
+export interface NpyArray { dtype: NpyDType; shape: number[]; data: NpyData }
+
+const KINDS: Record<string, { dtype: NpyDType; size: number; make: (n: number) => NpyData; ctor: Function }> = {
+  f4: { dtype: '<f4', size: 4, make: (n) => new Float32Array(n), ctor: Float32Array },
+  f8: { dtype: '<f8', size: 8, make: (n) => new Float64Array(n), ctor: Float64Array },
+  i4: { dtype: '<i4', size: 4, make: (n) => new Int32Array(n), ctor: Int32Array },
+  i8: { dtype: '<i8', size: 8, make: (n) => new BigInt64Array(n), ctor: BigInt64Array },
+  u1: { dtype: '|u1', size: 1, make: (n) => new Uint8Array(n), ctor: Uint8Array },
+};
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+const MAX_RANK = 32;
+/** deflate cannot expand more than about 1032:1; a larger claim is a corrupt or hostile archive. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/** The .npy v1.0 bytes of one array. */
+export function encodeNpy(arr: NpyArray, name = 'array'): Uint8Array {
+  const kind = KINDS[arr.dtype.slice(1)];
+  if (!kind || kind.dtype !== arr.dtype) throw new Error(`npy '${name}': unsupported dtype ${arr.dtype}`);
+  if (!(arr.data instanceof kind.ctor)) throw new Error(`npy '${name}': dtype ${arr.dtype} needs a ${kind.ctor.name}`);
+  const count = arr.shape.reduce((a, d) => a * d, 1);
+  if (!arr.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || count !== arr.data.length) {
+    throw new Error(`npy '${name}': shape (${arr.shape}) does not match ${arr.data.length} elements`);
+  }
+  const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
+  let dict = `{'descr': '${arr.dtype}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  dict = dict + ' '.repeat(total - 10 - dict.length - 1) + '\n';
+  const out = new Uint8Array(total + arr.data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1; out[7] = 0;
+  new DataView(out.buffer).setUint16(8, dict.length, true);
+  for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
+  out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), total);
+  return out;
+}
+
+/** Parse one .npy file's bytes; `what` names it in errors ("w.npz: W1.npy"). */
+export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
+  const bad = (msg: string) => new UserError(`${what} is not a valid .npy array: ${msg}; re-save it with numpy.savez`);
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw bad('missing the \\x93NUMPY magic');
+  const major = bytes[6];
+  if (major < 1 || major > 3) throw bad(`unknown format version ${major}.${bytes[7]}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = major === 1 ? dv.getUint16(8, true) : bytes.length >= 12 ? dv.getUint32(8, true) : Infinity;
+  const start = major === 1 ? 10 : 12;
+  if (start + hlen > bytes.length) throw bad(`header length ${hlen} runs past the end (${bytes.length} bytes)`);
+  let text: string;
+  try {
+    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(bytes.subarray(start, start + hlen));
+  } catch {
+    throw bad('header is not valid text');
+  }
+  let dict: Record<string, unknown>;
+  try {
+    dict = parsePyDict(text);
+  } catch (e) {
+    throw bad(`cannot parse header ${JSON.stringify(text.trim().slice(0, 80))} (${(e as Error).message})`);
+  }
+  const descr = dict.descr, fortran = dict.fortran_order, shape = dict.shape;
+  if (typeof descr !== 'string') throw bad(`unsupported dtype ${JSON.stringify(descr)?.slice(0, 60)} (structured arrays are not supported)`);
+  if (typeof fortran !== 'boolean') throw bad("header lacks 'fortran_order'");
+  if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw bad(`invalid shape ${JSON.stringify(shape)?.slice(0, 60)}`);
+  }
+  const m = /^([<>|=])([a-z]\d+)$/.exec(descr);
+  const kind = m ? KINDS[m[2]] : undefined;
+  if (!m || !kind || (kind.size === 1 ? false : m[1] === '|')) {
+    throw bad(`unsupported dtype '${descr}' (supported: float32, float64, int32, int64, uint8); convert with .astype(np.float32)`);
+  }
+  let count = 1;
+  for (const d of shape as number[]) count = Math.min(count * d, Number.MAX_SAFE_INTEGER);
+  const need = count * kind.size;
+  const body = bytes.length - start - hlen;
+  if (need !== body) throw bad(`shape (${shape}) of '${descr}' needs ${need} data bytes but the file holds ${body} (truncated?)`);
+
+  const data = kind.make(count);
+  const raw = new Uint8Array(data.buffer);
+  raw.set(bytes.subarray(start + hlen));
+  if (m[1] === '>' && kind.size > 1) byteSwap(raw, kind.size);
+  const dims = shape as number[];
+  return { dtype: kind.dtype, shape: dims, data: fortran && dims.length > 1 ? fortranToC(data, dims) : data };
+}
+
+function byteSwap(raw: Uint8Array, size: number): void {
+  for (let i = 0; i < raw.length; i += size) {
+    for (let a = i, b = i + size - 1; a < b; a++, b--) { const t = raw[a]; raw[a] = raw[b]; raw[b] = t; }
+  }
+}
+
+/** Same elements, from column-major (first index fastest) to row-major (last index fastest). */
+function fortranToC<T extends NpyData>(src: T, shape: number[]): T {
+  const k = shape.length;
+  const fstride = new Array<number>(k);
+  for (let j = 0, s = 1; j < k; j++) { fstride[j] = s; s *= shape[j]; }
+  const dst = new (src.constructor as { new(n: number): T })(src.length);
+  const idx = new Array<number>(k).fill(0);
+  let f = 0; // offset in src of the C-order element i
+  for (let i = 0; i < src.length; i++) {
+    dst[i] = src[f];
+    for (let j = k - 1; j >= 0; j--) { // odometer over the C index, last axis fastest
+      idx[j]++; f += fstride[j];
+      if (idx[j] < shape[j]) break;
+      f -= fstride[j] * shape[j]; idx[j] = 0;
+    }
+  }
+  return dst;
+}
+
+/** A Python dict literal as numpy writes it: str keys; str, bool, int and tuple-of-int values. */
+function parsePyDict(s: string): Record<string, unknown> {
+  let i = 0;
+  const ws = () => { while (i < s.length && /\s/.test(s[i])) i++; };
+  const expect = (c: string) => { ws(); if (s[i] !== c) throw new Error(`expected '${c}' at ${i}`); i++; };
+  const value = (): unknown => {
+    ws();
+    const c = s[i];
+    if (c === "'" || c === '"') {
+      const e = s.indexOf(c, i + 1);
+      if (e < 0) throw new Error('unterminated string');
+      const v = s.slice(i + 1, e); i = e + 1; return v;
+    }
+    if (c === '(' || c === '[') {
+      const close = c === '(' ? ')' : ']';
+      i++; const items: unknown[] = [];
+      for (;;) {
+        ws();
+        if (s[i] === close) { i++; return items; }
+        items.push(value()); ws();
+        if (s[i] === ',') i++; else if (s[i] !== close) throw new Error(`expected ',' or '${close}' at ${i}`);
+      }
+    }
+    const m = /^(True|False|\d+L?)/.exec(s.slice(i, i + 24));
+    if (!m) throw new Error(`unexpected '${s.slice(i, i + 10)}' at ${i}`);
+    i += m[0].length;
+    return m[0] === 'True' ? true : m[0] === 'False' ? false : Number(m[0].replace('L', ''));
+  };
+  expect('{');
+  const out: Record<string, unknown> = {};
+  for (;;) {
+    ws();
+    if (s[i] === '}') { i++; break; }
+    const k = value();
+    if (typeof k !== 'string') throw new Error('dict key is not a string');
+    expect(':');
+    out[k] = value();
+    ws();
+    if (s[i] === ',') i++; else if (s[i] !== '}') throw new Error(`expected ',' or '}' at ${i}`);
+  }
+  ws();
+  if (i !== s.length) throw new Error('text after the dict');
+  return out;
+}
+
+/** Writes arrays as an .npz (names without .npy), atomically; `compress` deflates like np.savez_compressed. */
+export function writeNpz(path: string, arrays: Record<string, NpyArray>, opts: { compress?: boolean } = {}): void {
+  writeFileAtomic(path, encodeNpz(arrays, opts));
+}
+
+/** The .npz bytes of `arrays` (stored entries like np.savez, or deflated with compress). */
+export function encodeNpz(arrays: Record<string, NpyArray>, opts: { compress?: boolean } = {}): Uint8Array {
+  const files: Zippable = {};
+  for (const [name, arr] of Object.entries(arrays)) files[`${name}.npy`] = encodeNpy(arr, name);
+  // Fixed timestamp: the same arrays give the same bytes.
+  return zipSync(files, { level: opts.compress ? 6 : 0, mtime: new Date(1980, 0, 1) });
+}
+
+/**
+ * Reads an .npz: accepts fortran_order True by transposing to C order, big-endian '>f4' etc. by
+ * byte-swapping, and both stored and deflated entries. Keys are entry names without '.npy'.
+ */
+export function readNpz(path: string): Record<string, NpyArray> {
+  return decodeNpz(readInputFile(path, 'npz file'), path);
+}
+
+/** decodeNpz on bytes; `what` names the file in errors. */
+export function decodeNpz(bytes: Uint8Array, what: string): Record<string, NpyArray> {
+  const bad = (msg: string) => new UserError(`${what} is not a valid .npz file: ${msg}; re-save it with numpy.savez`);
+  checkZipDirectory(bytes, bad);
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes, {
+      filter: (f) => {
+        // Bound every allocation fflate makes by what the archive can really hold.
+        if (f.size > bytes.length) throw bad(`entry ${f.name} claims ${f.size} compressed bytes, more than the file holds (truncated?)`);
+        if (f.compression !== 0 && f.compression !== 8) throw bad(`entry ${f.name} uses compression method ${f.compression}; only stored and deflate are supported`);
+        if (f.compression === 8 && f.originalSize > f.size * MAX_DEFLATE_RATIO + 1024) throw bad(`entry ${f.name} claims an impossible size ${f.originalSize}`);
+        if (f.compression === 0 && f.originalSize !== f.size) throw bad(`stored entry ${f.name} has mismatched sizes`);
+        return !f.name.endsWith('/');
+      },
+    });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw bad(`the zip data is corrupt (${(e as Error).message})`);
+  }
+  const out: Record<string, NpyArray> = {};
+  for (const [name, data] of Object.entries(files)) {
+    if (!name.endsWith('.npy')) throw bad(`entry ${name} is not a .npy array`);
+    out[name.slice(0, -4)] = decodeNpy(data, `${what}: ${name}`);
+  }
+  return out;
+}
+
+/** Sanity checks on the zip end record before fflate walks it: entry count and directory in range. */
+function checkZipDirectory(bytes: Uint8Array, bad: (msg: string) => UserError): void {
+  if (bytes.length < 22) throw bad(`only ${bytes.length} bytes, too short for a zip archive`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let e = bytes.length - 22;
+  const stop = Math.max(0, bytes.length - 22 - 65535);
+  while (e >= stop && dv.getUint32(e, true) !== 0x06054b50) e--;
+  if (e < stop) throw bad('no zip end-of-directory record (truncated, or not a zip file)');
+  let count = dv.getUint16(e + 10, true);
+  let dirSize = dv.getUint32(e + 12, true);
+  let dirOff = dv.getUint32(e + 16, true);
+  if (e >= 20 && dv.getUint32(e - 20, true) === 0x07064b50) { // zip64 locator
+    const z = Number(dv.getBigUint64(e - 12, true));
+    if (z + 56 > bytes.length || dv.getUint32(z, true) !== 0x06064b50) throw bad('broken zip64 end record');
+    count = Number(dv.getBigUint64(z + 32, true));
+    dirSize = Number(dv.getBigUint64(z + 40, true));
+    dirOff = Number(dv.getBigUint64(z + 48, true));
+  }
+  if (dirOff + dirSize > bytes.length || count * 46 > dirSize) throw bad('the zip directory lies outside the file (truncated?)');
+  for (let i = 0, o = dirOff; i < count; i++) {
+    if (o + 46 > dirOff + dirSize || dv.getUint32(o, true) !== 0x02014b50) throw bad('corrupt zip directory entry');
+    const local = dv.getUint32(o + 42, true);
+    if (local !== 0xffffffff && (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50)) throw bad('corrupt zip local header');
+    o += 46 + dv.getUint16(o + 28, true) + dv.getUint16(o + 30, true) + dv.getUint16(o + 32, true);
+  }
+}
