@@ -1,0 +1,102 @@
+// gemm and bias_backward of every backend against the reference (src/engine/ref/matmul.ts), and
+// the property the thread pool relies on: a gemm over a row or column range of C gives the same
+// bits as those elements of the whole call.
+import { describe, expect, it } from 'vitest';
+import { createBackend, type Backend } from '../src/engine/index.js';
+import { enableRelaxedSimd, relaxedSupported, type WasmBackend } from '../src/engine/wasm.js';
+import { TsFastBackend } from '../src/engine/fast/matmul.js';
+import { gemm as refGemm, biasBackward as refBiasBackward } from '../src/engine/ref/matmul.js';
+import { randomF32 } from './helpers.js';
+import { bits, check, putF32, reportMaxDiffs } from './kernel_backends.js';
+
+enableRelaxedSimd();
+const wasm: WasmBackend[] = [createBackend('wasm-simd'), createBackend('wasm-scalar')] as WasmBackend[];
+if (relaxedSupported()) wasm.push(createBackend('wasm-relaxed') as WasmBackend);
+const backends: Backend[] = [new TsFastBackend(), ...wasm];
+
+// (M,N,K): tiny, block multiples, 785s in each place, and tails across every blocking
+// (4 rows, 8 columns, depth 256, 128 rows, 512 columns), plus an empty sum (K = 0).
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [3, 3, 3], [7, 7, 7], [64, 64, 64], [1, 10, 785], [785, 9, 13], [5, 785, 11],
+  [6, 10, 785], [130, 17, 600], [37, 29, 257], [9, 515, 5], [4, 8, 0],
+];
+const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+/** Tolerance of an f32 sum of K products of values in [-1, 1]. */
+const atolFor = (K: number) => 1e-6 * (K + 1);
+const RTOL = 1e-5;
+
+reportMaxDiffs('matmul: worst |diff| against the reference');
+
+describe.each(backends.map((be) => [be.name, be] as const))('%s', (name, be) => {
+  it.each(SHAPES)('gemm M=%i N=%i K=%i, all transposes, bias and accumulate on/off', (M, N, K) => {
+    let seed = M * 1_000_003 + N * 1009 + K;
+    for (const [transA, transB] of TRANS) {
+      for (const withBias of [false, true]) {
+        for (const accumulate of [false, true]) {
+          const a = randomF32(M * K, seed++), b = randomF32(K * N, seed++);
+          const c0 = randomF32(M * N, seed++), bias = randomF32(N, seed++);
+          const want = c0.slice();
+          refGemm(want, a, b, withBias ? bias : null, M, N, K, transA, transB, accumulate);
+          // Shift 1 puts every pointer 4 bytes past a 16-byte boundary: no alignment is assumed.
+          const shift = seed % 2;
+          const c = putF32(be, c0, shift);
+          be.gemm(c, putF32(be, a, shift), putF32(be, b, shift), withBias ? putF32(be, bias, shift) : null,
+            M, N, K, transA, transB, accumulate);
+          check(`${name} gemm`, c, want, atolFor(K), RTOL);
+        }
+      }
+    }
+  });
+
+  it('bias_backward adds column sums to dbias', () => {
+    for (const [B, O] of [[1, 1], [128, 10], [7, 785], [33, 17], [128, 512]]) {
+      const dout = randomF32(B * O, B + O), d0 = randomF32(O, B * O);
+      const want = d0.slice();
+      refBiasBackward(want, dout, B, O);
+      const dbias = putF32(be, d0, O % 2);
+      be.biasBackward(dbias, putF32(be, dout, O % 2), B, O);
+      check(`${name} bias_backward`, dbias, want, 1e-6 * B, RTOL);
+    }
+  });
+});
+
+describe.each(wasm.map((be) => [be.name, be] as const))('%s: row and column splits', (name, be) => {
+  const strided = (be.variant === 'scalar' ? be.k.gemm_strided_scalar : be.k.gemm_strided) as
+    (...args: number[]) => void;
+  const M = 37, N = 29, K = 600; // K crosses the depth blocking; M and N leave tails
+  const cuts = (n: number) => [0, 1, 5, 6, 13, n];
+
+  it.each(TRANS)('transA=%s transB=%s: row ranges and column ranges equal the whole call bit for bit',
+    (transA, transB) => {
+      const a = putF32(be, randomF32(M * K, 1)), b = putF32(be, randomF32(K * N, 2));
+      const bias = putF32(be, randomF32(N, 3)), c0 = randomF32(M * N, 4);
+      const lda = transA ? M : K, ldb = transB ? K : N;
+      const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
+      const p = (x: Float32Array, elems: number) => be.ptr(x) + 4 * elems;
+      const whole = putF32(be, c0);
+      be.gemm(whole, a, b, bias, M, N, K, transA, transB, true);
+
+      const rows = putF32(be, c0);
+      const rc = cuts(M);
+      for (let s = 0; s + 1 < rc.length; s++) {
+        const r0 = rc[s], m = rc[s + 1] - r0;
+        strided(p(rows, r0 * N), p(a, transA ? r0 : r0 * K), be.ptr(b), be.ptr(bias), m, N, K, ta, tb, 1,
+          be.scratch, lda, ldb, N);
+      }
+      expect(bits(rows)).toEqual(bits(whole));
+
+      const cols = putF32(be, c0);
+      const cc = cuts(N);
+      for (let s = 0; s + 1 < cc.length; s++) {
+        const j0 = cc[s], n = cc[s + 1] - j0;
+        strided(p(cols, j0), be.ptr(a), p(b, transB ? j0 * K : j0), p(bias, j0), M, n, K, ta, tb, 1,
+          be.scratch, lda, ldb, N);
+      }
+      expect(bits(cols)).toEqual(bits(whole));
+      // The split results are also right, not merely equal to each other.
+      const want = c0.slice();
+      refGemm(want, randomF32(M * K, 1), randomF32(K * N, 2), randomF32(N, 3), M, N, K, transA, transB, true);
+      check(`${name} gemm (split)`, whole, want, atolFor(K), RTOL);
+    });
+});
