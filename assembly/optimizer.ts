@@ -7,8 +7,9 @@
 //   adam       m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //              w -= lr (m / bc1) / (sqrt(v / bc2) + eps)         (Kingma & Ba 2015)
 //   adamw      adam on the raw gradient, then w -= lr wd w       (Loshchilov & Hutter 2019)
-// bc1 = 1 - b1^step and bc2 = 1 - b2^step come from the host. Codes are OPTIMIZER_CODE in
-// src/engine/backend.ts; see src/engine/ref/optimizer.ts.
+// bc1 = 1 - b1^step and bc2 = 1 - b2^step come from the host. beta1 and beta2 arrive as f64:
+// 1 - f32(0.999) is 1.3e-5 (relative) away from 0.001, so 1 - beta is formed before rounding.
+// Codes are OPTIMIZER_CODE in src/engine/backend.ts; see src/engine/ref/optimizer.ts.
 
 const SGD = 0;
 const MOMENTUM = 1;
@@ -18,7 +19,7 @@ const ADAMW = 4;
 
 /** Updates params(N) in place from grads(N), keeping optimizer state in m(N) and v(N). */
 export function optimizer_step(kind: i32, params: usize, grads: usize, m: usize, v: usize, N: i32,
-  lr: f32, momentum: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f64, bc2: f64): void {
+  lr: f32, momentum: f32, beta1: f64, beta2: f64, eps: f32, weightDecay: f32, bc1: f64, bc2: f64): void {
   const n = <usize>N << 2;
   const lrv = f32x4.splat(lr);
   const wdv = f32x4.splat(weightDecay);
@@ -46,10 +47,10 @@ export function optimizer_step(kind: i32, params: usize, grads: usize, m: usize,
       break;
     case ADAM:
     case ADAMW: {
-      const b1 = f32x4.splat(beta1);
-      const b2 = f32x4.splat(beta2);
-      const c1 = f32x4.splat(1 - beta1);
-      const c2 = f32x4.splat(1 - beta2);
+      const b1 = f32x4.splat(<f32>beta1);
+      const b2 = f32x4.splat(<f32>beta2);
+      const c1 = f32x4.splat(<f32>(1 - beta1));
+      const c2 = f32x4.splat(<f32>(1 - beta2));
       const bc1v = f32x4.splat(<f32>bc1);
       const bc2v = f32x4.splat(<f32>bc2);
       const epsv = f32x4.splat(eps);
@@ -78,7 +79,9 @@ export function optimizer_step(kind: i32, params: usize, grads: usize, m: usize,
 
 /** Scalar twin of optimizer_step: the reference loop in f32. */
 export function optimizer_step_scalar(kind: i32, params: usize, grads: usize, m: usize, v: usize, N: i32,
-  lr: f32, momentum: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f64, bc2: f64): void {
+  lr: f32, momentum: f32, beta1: f64, beta2: f64, eps: f32, weightDecay: f32, bc1: f64, bc2: f64): void {
+  const b1 = <f32>beta1, c1 = <f32>(1 - beta1);
+  const b2 = <f32>beta2, c2 = <f32>(1 - beta2);
   for (let i = 0; i < N; i++) {
     const o = <usize>i << 2;
     const w = load<f32>(params + o);
@@ -102,8 +105,8 @@ export function optimizer_step_scalar(kind: i32, params: usize, grads: usize, m:
       }
       case ADAM:
       case ADAMW: {
-        const mi = beta1 * load<f32>(m + o) + (1 - beta1) * g;
-        const vi = beta2 * load<f32>(v + o) + (1 - beta2) * g * g;
+        const mi = b1 * load<f32>(m + o) + c1 * g;
+        const vi = b2 * load<f32>(v + o) + c2 * g * g;
         store<f32>(m + o, mi);
         store<f32>(v + o, vi);
         const update = (mi / <f32>bc1) / (Mathf.sqrt(vi / <f32>bc2) + eps);
