@@ -1,0 +1,152 @@
+// Image file -> RGBA pixels, for inference on real pictures. The format is sniffed from the magic
+// bytes (never the extension); width and height are read from the header bytes here and checked
+// against a pixel cap BEFORE any decoder allocates, so a file that claims 100000x100000 pixels is
+// refused in microseconds. Decoding itself is done by the packages: pngjs (every PNG colour type
+// and bit depth, converted to 8-bit RGBA), jpeg-js, omggif (first frame). BMP, WebP and TIFF are
+// recognized and refused with a hint: no decoder for them ships with the project.
+import { UserError } from '../errors.js';
+
+export type ImageFormat = 'png' | 'jpeg' | 'gif';
+
+/** An 8-bit RGBA image, row-major, 4 bytes per pixel (straight, not premultiplied, alpha). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A decoded file: its pixels and where they came from. */
+export interface DecodedImage extends RgbaImage {
+  format: ImageFormat;
+}
+
+/** Largest image accepted, in pixels (50 megapixels: RGBA of it is 200 MB). */
+export const MAX_PIXELS = 50_000_000;
+
+/** The format named by the first bytes, 'unsupported:<name>' for known others, or null. */
+export function sniffFormat(bytes: Uint8Array): ImageFormat | `unsupported:${string}` | null {
+  const b = bytes;
+  const starts = (...sig: number[]) => sig.every((v, i) => b[i] === v);
+  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (starts(0xff, 0xd8, 0xff)) return 'jpeg';
+  if (starts(0x47, 0x49, 0x46, 0x38) && (b[4] === 0x37 || b[4] === 0x39) && b[5] === 0x61) return 'gif';
+  if (starts(0x42, 0x4d)) return 'unsupported:BMP';
+  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) {
+    return 'unsupported:WebP';
+  }
+  if (starts(0x49, 0x49, 0x2a, 0x00) || starts(0x4d, 0x4d, 0x00, 0x2a)) return 'unsupported:TIFF';
+  return null;
+}
+
+/** Width and height as written in the header, without decoding; throws UserError if unreadable. */
+export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
+  const be16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
+  const be32 = (i: number) => ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
+  if (format === 'png') {
+    // Signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4).
+    if (bytes.length < 33) throw new UserError('truncated PNG: the file ends inside its header');
+    if (bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) {
+      throw new UserError('corrupt PNG: the first chunk is not IHDR');
+    }
+    return { width: be32(16), height: be32(20) };
+  }
+  if (format === 'gif') {
+    // "GIF89a", then the logical screen: width and height, little-endian u16.
+    if (bytes.length < 13) throw new UserError('truncated GIF: the file ends inside its header');
+    return { width: bytes[6] | (bytes[7] << 8), height: bytes[8] | (bytes[9] << 8) };
+  }
+  // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).
+  let p = 2;
+  while (p + 4 <= bytes.length) {
+    if (bytes[p] !== 0xff) throw new UserError('corrupt JPEG: bad marker in the header');
+    const marker = bytes[p + 1];
+    if (marker === 0xff) { p++; continue; } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { p += 2; continue; }
+    const len = be16(p + 2);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (p + 9 > bytes.length) break;
+      return { width: be16(p + 7), height: be16(p + 5) };
+    }
+    if (marker === 0xda || marker === 0xd9) throw new UserError('corrupt JPEG: no frame header before the image data');
+    p += 2 + len;
+  }
+  throw new UserError('truncated JPEG: the file ends before its frame header');
+}
+
+/** Refuses sizes that are empty or above MAX_PIXELS (before anything is allocated). */
+export function checkDimensions(width: number, height: number, maxPixels = MAX_PIXELS): void {
+  if (width <= 0 || height <= 0) {
+    throw new UserError(`corrupt image: the header says ${width}x${height} pixels`);
+  }
+  if (width * height > maxPixels) {
+    throw new UserError(`image too large: the header says ${width}x${height} ` +
+      `(${(width * height / 1e6).toFixed(0)} megapixels), the limit is ${maxPixels / 1e6} megapixels; ` +
+      'scale it down first');
+  }
+}
+
+/** Decodes a PNG, JPEG or GIF file's bytes to RGBA; every failure is a one-line UserError. */
+export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new UserError('empty file');
+  const format = sniffFormat(bytes);
+  if (format === null) throw new UserError('not an image: expected a PNG, JPEG or GIF file');
+  if (format.startsWith('unsupported:')) {
+    throw new UserError(`${format.slice(12)} images are not supported: convert it to PNG first`);
+  }
+  const fmt = format as ImageFormat;
+  const { width, height } = readDimensions(bytes, fmt);
+  checkDimensions(width, height, maxPixels);
+  try {
+    if (fmt === 'png') return { format: fmt, ...(await decodePng(bytes)) };
+    if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, maxPixels)) };
+    return { format: fmt, ...(await decodeGif(bytes, width, height)) };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const why = (e as Error).message.split('\n')[0];
+    throw new UserError(`cannot decode this ${fmt.toUpperCase()} (truncated or corrupt file): ${why}`);
+  }
+}
+
+async function decodePng(bytes: Uint8Array): Promise<RgbaImage> {
+  const { PNG } = (await import('pngjs')).default;
+  // pngjs turns gray, gray+alpha, palette (with tRNS), RGB and RGBA at 1-16 bits into 8-bit RGBA.
+  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
+}
+
+async function decodeJpeg(bytes: Uint8Array, maxPixels: number): Promise<RgbaImage> {
+  // A JPEG's scan data never holds FF D9 (FF is byte-stuffed), so a file without an end-of-image
+  // marker after its first scan is cut short; jpeg-js would silently fill the rest with gray.
+  if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
+  const jpeg = (await import('jpeg-js')).default;
+  const img = jpeg.decode(bytes, {
+    useTArray: true, formatAsRGBA: true,
+    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(maxPixels * 8 / 2 ** 20),
+  });
+  return { width: img.width, height: img.height, data: img.data };
+}
+
+function hasJpegEnd(bytes: Uint8Array): boolean {
+  let sos = -1;
+  for (let i = 2; i + 1 < bytes.length; i++) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xda) { sos = i; break; }
+  }
+  if (sos < 0) return false;
+  for (let i = bytes.length - 2; i > sos; i--) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  }
+  return false;
+}
+
+async function decodeGif(bytes: Uint8Array, width: number, height: number): Promise<RgbaImage> {
+  // Every GIF ends with the trailer byte 0x3B; without it the data was cut short.
+  if (bytes[bytes.length - 1] !== 0x3b) throw new UserError('truncated GIF: the file ends before its trailer');
+  const { GifReader } = (await import('omggif')).default;
+  const reader = new GifReader(bytes);
+  if (reader.numFrames() < 1) throw new UserError('corrupt GIF: it holds no frame');
+  // Transparent pixels are left at alpha 0 and composited over white later, like PNG's.
+  const data = new Uint8Array(width * height * 4);
+  reader.decodeAndBlitFrameRGBA(0, data);
+  return { width, height, data };
+}

@@ -1,0 +1,125 @@
+// Inference over files: expand folders, decode and prepare each picture, classify them all in one
+// batch, write an annotated PNG per picture. A file that fails gets its own one-line error and
+// the others are still answered.
+import { mkdirSync, readdirSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { basename, extname, join, dirname } from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { decodeImage, sniffFormat, type DecodedImage } from './decode.js';
+import { classify, type Classification, type LoadedModel } from './model.js';
+import { prepareDigit, type PreparedDigit } from './prepare.js';
+
+/** The answer for one input file. */
+export type FileResult =
+  | ({ file: string; ok: true; annotated: string | null; prepared: Uint8Array; inverted: boolean } & Classification)
+  | { file: string; ok: false; error: string };
+
+export interface InferOptions {
+  /** Folder for the annotated PNGs; default: beside each input. */
+  outDir?: string;
+  /** Write annotated PNGs (default true). */
+  annotate?: boolean;
+}
+
+/** Annotated images are named <name>.pred.png; folders skip them so a rerun does not read its own output. */
+export const ANNOTATED_SUFFIX = '.pred.png';
+
+/**
+ * Turns the command line's paths into image files: a file stays itself (even if it is not an
+ * image: it then gets its own error), a folder gives its PNG/JPEG/GIF files (sniffed, sorted,
+ * not recursive). A missing path or a folder without images is an error entry, not a throw.
+ */
+export function expandInputs(paths: string[]): { files: string[]; errors: { file: string; error: string }[] } {
+  const files: string[] = [];
+  const errors: { file: string; error: string }[] = [];
+  for (const p of paths) {
+    let st;
+    try { st = statSync(p); } catch {
+      errors.push({ file: p, error: 'no such file or folder; check the path' });
+      continue;
+    }
+    if (!st.isDirectory()) { files.push(p); continue; }
+    const found = readdirSync(p).sort()
+      .filter((n) => !n.endsWith(ANNOTATED_SUFFIX) && !n.startsWith('.'))
+      .map((n) => join(p, n))
+      .filter((f) => { try { return statSync(f).isFile() && isImageFile(f); } catch { return false; } });
+    if (found.length === 0) errors.push({ file: p, error: 'this folder holds no PNG, JPEG or GIF images' });
+    files.push(...found);
+  }
+  return { files, errors };
+}
+
+function isImageFile(path: string): boolean {
+  const head = new Uint8Array(16);
+  const fd = openSync(path, 'r');
+  try { readSync(fd, head, 0, 16, 0); } finally { closeSync(fd); }
+  const f = sniffFormat(head);
+  return f === 'png' || f === 'jpeg' || f === 'gif';
+}
+
+/** Where the annotated picture of `file` goes. */
+export function annotatedPath(file: string, outDir?: string): string {
+  const name = basename(file, extname(file)) + ANNOTATED_SUFFIX;
+  return join(outDir ?? dirname(file), name);
+}
+
+/** Reads and prepares one file: its pixels and its 28x28, or a one-line error. */
+export async function loadAndPrepare(file: string): Promise<{ image: DecodedImage; prep: PreparedDigit }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError('no such file; check the path');
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError('no permission to read it');
+    if (code === 'EISDIR') throw new UserError('it is a folder');
+    throw new UserError(`cannot read it (${code ?? (e as Error).message})`);
+  }
+  const image = await decodeImage(bytes);
+  return { image, prep: prepareDigit(image) };
+}
+
+/** Classifies every file; never throws for a bad file (its entry says why). */
+export async function inferFiles(model: LoadedModel, files: string[], opts: InferOptions = {}): Promise<FileResult[]> {
+  const loaded: ({ image: DecodedImage; prep: PreparedDigit } | string)[] = [];
+  for (const f of files) {
+    try {
+      loaded.push(await loadAndPrepare(f));
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      loaded.push(e.message);
+    }
+  }
+  const good = loaded.filter((l): l is { image: DecodedImage; prep: PreparedDigit } => typeof l !== 'string');
+  const answers = classify(model, good.map((g) => g.prep.pixels));
+  if (opts.outDir && opts.annotate !== false) {
+    try { mkdirSync(opts.outDir, { recursive: true }); } catch {
+      throw new UserError(`cannot create the output folder ${opts.outDir}; choose another --out`);
+    }
+  }
+  const results: FileResult[] = [];
+  let k = 0;
+  for (let i = 0; i < files.length; i++) {
+    const l = loaded[i];
+    if (typeof l === 'string') { results.push({ file: files[i], ok: false, error: l }); continue; }
+    const answer = answers[k++];
+    let annotated: string | null = null;
+    if (opts.annotate !== false) {
+      const { renderAnnotation } = await import('./annotate.js');
+      annotated = annotatedPath(files[i], opts.outDir);
+      try {
+        const png = await renderAnnotation({
+          title: basename(files[i]), original: l.image, prepared: l.prep.pixels, result: answer,
+          classNames: model.classNames,
+        });
+        writeFileAtomic(annotated, png);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        results.push({ file: files[i], ok: false, error: e.message });
+        continue;
+      }
+    }
+    results.push({ file: files[i], ok: true, annotated, prepared: l.prep.pixels, inverted: l.prep.inverted, ...answer });
+  }
+  return results;
+}
