@@ -112,9 +112,10 @@ export class WasmBackend implements Backend {
     this.top = end;
     return off;
   }
-  f32(n: number): Float32Array { return new Float32Array(this.memory.buffer, this.alloc(n * 4), n); }
-  i32(n: number): Int32Array { return new Int32Array(this.memory.buffer, this.alloc(n * 4), n); }
-  u8(n: number): Uint8Array { return new Uint8Array(this.memory.buffer, this.alloc(n), n); }
+  // alloc() first: it may grow the memory, and only the buffer read after that is long enough.
+  f32(n: number): Float32Array { const off = this.alloc(n * 4); return new Float32Array(this.memory.buffer, off, n); }
+  i32(n: number): Int32Array { const off = this.alloc(n * 4); return new Int32Array(this.memory.buffer, off, n); }
+  u8(n: number): Uint8Array { const off = this.alloc(n); return new Uint8Array(this.memory.buffer, off, n); }
   mark(): number { return this.top; }
   release(mark: number): void {
     // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
