@@ -1,0 +1,208 @@
+// Checkpoints: one safetensors file per run (JSON header + raw little-endian tensors, readable
+// from Python with `safetensors.numpy.load_file`), written atomically, holding everything a run
+// needs to continue bit for bit, and the model-file loader that eval and infer use.
+//
+// Format "wasmnist-checkpoint", version 1:
+//   tensors   W1, b1, W2, b2, ...       parameters (F32), W as (O,I), b as (O)
+//             m.W1, v.W1, ...           optimizer state (m: momentum / Adam first moment,
+//                                       v: Adam second moment), only those the optimizer uses
+//             perm                      (I32) this epoch's row order, only when stopped mid-epoch
+//   metadata  format, format_version    "wasmnist-checkpoint", "1"
+//             model                     JSON ModelSpec: input [C,H,W], classes, layers [{type,...}]
+//             config                    JSON TrainConfig (every training setting, seed included)
+//             state                     JSON TrainState: epoch, step, stepInEpoch, rng (4 u32),
+//                                       partial epoch sums, seconds, per-epoch metrics history
+//             normalization             JSON {scale, shift}: x = u8 * scale + shift
+//             class_names               JSON ["0", "1", ...]
+//             optimizer                 JSON {kind, step}
+//
+// The seed's .npz layout (W1 (O,I), b1 (O,1), ...) is both exported (weights.npz in each run) and
+// accepted by loadModelFile, so the numpy world is one command away.
+import { extname } from 'node:path';
+import type { Backend } from './engine/backend.js';
+import { ACTIVATIONS, type Activation } from './engine/backend.js';
+import { UserError } from './errors.js';
+import { readNpz, writeNpz, type NpyArray } from './io/npz.js';
+import { readSafetensors, writeSafetensors, type Tensor } from './io/safetensors.js';
+import { Model } from './model/model.js';
+import { validateSpec, type ModelSpec } from './model/spec.js';
+import type { LayerSpec } from './model/layer.js';
+import type { TrainConfig } from './train/config.js';
+import { EVAL_BATCH, optimizerSlots, type ResumeData, type TrainState, type Trainer } from './train/trainer.js';
+
+export const CHECKPOINT_FORMAT = 'wasmnist-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** Input normalization x = u8 * scale + shift. */
+export interface Normalization { scale: number; shift: number }
+
+/** A checkpoint as read back. */
+export interface Checkpoint {
+  spec: ModelSpec;
+  config: TrainConfig;
+  normalization: Normalization;
+  classNames: string[];
+  state: TrainState;
+  params: Record<string, Float32Array>;
+  /** Optimizer state per parameter name (m.W1 -> m.W1), as stored. */
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+  perm: Int32Array | null;
+}
+
+/** Writes the trainer's whole state to path (atomically: a crash leaves the old file). */
+export function saveCheckpoint(path: string, t: Trainer, classNames: string[]): void {
+  const tensors: Record<string, Tensor> = {};
+  const slots = optimizerSlots(t.config.optimizer);
+  for (const e of t.model.entries) {
+    tensors[e.name] = { dtype: 'F32', shape: e.shape, data: e.value.slice() };
+    if (slots.includes('m')) tensors[`m.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.m.slice(e.offset, e.offset + e.size) };
+    if (slots.includes('v')) tensors[`v.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.v.slice(e.offset, e.offset + e.size) };
+  }
+  const state: TrainState = { ...t.state, rng: t.rng.getState() };
+  if (state.stepInEpoch > 0) tensors.perm = { dtype: 'I32', shape: [t.perm.length], data: t.perm.slice() };
+  writeSafetensors(path, tensors, {
+    format: CHECKPOINT_FORMAT,
+    format_version: String(CHECKPOINT_VERSION),
+    model: JSON.stringify(t.spec),
+    config: JSON.stringify(t.config),
+    state: JSON.stringify(state),
+    normalization: JSON.stringify({ scale: t.config.scale, shift: t.config.shift }),
+    class_names: JSON.stringify(classNames),
+    optimizer: JSON.stringify({ kind: t.config.optimizer, step: t.state.step }),
+  });
+}
+
+/** Reads and checks a checkpoint; every problem is a UserError naming the file and the fix. */
+export function readCheckpoint(path: string): Checkpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  const fmt = metadata.format;
+  if (fmt !== CHECKPOINT_FORMAT) {
+    throw new UserError(`${path} is not a wasmnist checkpoint (format ${fmt ? `'${fmt}'` : 'missing'}); ` +
+      'pass a checkpoint.safetensors written by npm run train');
+  }
+  const ver = Number(metadata.format_version);
+  if (!Number.isInteger(ver) || ver < 1 || ver > CHECKPOINT_VERSION) {
+    throw new UserError(`${path} is checkpoint format version ${metadata.format_version}, but this build reads ` +
+      `version ${CHECKPOINT_VERSION}; use the wasmnist version that wrote it`);
+  }
+  const json = (key: string): any => {
+    try {
+      return JSON.parse(metadata[key]);
+    } catch {
+      throw new UserError(`${path}: metadata '${key}' is missing or not JSON; the checkpoint is damaged`);
+    }
+  };
+  const spec = validateSpec(json('model'), path);
+  const config = json('config') as TrainConfig;
+  const state = json('state') as TrainState;
+  const normalization = json('normalization') as Normalization;
+  const classNames = json('class_names') as string[];
+  if (!Array.isArray(state?.rng) || state.rng.length !== 4 || typeof normalization?.scale !== 'number') {
+    throw new UserError(`${path}: the training state is malformed; the checkpoint is damaged`);
+  }
+  const f32 = (name: string): Float32Array | null => {
+    const t = tensors[name];
+    if (!t) return null;
+    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${name} is ${t.dtype}, expected F32; the checkpoint is damaged`);
+    return t.data as Float32Array;
+  };
+  const params: Record<string, Float32Array> = {};
+  const mParts: Record<string, Float32Array> = {};
+  const vParts: Record<string, Float32Array> = {};
+  for (const name of Object.keys(tensors)) {
+    if (/^[A-Za-z]+\d+$/.test(name)) params[name] = f32(name)!;
+    else if (name.startsWith('m.')) mParts[name.slice(2)] = f32(name)!;
+    else if (name.startsWith('v.')) vParts[name.slice(2)] = f32(name)!;
+  }
+  const perm = tensors.perm ? new Int32Array(tensors.perm.data as Int32Array) : null;
+  return { spec, config, normalization, classNames, state, params, m: mParts, v: vParts, perm };
+}
+
+/** The part of a checkpoint a Trainer continues from. */
+export function resumeData(ck: Checkpoint): ResumeData {
+  return { state: ck.state, params: ck.params, m: ck.m, v: ck.v, perm: ck.perm };
+}
+
+/** Writes the parameters in the seed's .npz layout: W as (O,I), b as (O,1), float32. */
+export function exportNpz(path: string, model: Model): void {
+  const arrays: Record<string, NpyArray> = {};
+  for (const e of model.entries) {
+    const shape = e.def.role === 'b' && e.shape.length === 1 ? [e.shape[0], 1] : e.shape;
+    arrays[e.name] = { dtype: '<f4', shape, data: e.value.slice() };
+  }
+  writeNpz(path, arrays);
+}
+
+/** What eval and infer need from a model file. */
+export interface LoadedModelFile {
+  model: Model;
+  normalization: Normalization;
+  classNames: string[];
+  /** Per-sample input shape C,H,W. */
+  inputShape: [number, number, number];
+}
+
+/**
+ * Loads a model for inference from our .safetensors checkpoint or a seed-layout .npz (W1 (O,I),
+ * b1 (O,1), W2 ...; hidden activation `activation`, default relu; softmax output; /255 input).
+ */
+export function loadModelFile(path: string, backend: Backend,
+  opts: { activation?: Activation } = {}): LoadedModelFile {
+  if (extname(path).toLowerCase() === '.npz') return loadNpzModel(path, backend, opts.activation ?? 'relu');
+  const ck = readCheckpoint(path);
+  const model = new Model(backend, ck.spec, EVAL_BATCH);
+  for (const e of model.entries) {
+    const src = ck.params[e.name];
+    if (!src || src.length !== e.size) {
+      throw new UserError(`${path}: tensor ${e.name} is missing or has the wrong size for ${ck.spec.arch}; the checkpoint is damaged`);
+    }
+    e.value.set(src);
+  }
+  const classNames = Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes
+    ? ck.classNames.map(String) : Array.from({ length: ck.spec.classes }, (_, i) => String(i));
+  return { model, normalization: ck.normalization, classNames, inputShape: [...ck.spec.input] };
+}
+
+function loadNpzModel(path: string, backend: Backend, activation: Activation): LoadedModelFile {
+  if (!ACTIVATIONS.includes(activation)) throw new UserError(`unknown activation '${activation}'`);
+  const arrays = readNpz(path);
+  const bad = (msg: string) => new UserError(`${path}: ${msg}; expected the seed's layout W1 (O,I), b1 (O,1), W2, b2, ...`);
+  const Ws: NpyArray[] = [];
+  const bs: NpyArray[] = [];
+  for (let i = 1; arrays[`W${i}`]; i++) {
+    const W = arrays[`W${i}`];
+    const b = arrays[`b${i}`];
+    if (!b) throw bad(`has W${i} but no b${i}`);
+    if (W.shape.length !== 2) throw bad(`W${i} has shape (${W.shape}), not 2-D`);
+    const O = W.shape[0];
+    const bSize = b.shape.reduce((x, y) => x * y, 1);
+    if (bSize !== O || b.shape.some((d, k) => k > 0 && d !== 1)) throw bad(`b${i} has shape (${b.shape}), expected (${O},1)`);
+    if (i > 1 && W.shape[1] !== Ws[i - 2].shape[0]) {
+      throw bad(`W${i} takes ${W.shape[1]} inputs but W${i - 1} gives ${Ws[i - 2].shape[0]}`);
+    }
+    if (!['<f4', '<f8'].includes(W.dtype) || !['<f4', '<f8'].includes(b.dtype)) throw bad(`W${i}/b${i} are not float arrays`);
+    Ws.push(W);
+    bs.push(b);
+  }
+  if (Ws.length === 0) throw bad('has no W1');
+  const I = Ws[0].shape[1];
+  const side = Math.round(Math.sqrt(I));
+  const input: [number, number, number] = side * side === I ? [1, side, side] : [1, 1, I];
+  const layers: LayerSpec[] = [];
+  Ws.forEach((W, k) => {
+    layers.push({ type: 'dense', units: W.shape[0] });
+    if (k < Ws.length - 1) layers.push({ type: 'activation', fn: activation, alpha: 0.01 });
+  });
+  const classes = Ws[Ws.length - 1].shape[0];
+  const spec: ModelSpec = { input, classes, layers, arch: [I, ...Ws.map((W) => W.shape[0])].join('-') };
+  const model = new Model(backend, spec, EVAL_BATCH);
+  Ws.forEach((W, k) => {
+    model.param(`W${k + 1}`)!.value.set(W.data as Float32Array | Float64Array);
+    model.param(`b${k + 1}`)!.value.set(bs[k].data as Float32Array | Float64Array);
+  });
+  return {
+    model, normalization: { scale: 1 / 255, shift: 0 },
+    classNames: Array.from({ length: classes }, (_, i) => String(i)), inputShape: input,
+  };
+}

@@ -1,0 +1,44 @@
+// Element-wise activation. inp and out are (B,N) with N = C*H*W; the shape is unchanged.
+//   forward:  out = f(inp)
+//   backward: dinp = dout * f'(inp), written from out (see src/engine/ref/activation.ts), in place
+import type { Activation as ActivationKind, Backend } from '../../engine/backend.js';
+import type { ForwardContext, Layer, LayerSpec, ParamDef, Shape } from '../layer.js';
+import { shapeSize } from '../layer.js';
+
+export interface ActivationSpec extends LayerSpec {
+  type: 'activation';
+  fn: ActivationKind;
+  /** Negative slope of leaky_relu (ignored by the others). */
+  alpha: number;
+}
+
+export class Activation implements Layer {
+  readonly inShape: Shape;
+  readonly outShape: Shape;
+  readonly paramDefs: readonly ParamDef[] = [];
+  private readonly N: number;
+  private backend!: Backend;
+  private out!: Float32Array;
+
+  constructor(readonly spec: ActivationSpec, inShape: Shape) {
+    this.inShape = inShape;
+    this.outShape = [...inShape];
+    this.N = shapeSize(inShape);
+  }
+
+  bind(backend: Backend, _p: Float32Array[], _g: Float32Array[], maxB: number): void {
+    this.backend = backend;
+    this.out = backend.f32(maxB * this.N);
+  }
+
+  forward(x: Float32Array, B: number, _ctx: ForwardContext): Float32Array {
+    this.backend.activationForward(this.spec.fn, this.out, x, B * this.N, this.spec.alpha);
+    return this.out;
+  }
+
+  backward(dout: Float32Array, B: number): Float32Array {
+    // dout belongs to the next layer and is dead after this: overwrite it instead of allocating.
+    this.backend.activationBackward(this.spec.fn, dout, dout, this.out, B * this.N, this.spec.alpha);
+    return dout;
+  }
+}

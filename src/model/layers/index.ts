@@ -1,0 +1,41 @@
+// The registry of layer types: a model spec names each layer by `type`, and this table builds it.
+// A new layer (conv, pool, ...) adds one file next to these and one line here.
+import { UserError } from '../../errors.js';
+import { ACTIVATIONS } from '../../engine/backend.js';
+import type { Layer, LayerSpec, Shape } from '../layer.js';
+import { Dense, type DenseSpec } from './dense.js';
+import { Activation, type ActivationSpec } from './activation.js';
+import { Dropout, type DropoutSpec } from './dropout.js';
+
+/** Builds a layer from its spec and the per-sample shape it receives; throws UserError on bad settings. */
+export type LayerFactory = (spec: LayerSpec, inShape: Shape) => Layer;
+
+export const LAYER_TYPES: Record<string, LayerFactory> = {
+  dense: (s, inShape) => {
+    need(Number.isInteger(s.units) && (s.units as number) > 0, `dense units must be a positive integer, got ${s.units}`);
+    return new Dense(s as DenseSpec, inShape);
+  },
+  activation: (s, inShape) => {
+    need(ACTIVATIONS.includes(s.fn as never), `unknown activation '${s.fn}'`);
+    need(typeof s.alpha === 'number', 'activation alpha must be a number');
+    return new Activation(s as ActivationSpec, inShape);
+  },
+  dropout: (s, inShape) => {
+    need(typeof s.p === 'number' && s.p >= 0 && s.p < 1, `dropout p must be in [0, 1), got ${s.p}`);
+    return new Dropout(s as DropoutSpec, inShape);
+  },
+};
+
+/** One layer from its spec (settings checked, since specs also come from files). */
+export function createLayer(spec: LayerSpec, inShape: Shape): Layer {
+  const make = LAYER_TYPES[spec.type];
+  if (!make) {
+    throw new UserError(`unknown layer type '${spec.type}' in the model spec (known: ` +
+      `${Object.keys(LAYER_TYPES).join(', ')}); was the file written by a newer version?`);
+  }
+  return make(spec, inShape);
+}
+
+function need(ok: boolean, what: string): void {
+  if (!ok) throw new UserError(`bad model spec: ${what}`);
+}

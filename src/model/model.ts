@@ -1,0 +1,133 @@
+// A model: a list of layers over one flat parameter arena and one gradient arena (so a single
+// optimizerStep call updates everything), with activations allocated once for the largest batch.
+// Parameters are named W1, b1, W2, b2, ... over the parametric layers, as in the seed.
+import type { Backend } from '../engine/backend.js';
+import { UserError } from '../errors.js';
+import type { Rng } from '../util/rng.js';
+import { initParam } from './init.js';
+import type { ForwardContext, InitRule, Layer, ParamDef, Shape } from './layer.js';
+import { shapeSize } from './layer.js';
+import { createLayer } from './layers/index.js';
+import type { ModelSpec } from './spec.js';
+
+/** One named parameter tensor: where it sits in the arenas and its views. */
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  def: ParamDef;
+  /** Offset in floats into the arenas. */
+  offset: number;
+  size: number;
+  value: Float32Array;
+  grad: Float32Array;
+}
+
+/** Views start on 16-float (64-byte) boundaries so SIMD rows of every tensor are aligned. */
+const ALIGN_FLOATS = 16;
+
+export class Model {
+  readonly layers: Layer[] = [];
+  /** All parameters, flat (the optimizer's view); grads has the same layout. */
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly entries: ParamEntry[] = [];
+  readonly inputSize: number;
+  readonly classes: number;
+  private readonly xbuf: Float32Array;
+  private readonly probs: Float32Array;
+
+  /** Builds the layers of spec on backend, with activations for up to maxB samples per call. */
+  constructor(readonly backend: Backend, readonly spec: ModelSpec, readonly maxB: number) {
+    let shape: Shape = spec.input;
+    for (const ls of spec.layers) {
+      const layer = createLayer(ls, shape);
+      this.layers.push(layer);
+      shape = layer.outShape;
+    }
+    this.inputSize = shapeSize(spec.input);
+    this.classes = shapeSize(shape);
+    if (this.classes !== spec.classes) {
+      throw new UserError(`bad model spec: the last layer gives ${this.classes} outputs for ${spec.classes} classes`);
+    }
+    // Lay out the arenas from one size table, then carve the views.
+    let total = 0;
+    let n = 0;
+    const layout: { layer: number; name: string; def: ParamDef; offset: number; size: number }[] = [];
+    this.layers.forEach((layer, li) => {
+      if (layer.paramDefs.length > 0) n++;
+      for (const def of layer.paramDefs) {
+        const size = def.shape.reduce((a, b) => a * b, 1);
+        layout.push({ layer: li, name: `${def.role}${n}`, def, offset: total, size });
+        total += Math.ceil(size / ALIGN_FLOATS) * ALIGN_FLOATS;
+      }
+    });
+    this.params = backend.f32(Math.max(total, ALIGN_FLOATS));
+    this.grads = backend.f32(Math.max(total, ALIGN_FLOATS));
+    for (const e of layout) {
+      this.entries.push({
+        name: e.name, shape: e.def.shape, def: e.def, offset: e.offset, size: e.size,
+        value: this.params.subarray(e.offset, e.offset + e.size),
+        grad: this.grads.subarray(e.offset, e.offset + e.size),
+      });
+    }
+    this.layers.forEach((layer, li) => {
+      const mine = this.entries.filter((_, k) => layout[k].layer === li);
+      layer.bind(backend, mine.map((e) => e.value), mine.map((e) => e.grad), maxB, li > 0);
+    });
+    this.xbuf = backend.f32(maxB * this.inputSize);
+    this.probs = backend.f32(maxB * this.classes);
+  }
+
+  /** Fills every parameter by rule, drawing from rng in arena order. */
+  init(rng: Rng, rule: InitRule): void {
+    for (const e of this.entries) initParam(e.value, e.def, rule, rng);
+  }
+
+  /** The named tensor (W1, b1, ...), or undefined. */
+  param(name: string): ParamEntry | undefined {
+    return this.entries.find((e) => e.name === name);
+  }
+
+  /** logits(B, classes) from x(B, inputSize) in backend memory; B <= maxB. */
+  forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array {
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(h, B, ctx);
+    return h;
+  }
+
+  /** Accumulates parameter gradients from dlogits(B, classes) of the last forward. */
+  backward(dlogits: Float32Array, B: number): void {
+    let d: Float32Array | null = dlogits;
+    for (let i = this.layers.length - 1; i >= 0 && d; i--) d = this.layers[i].backward(d, B);
+  }
+
+  /** Sets every gradient to zero (before accumulating a new step). */
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  /**
+   * Class probabilities (B, classes) for B normalized inputs x (B, inputSize) held anywhere, in
+   * batches of maxB, without dropout. For inference.
+   */
+  predict(x: Float32Array, B: number): Float32Array {
+    const I = this.inputSize;
+    const C = this.classes;
+    if (x.length < B * I) throw new UserError(`predict: expected ${B}x${I} input values, got ${x.length}`);
+    const out = new Float32Array(B * C);
+    const ctx: ForwardContext = { training: false, rng: null };
+    for (let s = 0; s < B; s += this.maxB) {
+      const b = Math.min(this.maxB, B - s);
+      this.xbuf.set(x.subarray(s * I, (s + b) * I));
+      const logits = this.forward(this.xbuf, b, ctx);
+      this.backend.softmaxForward(this.probs, logits, b, C);
+      out.set(this.probs.subarray(0, b * C), s * C);
+    }
+    return out;
+  }
+
+  /** Number of parameters (without alignment padding). */
+  get paramCount(): number {
+    return this.entries.reduce((a, e) => a + e.size, 0);
+  }
+}

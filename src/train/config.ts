@@ -1,0 +1,122 @@
+// Training configuration: every knob with its default, the presets, and the checks that turn a bad
+// value into one clear line. The whole config is stored in each checkpoint, so a resumed run
+// continues with exactly the settings it started with.
+import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerKind } from '../engine/backend.js';
+import { UserError } from '../errors.js';
+import { INIT_RULES, type InitRule } from '../model/layer.js';
+
+export type ScheduleKind = 'constant' | 'step' | 'cosine';
+export const SCHEDULES: readonly ScheduleKind[] = ['constant', 'step', 'cosine'];
+
+/** Everything that decides the numbers a run produces (not where or how it prints them). */
+export interface TrainConfig {
+  arch: string;
+  activation: Activation;
+  /** Negative slope of leaky_relu. */
+  alpha: number;
+  init: InitRule;
+  /** Dropout after each hidden activation (0 = off). */
+  dropout: number;
+  /** Samples per step, or 'full' for full-batch gradient descent (the seed). */
+  batch: number | 'full';
+  optimizer: OptimizerKind;
+  lr: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  schedule: ScheduleKind;
+  /** Linear warmup: a number of epochs ("1", "0.5") or of steps ("500steps"). */
+  warmup: string;
+  epochs: number;
+  seed: number;
+  /** Rows of the training set held out (seeded) for validation; 0 = none. */
+  val: number;
+  /** Evaluate on test (and validation) every N epochs, and always after the last. */
+  evalEvery: number;
+  /** Input normalization x = u8 * scale + shift. */
+  scale: number;
+  shift: number;
+  /** Use only the first N training / test images (0 = all): quick experiments and tests. */
+  limitTrain: number;
+  limitTest: number;
+  /** Data source (see src/data): an IDX folder, or CSV files; all unset = bundled MNIST. */
+  data?: string;
+  trainCsv?: string;
+  testCsv?: string;
+}
+
+/**
+ * What a newcomer gets with no flags: a 784-256-128-10 ReLU MLP, Adam with a cosine decay,
+ * batch 128, 6 epochs. Measured: see the README (>= 98% test accuracy within 20 s on 2 cores).
+ */
+export const DEFAULTS: TrainConfig = {
+  arch: '784-256-128-10',
+  activation: 'relu',
+  alpha: 0.01,
+  init: 'he',
+  dropout: 0,
+  batch: 128,
+  optimizer: 'adam',
+  lr: 0.002,
+  momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  schedule: 'cosine',
+  warmup: '0',
+  epochs: 6,
+  seed: 1,
+  val: 0,
+  evalEvery: 1,
+  scale: 1 / 255,
+  shift: 0,
+  limitTrain: 0,
+  limitTest: 0,
+};
+
+/** Named starting points; explicit flags still override them. */
+export const PRESETS: Record<string, { help: string; config: Partial<TrainConfig> }> = {
+  default: { help: 'the recommended MLP (same as no preset)', config: {} },
+  seed: {
+    help: 'exactly the numpy seed: 784-10-10, ReLU, uniform +-0.5 init, full batch, SGD lr 0.1, 1000 epochs',
+    config: {
+      arch: '784-10-10', activation: 'relu', init: 'uniform', dropout: 0, batch: 'full', optimizer: 'sgd',
+      lr: 0.1, weightDecay: 0, schedule: 'constant', warmup: '0', epochs: 1000, evalEvery: 10,
+    },
+  },
+};
+
+/** Rejects values no run can use, with what to do instead. */
+export function validateConfig(c: TrainConfig): void {
+  const bad = (msg: string) => { throw new UserError(msg); };
+  if (!ACTIVATIONS.includes(c.activation) || c.activation === 'identity') {
+    bad(`unknown activation '${c.activation}'; use one of relu, leaky_relu, tanh, sigmoid`);
+  }
+  if (!INIT_RULES.includes(c.init)) bad(`unknown init '${c.init}'; use one of ${INIT_RULES.join(', ')}`);
+  if (!OPTIMIZERS.includes(c.optimizer)) bad(`unknown optimizer '${c.optimizer}'; use one of ${OPTIMIZERS.join(', ')}`);
+  if (!SCHEDULES.includes(c.schedule)) bad(`unknown schedule '${c.schedule}'; use one of ${SCHEDULES.join(', ')}`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) bad(`--dropout must be in [0, 1), got ${c.dropout}`);
+  if (c.batch !== 'full' && !(Number.isInteger(c.batch) && c.batch > 0)) {
+    bad(`--batch must be a positive integer or 'full', got ${c.batch}`);
+  }
+  if (!(c.lr > 0 && Number.isFinite(c.lr))) bad(`--lr must be a positive number, got ${c.lr}`);
+  if (!(c.momentum >= 0 && c.momentum < 1)) bad(`--momentum must be in [0, 1), got ${c.momentum}`);
+  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) bad(`--weight-decay must be >= 0, got ${c.weightDecay}`);
+  if (!(Number.isInteger(c.epochs) && c.epochs > 0)) bad(`--epochs must be a positive integer, got ${c.epochs}`);
+  if (!(Number.isInteger(c.evalEvery) && c.evalEvery > 0)) bad(`--eval-every must be a positive integer, got ${c.evalEvery}`);
+  if (!(Number.isInteger(c.val) && c.val >= 0)) bad(`--val must be a whole number of rows >= 0, got ${c.val}`);
+  if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) bad(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
+  if (!(Number.isFinite(c.scale) && Number.isFinite(c.shift))) bad('--scale and --shift must be finite numbers');
+  parseWarmup(c.warmup, 1);
+}
+
+/** Warmup length in steps: "1.5" epochs or "500steps". */
+export function parseWarmup(w: string, stepsPerEpoch: number): number {
+  const m = /^(\d+(?:\.\d+)?)(steps?)?$/.exec(String(w).trim());
+  if (!m) throw new UserError(`--warmup must be a number of epochs (like 1 or 0.5) or of steps (like 500steps), got '${w}'`);
+  const v = Number(m[1]);
+  return m[2] ? Math.round(v) : Math.round(v * stepsPerEpoch);
+}

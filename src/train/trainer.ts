@@ -1,0 +1,373 @@
+// The training loop. The dataset is copied once into backend memory as u8; each step gathers its
+// shuffled rows and normalizes them in one kernel, runs forward, the fused softmax cross-entropy
+// and backward, then one optimizer call updates the whole parameter arena. The host reads back
+// only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
+// from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
+import type { Backend } from '../engine/backend.js';
+import { splitValidation, type Dataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { Model } from '../model/model.js';
+import { parseArch, type ModelSpec } from '../model/spec.js';
+import { Rng } from '../util/rng.js';
+import { parseWarmup, validateConfig, type TrainConfig } from './config.js';
+import { learningRate } from './schedule.js';
+
+/** Full-batch steps are accumulated over chunks of this many rows, so memory stays bounded. */
+export const FULL_BATCH_CHUNK = 1000;
+/** Rows per forward call when evaluating. */
+export const EVAL_BATCH = 1000;
+
+/** One row of metrics.csv / metrics.json. Losses are means per sample; null = not evaluated. */
+export interface EpochMetrics {
+  epoch: number;
+  step: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number | null;
+  val_acc: number | null;
+  test_loss: number | null;
+  test_acc: number | null;
+  /** Wall seconds since the run began (training and evaluation, over resumes). */
+  seconds: number;
+  /** Training samples per second in this epoch (evaluation excluded). */
+  samples_per_s: number;
+}
+
+/** Where a run stands; everything a checkpoint needs besides the tensors. */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  /** Steps done in the unfinished epoch (0 at an epoch boundary). */
+  stepInEpoch: number;
+  /** Running sums of the unfinished epoch. */
+  partial: { loss: number; correct: number; seen: number };
+  rng: number[];
+  seconds: number;
+  history: EpochMetrics[];
+}
+
+/** What a checkpoint hands back to continue a run. */
+export interface ResumeData {
+  state: TrainState;
+  params: Record<string, Float32Array>;
+  /** Optimizer state per parameter name (see optimizerSlots). */
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+  /** This epoch's row order when the run stopped mid-epoch. */
+  perm: Int32Array | null;
+}
+
+/** A labelled set copied into backend memory. */
+export interface DeviceSet {
+  images: Uint8Array;
+  labels: Uint8Array;
+  n: number;
+  source: string;
+}
+
+/** Loss and accuracy over a set; preds (argmax per row) when asked for. */
+export interface EvalResult {
+  loss: number;
+  acc: number;
+  correct: number;
+  n: number;
+  preds?: Uint8Array;
+}
+
+/** Progress of one step, for progress bars. loss/acc are running means over the epoch so far. */
+export interface StepInfo {
+  epoch: number;
+  epochs: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  loss: number;
+  acc: number;
+  samplesPerSec: number;
+  lr: number;
+}
+
+export interface TrainHooks {
+  onEpochStart?(epoch: number): void;
+  onStep?(info: StepInfo): void;
+  /** After each epoch's evaluation (save the checkpoint and metrics here). */
+  onEpoch?(m: EpochMetrics): void | Promise<void>;
+  /** Checked after every step: true finishes the step and stops (Ctrl-C). */
+  shouldStop?(): boolean;
+}
+
+export type RunEnd =
+  | { status: 'done' }
+  | { status: 'stopped' }
+  | { status: 'diverged'; epoch: number; step: number; loss: number };
+
+export class Trainer {
+  readonly model: Model;
+  readonly spec: ModelSpec;
+  readonly rng: Rng;
+  readonly train: DeviceSet;
+  readonly val: DeviceSet | null;
+  readonly test: DeviceSet | null;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  readonly perm: Int32Array;
+  readonly state: TrainState;
+  readonly D: number;
+  readonly classes: number;
+  readonly stepBatch: number;
+  readonly stepsPerEpoch: number;
+  private readonly chunk: number;
+  private readonly x: Float32Array;
+  private readonly y: Int32Array;
+  private readonly dlogits: Float32Array;
+  private readonly iota: Int32Array;
+
+  constructor(readonly backend: Backend, readonly config: TrainConfig,
+    data: { train: Dataset; test: Dataset | null }, resume?: ResumeData, spec?: ModelSpec) {
+    validateConfig(config);
+    const c = config;
+    let train = limitRows(data.train, c.limitTrain);
+    const test = data.test ? limitRows(data.test, c.limitTest) : null;
+    this.spec = spec ?? parseArch(c.arch, { activation: c.activation, alpha: c.alpha, dropout: c.dropout }, train);
+    if (spec) checkSpecFitsData(spec, train);
+    if (test && (test.height !== train.height || test.width !== train.width)) {
+      throw new UserError(`the test images are ${test.height}x${test.width} but the training images ` +
+        `${train.height}x${train.width}; use data of one image size`);
+    }
+    // Draw order is part of the run's identity: split, then init, then (each epoch) shuffle.
+    this.rng = new Rng(c.seed);
+    let val: Dataset | null = null;
+    if (c.val > 0) ({ train, val } = splitValidation(train, c.val, this.rng));
+    if (train.n === 0) throw new UserError(`${train.source} has no training rows; check --limit-train and the data`);
+    this.D = train.height * train.width;
+    this.classes = this.spec.classes;
+    this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
+    this.stepsPerEpoch = Math.ceil(train.n / this.stepBatch);
+    this.chunk = c.batch === 'full' ? Math.min(FULL_BATCH_CHUNK, train.n) : this.stepBatch;
+    const maxB = Math.max(this.chunk, EVAL_BATCH);
+
+    this.model = new Model(backend, this.spec, maxB);
+    this.model.init(this.rng, c.init);
+    this.m = backend.f32(this.model.params.length);
+    this.v = backend.f32(this.model.params.length);
+    this.x = backend.f32(maxB * this.D);
+    this.y = backend.i32(maxB);
+    this.dlogits = backend.f32(maxB * this.classes);
+    this.iota = backend.i32(maxB);
+    for (let i = 0; i < maxB; i++) this.iota[i] = i;
+    this.train = toDevice(backend, train);
+    this.val = val ? toDevice(backend, val) : null;
+    this.test = test ? toDevice(backend, test) : null;
+    this.perm = backend.i32(train.n);
+
+    this.state = { epoch: 0, step: 0, stepInEpoch: 0, partial: { loss: 0, correct: 0, seen: 0 },
+      rng: this.rng.getState(), seconds: 0, history: [] };
+    if (resume) this.restore(resume);
+  }
+
+  private restore(r: ResumeData): void {
+    const slots = optimizerSlots(this.config.optimizer);
+    for (const e of this.model.entries) {
+      const src = r.params[e.name];
+      if (!src) throw new UserError(`the checkpoint has no tensor ${e.name}; it is damaged or of another model`);
+      if (src.length !== e.size) {
+        throw new UserError(`the checkpoint's ${e.name} has ${src.length} values but the model needs ${e.size}; ` +
+          'it was written for another architecture');
+      }
+      e.value.set(src);
+      for (const slot of slots) {
+        const part = (slot === 'm' ? r.m : r.v)[e.name];
+        if (!part || part.length !== e.size) {
+          throw new UserError(`the checkpoint lacks optimizer state ${slot}.${e.name} for ${this.config.optimizer}; it is damaged`);
+        }
+        (slot === 'm' ? this.m : this.v).set(part, e.offset);
+      }
+    }
+    Object.assign(this.state, structuredClone(r.state));
+    this.rng.setState(r.state.rng);
+    if (r.state.stepInEpoch > 0) {
+      if (!r.perm || r.perm.length !== this.train.n) {
+        throw new UserError('the checkpoint stopped mid-epoch but lacks that epoch\'s row order (or the data changed); ' +
+          'resume with the same data');
+      }
+      this.perm.set(r.perm);
+    }
+  }
+
+  /** Total optimizer steps of the run (what the schedule spans). */
+  get totalSteps(): number {
+    return this.config.epochs * this.stepsPerEpoch;
+  }
+
+  /** Learning rate of 0-based step `step`. */
+  lrAt(step: number): number {
+    const c = this.config;
+    return learningRate(c.schedule, c.lr, step, this.totalSteps, parseWarmup(c.warmup, this.stepsPerEpoch));
+  }
+
+  /**
+   * One optimizer step over rows perm[start, start+B): gradients of the mean loss over those rows
+   * (accumulated chunk by chunk for full batch), then the update. Returns the summed loss and the
+   * correct count before the update.
+   */
+  private step(start: number, B: number): { loss: number; correct: number } {
+    const { backend, model, chunk, D, classes: C } = this;
+    const c = this.config;
+    model.zeroGrad();
+    let loss = 0;
+    let correct = 0;
+    const ctx = { training: true, rng: this.rng };
+    for (let o = 0; o < B; o += chunk) {
+      const b = Math.min(chunk, B - o);
+      const idx = this.perm.subarray(start + o, start + o + b);
+      backend.gatherBatch(this.x, this.y, this.train.images, this.train.labels, idx, b, D, c.scale, c.shift);
+      const logits = model.forward(this.x, b, ctx);
+      loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C);
+      correct += backend.countCorrect(logits, this.y, b, C);
+      // dlogits is d(mean over b)/dlogits; weight each chunk by b/B to get the mean over B.
+      if (b !== B) {
+        const w = b / B;
+        const d = this.dlogits;
+        for (let i = 0, n = b * C; i < n; i++) d[i] *= w;
+      }
+      model.backward(this.dlogits, b);
+    }
+    backend.optimizerStep(model.params, model.grads, this.m, this.v, model.params.length, {
+      kind: c.optimizer, lr: this.lrAt(this.state.step), momentum: c.momentum, beta1: c.beta1, beta2: c.beta2,
+      eps: c.eps, weightDecay: c.weightDecay, step: this.state.step + 1,
+    });
+    return { loss, correct };
+  }
+
+  /** Mean loss and accuracy over a set (no dropout); with wantPreds, the argmax of every row. */
+  evaluate(set: DeviceSet, wantPreds = false): EvalResult {
+    const { backend, model, D, classes: C } = this;
+    const c = this.config;
+    const ctx = { training: false, rng: null };
+    const preds = wantPreds ? new Uint8Array(set.n) : undefined;
+    let loss = 0;
+    let correct = 0;
+    for (let s = 0; s < set.n; s += model.maxB) {
+      const b = Math.min(model.maxB, set.n - s);
+      backend.gatherBatch(this.x, this.y, set.images.subarray(s * D), set.labels.subarray(s), this.iota, b, D,
+        c.scale, c.shift);
+      const logits = model.forward(this.x, b, ctx);
+      loss += backend.softmaxCrossEntropy(null, logits, this.y, b, C);
+      correct += backend.countCorrect(logits, this.y, b, C);
+      if (preds) argmaxRows(preds, s, logits, b, C);
+    }
+    return { loss: loss / set.n, acc: correct / set.n, correct, n: set.n, preds };
+  }
+
+  /** Runs the remaining epochs. Resolves when done, stopped by hooks.shouldStop, or diverged. */
+  async run(hooks: TrainHooks = {}): Promise<RunEnd> {
+    const c = this.config;
+    const st = this.state;
+    const N = this.train.n;
+    while (st.epoch < c.epochs) {
+      if (st.stepInEpoch === 0) {
+        for (let i = 0; i < N; i++) this.perm[i] = i;
+        this.rng.shuffle(this.perm);
+        st.partial = { loss: 0, correct: 0, seen: 0 };
+      }
+      hooks.onEpochStart?.(st.epoch);
+      const t0 = performance.now();
+      let trainMs = 0;
+      let seenHere = 0;
+      for (let s = st.stepInEpoch; s < this.stepsPerEpoch; s++) {
+        const ts = performance.now();
+        const start = s * this.stepBatch;
+        const B = Math.min(this.stepBatch, N - start);
+        const lr = this.lrAt(st.step);
+        const r = this.step(start, B);
+        if (!Number.isFinite(r.loss)) {
+          st.seconds += (performance.now() - t0) / 1000;
+          return { status: 'diverged', epoch: st.epoch + 1, step: st.step + 1, loss: r.loss / B };
+        }
+        trainMs += performance.now() - ts;
+        seenHere += B;
+        st.partial.loss += r.loss;
+        st.partial.correct += r.correct;
+        st.partial.seen += B;
+        st.step++;
+        st.stepInEpoch = s + 1;
+        hooks.onStep?.({
+          epoch: st.epoch + 1, epochs: c.epochs, stepInEpoch: s + 1, stepsPerEpoch: this.stepsPerEpoch,
+          loss: st.partial.loss / st.partial.seen, acc: st.partial.correct / st.partial.seen,
+          samplesPerSec: seenHere / (trainMs / 1000), lr,
+        });
+        // Let signals and progress output in (the loop is otherwise synchronous).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (s + 1 < this.stepsPerEpoch && hooks.shouldStop?.()) {
+          st.rng = this.rng.getState();
+          st.seconds += (performance.now() - t0) / 1000;
+          return { status: 'stopped' };
+        }
+      }
+      st.epoch++;
+      st.stepInEpoch = 0;
+      const last = st.epoch === c.epochs;
+      const doEval = last || st.epoch % c.evalEvery === 0;
+      const te = doEval && this.test ? this.evaluate(this.test) : null;
+      const ve = doEval && this.val ? this.evaluate(this.val) : null;
+      st.seconds += (performance.now() - t0) / 1000;
+      st.rng = this.rng.getState();
+      const m: EpochMetrics = {
+        epoch: st.epoch, step: st.step, lr: this.lrAt(st.step - 1),
+        train_loss: st.partial.loss / st.partial.seen, train_acc: st.partial.correct / st.partial.seen,
+        val_loss: ve ? ve.loss : null, val_acc: ve ? ve.acc : null,
+        test_loss: te ? te.loss : null, test_acc: te ? te.acc : null,
+        seconds: st.seconds, samples_per_s: seenHere / Math.max(trainMs / 1000, 1e-9),
+      };
+      st.history.push(m);
+      await hooks.onEpoch?.(m);
+      if (!last && hooks.shouldStop?.()) return { status: 'stopped' };
+    }
+    return { status: 'done' };
+  }
+}
+
+/** Which optimizer-state arenas an optimizer uses (and a checkpoint stores). */
+export function optimizerSlots(kind: string): ('m' | 'v')[] {
+  return kind === 'adam' || kind === 'adamw' ? ['m', 'v'] : kind === 'sgd' ? [] : ['m'];
+}
+
+/** Copies a dataset's u8 images and labels into backend memory once. */
+export function toDevice(backend: Backend, ds: Dataset): DeviceSet {
+  const images = backend.u8(ds.images.length);
+  images.set(ds.images);
+  const labels = backend.u8(ds.n);
+  labels.set(ds.labels);
+  return { images, labels, n: ds.n, source: ds.source };
+}
+
+/** The first n rows (views, no copy); n = 0 keeps all. */
+export function limitRows(ds: Dataset, n: number): Dataset {
+  if (!n || n >= ds.n) return ds;
+  const D = ds.height * ds.width;
+  return { ...ds, images: ds.images.subarray(0, n * D), labels: ds.labels.subarray(0, n), n,
+    source: `first ${n} rows of ${ds.source}` };
+}
+
+/** preds[s + b] = argmax of logits row b (first maximum, like countCorrect). */
+export function argmaxRows(preds: Uint8Array, s: number, logits: Float32Array, B: number, C: number): void {
+  for (let b = 0; b < B; b++) {
+    let best = 0;
+    for (let j = 1; j < C; j++) if (logits[b * C + j] > logits[b * C + best]) best = j;
+    preds[s + b] = best;
+  }
+}
+
+/** A stored spec must take this data's images and classes. */
+export function checkSpecFitsData(spec: ModelSpec, ds: Dataset): void {
+  const [C, H, W] = spec.input;
+  if (C * H * W !== ds.height * ds.width) {
+    throw new UserError(`the model takes ${C}x${H}x${W} inputs but the data's images are ${ds.height}x${ds.width}; ` +
+      'use the data it was trained on');
+  }
+  if (spec.classes !== ds.classes) {
+    throw new UserError(`the model has ${spec.classes} classes but the data has ${ds.classes}; use the data it was trained on`);
+  }
+}
