@@ -127,7 +127,11 @@ export class WasmBackend implements Backend {
   ptr(a: ArrayBufferView | null): number {
     if (a === null) return 0;
     if (!this.buffers.has(a.buffer)) {
-      throw new Error('array is not in WASM memory: allocate it with backend.f32/i32/u8');
+      // V8 may hand out a new buffer object for a shared memory (seen after another memory grew)
+      if (a.buffer !== this.memory.buffer) {
+        throw new Error('array is not in WASM memory: allocate it with backend.f32/i32/u8');
+      }
+      this.buffers.add(a.buffer);
     }
     return a.byteOffset;
   }
