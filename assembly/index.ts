@@ -13,3 +13,5 @@ export * from './softmax_ce';
 export * from './optimizer';
 export * from './batch';
 export * from './dropout';
+export * from './conv2d';
+export * from './pool';

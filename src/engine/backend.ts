@@ -40,6 +40,13 @@ export interface Conv2dShape {
   OH: number; OW: number;
 }
 
+/** Geometry of a 2-D pooling window k x k with a stride, no padding: (B,C,H,W) -> (B,C,OH,OW). */
+export interface Pool2dShape {
+  B: number; C: number; H: number; W: number;
+  k: number; stride: number;
+  OH: number; OW: number;
+}
+
 export interface Backend {
   /** 'ts', 'wasm-simd', 'wasm-relaxed' or 'wasm-scalar'. */
   readonly name: string;
@@ -105,4 +112,24 @@ export interface Backend {
     seed: number): void;
   /** dinp = dout * mask; dinp may alias dout. */
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void;
+
+  // ---- convolution and pooling over channels-first images (B,C,H,W) ----
+  // Flatten (B,C,H,W) -> (B,C*H*W) needs no kernel: it is the same memory.
+  /** out(B,OC,OH,OW) = conv(inp(B,C,H,W), weight(OC,C,KH,KW)) [+ bias(OC)], stride and zero padding. */
+  conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+    s: Conv2dShape): void;
+  /**
+   * Gradients of conv2dForward for dout(B,OC,OH,OW): dinp(B,C,H,W) is overwritten (null: skip, as
+   * for a first layer), dweight(OC,C,KH,KW) += and dbias(OC) += (null: skip).
+   */
+  conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+    dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void;
+  /** out(B,C,OH,OW) = max of each window; argmax (same shape) = index in inp of its first maximum. */
+  maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void;
+  /** dinp(B,C,H,W) = 0, then dinp[argmax] += dout. */
+  maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void;
+  /** out(B,C,OH,OW) = mean of each window. */
+  avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void;
+  /** dinp(B,C,H,W) = 0, then each window's pixels get dout / (k*k). */
+  avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void;
 }

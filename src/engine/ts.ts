@@ -7,6 +7,8 @@ import { softmaxForward, softmaxCrossEntropy, countCorrect } from './ref/softmax
 import { optimizerStep } from './ref/optimizer.js';
 import { gatherBatch } from './ref/batch.js';
 import { dropoutForward, dropoutBackward } from './ref/dropout.js';
+import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
+import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
 export class TsBackend implements Backend {
   readonly name: string = 'ts';
@@ -26,4 +28,10 @@ export class TsBackend implements Backend {
   gatherBatch = gatherBatch;
   dropoutForward = dropoutForward;
   dropoutBackward = dropoutBackward;
+  conv2dForward = conv2dForward;
+  conv2dBackward = conv2dBackward;
+  maxPoolForward = maxPoolForward;
+  maxPoolBackward = maxPoolBackward;
+  avgPoolForward = avgPoolForward;
+  avgPoolBackward = avgPoolBackward;
 }

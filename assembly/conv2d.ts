@@ -1,0 +1,402 @@
+// 2-D convolution over channels-first images, forward and backward: im2col tiles feeding a
+// register-blocked SIMD micro-kernel, with naive direct scalar twins.
+//   inp (B,C,H,W), weight (OC,C,KH,KW), bias (OC) -> out (B,OC,OH,OW)
+//   OH = (H + 2 pad - KH) / stride + 1; K = C*KH*KW (reduction length); P = OH*OW (pixels/image).
+// Reference: src/engine/ref/conv2d.ts.
+//
+// Method. For each image, im2col copies a tile of up to TMAX output pixels into col (K,T): row k =
+// (c,i,j) holds the input pixel under weight (c,i,j) for every pixel of the tile (0 in the padding).
+// Then out(OC,P) = weight(OC,K) col(K,P) is a gemm whose B operand is already packed (unit stride
+// along pixels), so a 4x8 micro-kernel (8 v128 accumulators, weights broadcast with load32_splat,
+// like assembly/matmul.ts) runs on it without another copy. Backward re-does im2col, then
+//   dweight(OC,K) += dout(OC,P) col(K,P)^T    (4x2 block of dot products along the pixels)
+//   dcol(K,P)      = weight(OC,K)^T dout(OC,P) (4x8 micro-kernel), scattered back by col2im.
+// Measured (W3 net, 2-core EPYC, Node 20, one thread; see the commit log for the benchmark):
+// this in-file kernel vs im2col + the generic packed gemm and vs a direct loop: see the report.
+// Scratch: col and dcol tiles, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
+
+/** Output pixels per im2col tile (keeps col within L2: K*TMAX*4 bytes). */
+const TMAX: i32 = 512;
+
+/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(c, f32x4.mul(a, b));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function tileCols(P: i32): i32 {
+  return min(TMAX, (P + 7) & ~7);
+}
+
+/** Bytes of scratch conv2d_forward/conv2d_backward need for this geometry (col + dcol tiles). */
+export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32): usize {
+  return <usize>2 * <usize>(C * KH * KW) * <usize>tileCols(OH * OW) * 4;
+}
+
+/** Sum of the four lanes. */
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
+    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Stores the first n (0..3) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** Stores the first n (1..8) of the 8 values in v0,v1 at p. */
+// @ts-ignore: decorator
+@inline function store8(p: usize, v0: v128, v1: v128, n: i32): void {
+  if (n >= 8) { v128.store(p, v0); v128.store(p, v1, 16); }
+  else if (n >= 4) { v128.store(p, v0); storeLanes(p + 16, v1, n - 4); }
+  else storeLanes(p, v0, n);
+}
+
+/**
+ * col(K,T) columns 0..tn-1 = input pixels under each weight for output pixels p0..p0+tn-1 of one
+ * image img (C,H,W); with add, the reverse: img += col scattered back (col2im). Walks the tile one
+ * output row segment at a time so each (k, segment) is a strided (unit stride when stride = 1) copy.
+ */
+// @ts-ignore: decorator
+@inline function im2colTile(col: usize, T: i32, img: usize, p0: i32, tn: i32, C: i32, H: i32, W: i32,
+  KH: i32, KW: i32, stride: i32, pad: i32, OW: i32, add: bool): void {
+  const T4 = <usize>T << 2;
+  let row = col;
+  for (let c = 0; c < C; c++) {
+    const plane = img + (<usize>(c * H * W) << 2);
+    for (let i = 0; i < KH; i++) {
+      for (let j = 0; j < KW; j++) {
+        // output pixels x with 0 <= x*stride + j - pad < W
+        const xlo = max(0, (pad - j + stride - 1) / stride);
+        const nh = W - 1 + pad - j; // (i32 division truncates: keep the numerator >= 0)
+        const xhi = nh < 0 ? 0 : min(OW, nh / stride + 1);
+        let t = 0;
+        let p = p0;
+        while (t < tn) {
+          const y = p / OW;
+          const x0 = p - y * OW;
+          const n = min(OW - x0, tn - t);        // this segment: pixels x0..x0+n-1 of row y
+          const dst = row + (<usize>t << 2);
+          const iy = y * stride + i - pad;
+          if (iy < 0 || iy >= H) {
+            if (!add) memory.fill(dst, 0, <usize>n << 2);
+          } else {
+            const a = min(max(x0, xlo), x0 + n), e = min(max(xhi, a), x0 + n); // valid x: [a, e)
+            const src = plane + (<usize>(iy * W + a * stride + j - pad) << 2);
+            if (!add) {
+              if (a > x0) memory.fill(dst, 0, <usize>(a - x0) << 2);
+              if (e < x0 + n) memory.fill(dst + (<usize>(e - x0) << 2), 0, <usize>(x0 + n - e) << 2);
+            }
+            const d = dst + (<usize>(a - x0) << 2);
+            const m = e - a;
+            if (m > 0) {
+              if (stride == 1) {
+                let q = 0;
+                if (add) {
+                  for (; q + 4 <= m; q += 4) {
+                    const s = src + (<usize>q << 2);
+                    v128.store(s, f32x4.add(v128.load(s), v128.load(d + (<usize>q << 2))));
+                  }
+                  for (; q < m; q++) {
+                    const s = src + (<usize>q << 2);
+                    store<f32>(s, load<f32>(s) + load<f32>(d + (<usize>q << 2)));
+                  }
+                } else {
+                  for (; q + 4 <= m; q += 4) v128.store(d + (<usize>q << 2), v128.load(src + (<usize>q << 2)));
+                  for (; q < m; q++) store<f32>(d + (<usize>q << 2), load<f32>(src + (<usize>q << 2)));
+                }
+              } else {
+                const ss = <usize>stride << 2;
+                for (let q = 0; q < m; q++) {
+                  const s = src + <usize>q * ss;
+                  if (add) store<f32>(s, load<f32>(s) + load<f32>(d + (<usize>q << 2)));
+                  else store<f32>(d + (<usize>q << 2), load<f32>(s));
+                }
+              }
+            }
+          }
+          t += n;
+          p += n;
+        }
+        row += T4;
+      }
+    }
+  }
+}
+
+/** out(OC, tn) (row stride ldo bytes) = w(OC,K) col(K, tn) [+ bias]: the 4x8 micro-kernel. */
+// @ts-ignore: decorator
+@inline function gemmTile(out: usize, ldo: usize, w: usize, bias: usize, col: usize, T: i32,
+  OC: i32, K: i32, tn: i32): void {
+  const K4 = <usize>K << 2;
+  const T4 = <usize>T << 2;
+  let o = 0;
+  for (; o + 4 <= OC; o += 4) {
+    const w0 = w + <usize>o * K4;
+    const b0 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
+    const b1 = bias ? load<f32>(bias + (<usize>o << 2), 4) : 0;
+    const b2 = bias ? load<f32>(bias + (<usize>o << 2), 8) : 0;
+    const b3 = bias ? load<f32>(bias + (<usize>o << 2), 12) : 0;
+    for (let t = 0; t < tn; t += 8) {
+      let c00 = f32x4.splat(b0), c01 = c00, c10 = f32x4.splat(b1), c11 = c10;
+      let c20 = f32x4.splat(b2), c21 = c20, c30 = f32x4.splat(b3), c31 = c30;
+      let pb = col + (<usize>t << 2);
+      let pa = w0;
+      for (let k = 0; k < K; k++) {
+        const x0 = v128.load(pb), x1 = v128.load(pb, 16);
+        let a = v128.load32_splat(pa);
+        c00 = madd(a, x0, c00); c01 = madd(a, x1, c01);
+        a = v128.load32_splat(pa + K4);
+        c10 = madd(a, x0, c10); c11 = madd(a, x1, c11);
+        a = v128.load32_splat(pa + 2 * K4);
+        c20 = madd(a, x0, c20); c21 = madd(a, x1, c21);
+        a = v128.load32_splat(pa + 3 * K4);
+        c30 = madd(a, x0, c30); c31 = madd(a, x1, c31);
+        pb += T4;
+        pa += 4;
+      }
+      const dst = out + <usize>o * ldo + (<usize>t << 2);
+      const n = tn - t;
+      store8(dst, c00, c01, n);
+      store8(dst + ldo, c10, c11, n);
+      store8(dst + 2 * ldo, c20, c21, n);
+      store8(dst + 3 * ldo, c30, c31, n);
+    }
+  }
+  for (; o < OC; o++) { // leftover rows, one at a time
+    const b0 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
+    for (let t = 0; t < tn; t += 8) {
+      let c00 = f32x4.splat(b0), c01 = c00;
+      let pb = col + (<usize>t << 2);
+      let pa = w + <usize>o * K4;
+      for (let k = 0; k < K; k++) {
+        const a = v128.load32_splat(pa);
+        c00 = madd(a, v128.load(pb), c00); c01 = madd(a, v128.load(pb, 16), c01);
+        pb += T4;
+        pa += 4;
+      }
+      store8(out + <usize>o * ldo + (<usize>t << 2), c00, c01, tn - t);
+    }
+  }
+}
+
+/** out(B,OC,OH,OW) = conv(inp(B,C,H,W), weight(OC,C,KH,KW)) [+ bias(OC)]; scratch: conv2d_scratch_bytes. */
+export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32,
+  scratch: usize): void {
+  const K = C * KH * KW, P = OH * OW, T = tileCols(P);
+  const ldo = <usize>P << 2;
+  for (let b = 0; b < B; b++) {
+    const img = inp + (<usize>(b * C * H * W) << 2);
+    const ob = out + (<usize>(b * OC) * <usize>P << 2);
+    for (let p0 = 0; p0 < P; p0 += T) {
+      const tn = min(T, P - p0);
+      im2colTile(scratch, T, img, p0, tn, C, H, W, KH, KW, stride, pad, OW, false);
+      gemmTile(ob + (<usize>p0 << 2), ldo, weight, bias, scratch, T, OC, K, tn);
+    }
+  }
+}
+
+/**
+ * Gradients of conv2d_forward for dout(B,OC,OH,OW): dinp(B,C,H,W) = (overwritten; 0: skip),
+ * dweight(OC,C,KH,KW) +=, dbias(OC) += (0: skip). scratch: conv2d_scratch_bytes.
+ */
+export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
+  weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
+  OH: i32, OW: i32, scratch: usize): void {
+  const K = C * KH * KW, P = OH * OW, T = tileCols(P);
+  const K4 = <usize>K << 2, T4 = <usize>T << 2, P4 = <usize>P << 2;
+  const col = scratch, dcol = scratch + <usize>K * T4;
+  for (let b = 0; b < B; b++) {
+    const img = inp + (<usize>(b * C * H * W) << 2);
+    const db = dout + (<usize>(b * OC) * P4);
+    if (dbias) {
+      for (let o = 0; o < OC; o++) {
+        const r = db + <usize>o * P4;
+        let acc = f32x4.splat(0);
+        let t = 0;
+        for (; t + 4 <= P; t += 4) acc = f32x4.add(acc, v128.load(r + (<usize>t << 2)));
+        let s = hsum(acc);
+        for (; t < P; t++) s += load<f32>(r + (<usize>t << 2));
+        store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + s);
+      }
+    }
+    const dimg = dinp + (<usize>(b * C * H * W) << 2);
+    if (dinp) memory.fill(dimg, 0, <usize>(C * H * W) << 2);
+    for (let p0 = 0; p0 < P; p0 += T) {
+      const tn = min(T, P - p0);
+      const tn4 = tn & ~3;
+      const dt = db + (<usize>p0 << 2);
+      im2colTile(col, T, img, p0, tn, C, H, W, KH, KW, stride, pad, OW, false);
+      // dweight(OC,K) += dout(OC,tn) col(K,tn)^T: 4x2 blocks of dot products along the pixels
+      let o = 0;
+      for (; o + 4 <= OC; o += 4) {
+        const d0 = dt + <usize>o * P4;
+        let k = 0;
+        for (; k + 2 <= K; k += 2) {
+          const x0 = col + <usize>k * T4;
+          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00;
+          let a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          for (let t = 0; t < tn4; t += 4) {
+            const q = <usize>t << 2;
+            const u0 = v128.load(x0 + q), u1 = v128.load(x0 + T4 + q);
+            let g = v128.load(d0 + q);
+            a00 = madd(g, u0, a00); a01 = madd(g, u1, a01);
+            g = v128.load(d0 + P4 + q);
+            a10 = madd(g, u0, a10); a11 = madd(g, u1, a11);
+            g = v128.load(d0 + 2 * P4 + q);
+            a20 = madd(g, u0, a20); a21 = madd(g, u1, a21);
+            g = v128.load(d0 + 3 * P4 + q);
+            a30 = madd(g, u0, a30); a31 = madd(g, u1, a31);
+          }
+          const dw = dweight + <usize>o * K4 + (<usize>k << 2);
+          let s00 = hsum(a00), s01 = hsum(a01), s10 = hsum(a10), s11 = hsum(a11);
+          let s20 = hsum(a20), s21 = hsum(a21), s30 = hsum(a30), s31 = hsum(a31);
+          for (let t = tn4; t < tn; t++) {
+            const q = <usize>t << 2;
+            const u0 = load<f32>(x0 + q), u1 = load<f32>(x0 + T4 + q);
+            let g = load<f32>(d0 + q); s00 += g * u0; s01 += g * u1;
+            g = load<f32>(d0 + P4 + q); s10 += g * u0; s11 += g * u1;
+            g = load<f32>(d0 + 2 * P4 + q); s20 += g * u0; s21 += g * u1;
+            g = load<f32>(d0 + 3 * P4 + q); s30 += g * u0; s31 += g * u1;
+          }
+          store<f32>(dw, load<f32>(dw) + s00); store<f32>(dw, load<f32>(dw, 4) + s01, 4);
+          store<f32>(dw + K4, load<f32>(dw + K4) + s10); store<f32>(dw + K4, load<f32>(dw + K4, 4) + s11, 4);
+          store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4) + s20); store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4, 4) + s21, 4);
+          store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4) + s30); store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4, 4) + s31, 4);
+        }
+        for (; k < K; k++) for (let r = 0; r < 4; r++) dotInto(dweight + <usize>(o + r) * K4 + (<usize>k << 2), d0 + <usize>r * P4, col + <usize>k * T4, tn);
+      }
+      for (; o < OC; o++) {
+        for (let k = 0; k < K; k++) dotInto(dweight + <usize>o * K4 + (<usize>k << 2), dt + <usize>o * P4, col + <usize>k * T4, tn);
+      }
+      if (!dinp) continue;
+      // dcol(K,tn) = weight(OC,K)^T dout(OC,tn), then col2im adds it into dinp
+      const tn8 = tn & ~7;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        for (let t = 0; t < tn8; t += 8) {
+          let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+          let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+          let pa = weight + (<usize>k << 2);
+          let pb = dt + (<usize>t << 2);
+          for (let o = 0; o < OC; o++) {
+            const x0 = v128.load(pb), x1 = v128.load(pb, 16);
+            let a = v128.load32_splat(pa);
+            c00 = madd(a, x0, c00); c01 = madd(a, x1, c01);
+            a = v128.load32_splat(pa, 4);
+            c10 = madd(a, x0, c10); c11 = madd(a, x1, c11);
+            a = v128.load32_splat(pa, 8);
+            c20 = madd(a, x0, c20); c21 = madd(a, x1, c21);
+            a = v128.load32_splat(pa, 12);
+            c30 = madd(a, x0, c30); c31 = madd(a, x1, c31);
+            pa += K4;
+            pb += P4;
+          }
+          const d = dcol + <usize>k * T4 + (<usize>t << 2);
+          v128.store(d, c00); v128.store(d, c01, 16);
+          v128.store(d + T4, c10); v128.store(d + T4, c11, 16);
+          v128.store(d + 2 * T4, c20); v128.store(d + 2 * T4, c21, 16);
+          v128.store(d + 3 * T4, c30); v128.store(d + 3 * T4, c31, 16);
+        }
+        for (let r = 0; r < 4; r++) dcolScalar(dcol, T, weight, dt, P, K, OC, k + r, tn8, tn);
+      }
+      for (; k < K; k++) dcolScalar(dcol, T, weight, dt, P, K, OC, k, 0, tn);
+      im2colTile(dcol, T, dimg, p0, tn, C, H, W, KH, KW, stride, pad, OW, true);
+    }
+  }
+}
+
+/** *dst += dot(a[0..n), b[0..n)). */
+function dotInto(dst: usize, a: usize, b: usize, n: i32): void {
+  let acc = f32x4.splat(0);
+  let t = 0;
+  for (; t + 4 <= n; t += 4) acc = madd(v128.load(a + (<usize>t << 2)), v128.load(b + (<usize>t << 2)), acc);
+  let s = hsum(acc);
+  for (; t < n; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
+  store<f32>(dst, load<f32>(dst) + s);
+}
+
+/** dcol[k, t0..t1) = sum over o of weight[o,k] dout[o, t] (edges the micro-kernel leaves). */
+function dcolScalar(dcol: usize, T: i32, weight: usize, dt: usize, P: i32, K: i32, OC: i32, k: i32,
+  t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    let s: f32 = 0;
+    for (let o = 0; o < OC; o++) {
+      s += load<f32>(weight + (<usize>(o * K + k) << 2)) * load<f32>(dt + (<usize>(o * P + t) << 2));
+    }
+    store<f32>(dcol + (<usize>(k * T + t) << 2), s);
+  }
+}
+
+// ---- scalar twins: the direct loops of the reference, same signatures (scratch unused) ----
+
+/** Scalar twin of conv2d_forward (direct convolution). */
+export function conv2d_forward_scalar(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32,
+  scratch: usize): void {
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < OC; o++) {
+      const bo: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
+      for (let y = 0; y < OH; y++) {
+        for (let x = 0; x < OW; x++) {
+          let s: f32 = 0;
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < KH; i++) {
+              const iy = y * stride + i - pad;
+              if (iy < 0 || iy >= H) continue;
+              for (let j = 0; j < KW; j++) {
+                const ix = x * stride + j - pad;
+                if (ix < 0 || ix >= W) continue;
+                s += load<f32>(weight + (<usize>(((o * C + c) * KH + i) * KW + j) << 2)) *
+                  load<f32>(inp + (<usize>(((b * C + c) * H + iy) * W + ix) << 2));
+              }
+            }
+          }
+          store<f32>(out + (<usize>(((b * OC + o) * OH + y) * OW + x) << 2), s + bo);
+        }
+      }
+    }
+  }
+}
+
+/** Scalar twin of conv2d_backward (direct loops). */
+export function conv2d_backward_scalar(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
+  weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
+  OH: i32, OW: i32, scratch: usize): void {
+  if (dinp) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < OC; o++) {
+      for (let y = 0; y < OH; y++) {
+        for (let x = 0; x < OW; x++) {
+          const g = load<f32>(dout + (<usize>(((b * OC + o) * OH + y) * OW + x) << 2));
+          if (dbias) store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + g);
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < KH; i++) {
+              const iy = y * stride + i - pad;
+              if (iy < 0 || iy >= H) continue;
+              for (let j = 0; j < KW; j++) {
+                const ix = x * stride + j - pad;
+                if (ix < 0 || ix >= W) continue;
+                const wi = weight + (<usize>(((o * C + c) * KH + i) * KW + j) << 2);
+                const xi = <usize>(((b * C + c) * H + iy) * W + ix) << 2;
+                const dw = dweight + (<usize>(((o * C + c) * KH + i) * KW + j) << 2);
+                store<f32>(dw, load<f32>(dw) + g * load<f32>(inp + xi));
+                if (dinp) store<f32>(dinp + xi, load<f32>(dinp + xi) + g * load<f32>(wi));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,167 @@
+// 2-D max and average pooling over channels-first images, forward and backward.
+//   inp (B,C,H,W) -> out (B,C,OH,OW), window k, stride s, no padding: OH = (H - k) / s + 1
+//   argmax (B,C,OH,OW) i32: index into inp of each window's first maximum (row-major order)
+// Reference: src/engine/ref/pool.ts. Flatten needs no kernel: (B,C,H,W) is (B,C*H*W) in memory.
+// SIMD pays only for the common 2x2 stride-2 forward (de-interleave even/odd columns with
+// shuffles); other windows and both backwards (a fill plus a scatter) share the scalar code.
+
+/** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
+export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      for (let x = 0; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, k, stride, OH, OW, y, x);
+    }
+  }
+}
+
+/** Max pooling of one window: output (y, x) of plane bc. */
+// @ts-ignore: decorator
+@inline function maxWindow(out: usize, argmax: usize, inp: usize, bc: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32, y: i32, x: i32): void {
+  const plane = bc * H * W;
+  let at = plane + y * stride * W + x * stride;
+  let best = load<f32>(inp + (<usize>at << 2));
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      const idx = plane + (y * stride + i) * W + x * stride + j;
+      const v = load<f32>(inp + (<usize>idx << 2));
+      if (v > best) { best = v; at = idx; }
+    }
+  }
+  const o = <usize>((bc * OH + y) * OW + x) << 2;
+  store<f32>(out + o, best);
+  store<i32>(argmax + o, at);
+}
+
+/** out(B,C,OH,OW) = max over each k x k window of inp(B,C,H,W); argmax(B,C,OH,OW) = its index. */
+export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  if (k != 2 || stride != 2) {
+    maxpool_forward_scalar(out, argmax, inp, B, C, H, W, k, stride, OH, OW);
+    return;
+  }
+  const W4 = <usize>W << 2;
+  const step = i32x4.splat(8);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      const r0 = inp + (<usize>((bc * H + 2 * y) * W) << 2);
+      const o = out + (<usize>((bc * OH + y) * OW) << 2);
+      const g = argmax + (<usize>((bc * OH + y) * OW) << 2);
+      const base = (bc * H + 2 * y) * W;
+      // index of the top-left pixel of windows x..x+3
+      let i0 = i32x4.add(i32x4.splat(base), i32x4(0, 2, 4, 6));
+      const one = i32x4.splat(1), w = i32x4.splat(W);
+      let x = 0;
+      for (; x + 4 <= OW; x += 4) {
+        const p = r0 + (<usize>(2 * x) << 2);
+        const a0 = v128.load(p), a1 = v128.load(p, 16);
+        const b0 = v128.load(p + W4), b1 = v128.load(p + W4, 16);
+        // first maximum in row-major window order: left/right within each row, then top/bottom
+        const te = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), to = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+        const be = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), bo = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        const tm = f32x4.gt(to, te), bm = f32x4.gt(bo, be);
+        const tv = v128.bitselect(to, te, tm), bv = v128.bitselect(bo, be, bm);
+        const ti = i32x4.add(i0, v128.and(tm, one));
+        const bi = i32x4.add(i32x4.add(i0, w), v128.and(bm, one));
+        const m = f32x4.gt(bv, tv);
+        v128.store(o + (<usize>x << 2), v128.bitselect(bv, tv, m));
+        v128.store(g + (<usize>x << 2), v128.bitselect(bi, ti, m));
+        i0 = i32x4.add(i0, step);
+      }
+      for (; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, 2, 2, OH, OW, y, x);
+    }
+  }
+}
+
+/** dinp(B,C,H,W) = 0, then dinp[argmax] += dout (windows overlap when stride < k). */
+export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32, C: i32, H: i32,
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  const n = B * C * OH * OW;
+  for (let o = 0; o < n; o++) {
+    const q = dinp + (<usize>load<i32>(argmax + (<usize>o << 2)) << 2);
+    store<f32>(q, load<f32>(q) + load<f32>(dout + (<usize>o << 2)));
+  }
+}
+
+/** Scalar twin of maxpool_backward (the same scatter). */
+export function maxpool_backward_scalar(dinp: usize, dout: usize, argmax: usize, B: i32, C: i32, H: i32,
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  maxpool_backward(dinp, dout, argmax, B, C, H, W, k, stride, OH, OW);
+}
+
+/** Scalar twin of avgpool_forward. */
+export function avgpool_forward_scalar(out: usize, inp: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32): void {
+  const inv: f32 = 1 / <f32>(k * k);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      for (let x = 0; x < OW; x++) {
+        let s: f32 = 0;
+        for (let i = 0; i < k; i++) {
+          const r = inp + (<usize>((bc * H + y * stride + i) * W + x * stride) << 2);
+          for (let j = 0; j < k; j++) s += load<f32>(r + (<usize>j << 2));
+        }
+        store<f32>(out + (<usize>((bc * OH + y) * OW + x) << 2), s * inv);
+      }
+    }
+  }
+}
+
+/** out(B,C,OH,OW) = mean over each k x k window of inp(B,C,H,W). */
+export function avgpool_forward(out: usize, inp: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32): void {
+  if (k != 2 || stride != 2) {
+    avgpool_forward_scalar(out, inp, B, C, H, W, k, stride, OH, OW);
+    return;
+  }
+  const W4 = <usize>W << 2;
+  const q = f32x4.splat(0.25);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      const r0 = inp + (<usize>((bc * H + 2 * y) * W) << 2);
+      const o = out + (<usize>((bc * OH + y) * OW) << 2);
+      let x = 0;
+      for (; x + 4 <= OW; x += 4) {
+        const p = r0 + (<usize>(2 * x) << 2);
+        const a0 = v128.load(p), a1 = v128.load(p, 16);
+        const b0 = v128.load(p + W4), b1 = v128.load(p + W4, 16);
+        // same order as the scalar sum: ((top-left + top-right) + bottom-left) + bottom-right
+        let s = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), v128.shuffle<f32>(a0, a1, 1, 3, 5, 7));
+        s = f32x4.add(s, v128.shuffle<f32>(b0, b1, 0, 2, 4, 6));
+        s = f32x4.add(s, v128.shuffle<f32>(b0, b1, 1, 3, 5, 7));
+        v128.store(o + (<usize>x << 2), f32x4.mul(s, q));
+      }
+      for (; x < OW; x++) {
+        const p = r0 + (<usize>(2 * x) << 2);
+        const s = ((load<f32>(p) + load<f32>(p, 4)) + load<f32>(p + W4)) + load<f32>(p + W4, 4);
+        store<f32>(o + (<usize>x << 2), s * 0.25);
+      }
+    }
+  }
+}
+
+/** dinp(B,C,H,W) = 0, then every pixel of each window gets dout / (k*k). */
+export function avgpool_backward(dinp: usize, dout: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32): void {
+  memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  const inv: f32 = 1 / <f32>(k * k);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      for (let x = 0; x < OW; x++) {
+        const g = load<f32>(dout + (<usize>((bc * OH + y) * OW + x) << 2)) * inv;
+        for (let i = 0; i < k; i++) {
+          const r = dinp + (<usize>((bc * H + y * stride + i) * W + x * stride) << 2);
+          for (let j = 0; j < k; j++) store<f32>(r + (<usize>j << 2), load<f32>(r + (<usize>j << 2)) + g);
+        }
+      }
+    }
+  }
+}
+
+/** Scalar twin of avgpool_backward (the same loops). */
+export function avgpool_backward_scalar(dinp: usize, dout: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32): void {
+  avgpool_backward(dinp, dout, B, C, H, W, k, stride, OH, OW);
+}

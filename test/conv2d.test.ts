@@ -1,0 +1,117 @@
+// conv2d forward and backward on every backend (ts reference, wasm-simd, wasm-scalar, and
+// wasm-relaxed where it validates) against a float64 oracle written here from the definition, at
+// odd sizes: kernel 1, 3, 5; stride 1, 2; padding 0, 1, 2; odd H and W; C and OC of 1 and 3; plus
+// shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
+// im2col tile) and unaligned arrays.
+import { describe, it, expect } from 'vitest';
+import type { Backend, Conv2dShape } from '../src/engine/backend.js';
+import { conv2dShape } from '../src/engine/ref/conv2d.js';
+import { randomF32 } from './helpers.js';
+import { check, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+
+/** Float64 oracle: pad the input explicitly, then correlate; gradients by the chain rule. */
+function oracle(x: Float32Array, w: Float32Array, bias: Float32Array, dout: Float32Array, s: Conv2dShape) {
+  const { B, C, H, W, OC, KH, KW, stride, pad, OH, OW } = s;
+  const Hp = H + 2 * pad, Wp = W + 2 * pad;
+  const xp = new Float64Array(B * C * Hp * Wp);
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let v = 0; v < W; v++) {
+    xp[((b * C + c) * Hp + h + pad) * Wp + v + pad] = x[((b * C + c) * H + h) * W + v];
+  }
+  const out = new Float64Array(B * OC * OH * OW);
+  const dxp = new Float64Array(xp.length);
+  const dw = new Float64Array(w.length);
+  const db = new Float64Array(OC);
+  for (let b = 0; b < B; b++) for (let o = 0; o < OC; o++) for (let y = 0; y < OH; y++) for (let z = 0; z < OW; z++) {
+    const oi = ((b * OC + o) * OH + y) * OW + z;
+    let sum = bias[o];
+    const g = dout[oi];
+    db[o] += g;
+    for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
+      const xi = ((b * C + c) * Hp + y * stride + i) * Wp + z * stride + j;
+      const wi = ((o * C + c) * KH + i) * KW + j;
+      sum += w[wi] * xp[xi];
+      dw[wi] += g * xp[xi];
+      dxp[xi] += g * w[wi];
+    }
+    out[oi] = sum;
+  }
+  const dx = new Float64Array(x.length);
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let v = 0; v < W; v++) {
+    dx[((b * C + c) * H + h) * W + v] = dxp[((b * C + c) * Hp + h + pad) * Wp + v + pad];
+  }
+  return { out, dx, dw, db };
+}
+
+interface Case { s: Conv2dShape; label: string }
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const sizes = [[7, 9], [5, 5], [1, 3]];
+  for (const k of [1, 3, 5]) for (const stride of [1, 2]) for (const pad of [0, 1, 2])
+    for (const C of [1, 3]) for (const OC of [1, 3]) {
+      const [H, W] = sizes[(k + stride + pad + C + OC) % sizes.length];
+      if (H + 2 * pad < k || W + 2 * pad < k) continue;
+      out.push({ s: conv2dShape(2, C, H, W, OC, k, k, stride, pad), label: `k${k} s${stride} p${pad} C${C} OC${OC} ${H}x${W}` });
+    }
+  // micro-kernel edges: OC 5 and 8 (4-row blocks plus leftovers), K = C*KH*KW of 25, 75, 200;
+  // 28x28 with pad 2 gives 784 pixels (two im2col tiles, the second partial)
+  for (const [B, C, H, W, OC, k, stride, pad] of [
+    [3, 1, 28, 28, 8, 5, 1, 2], [2, 8, 12, 12, 16, 5, 1, 0], [2, 3, 11, 13, 5, 5, 2, 2],
+    [1, 2, 9, 10, 7, 3, 1, 1], [2, 4, 8, 8, 4, 3, 2, 1], [1, 1, 24, 3, 3, 3, 1, 1],
+  ]) {
+    out.push({ s: conv2dShape(B, C, H, W, OC, k, k, stride, pad), label: `B${B} C${C} ${H}x${W} OC${OC} k${k} s${stride} p${pad}` });
+  }
+  return out;
+}
+
+reportMaxDiffs('conv2d: backends vs float64 oracle');
+
+const backends: Backend[] = [ref, ...wasmBackends()];
+
+for (const be of backends) {
+  describe(be.name, () => {
+    for (const { s, label } of cases()) {
+      it(label, () => {
+        const { B, C, H, W, OC, KH, KW, OH, OW } = s;
+        const seed = B * 1000 + C * 100 + OC * 10 + KH + s.stride + H;
+        const x = randomF32(B * C * H * W, seed);
+        const w = randomF32(OC * C * KH * KW, seed + 1);
+        const bias = randomF32(OC, seed + 2);
+        const dout = randomF32(B * OC * OH * OW, seed + 3);
+        const dw0 = randomF32(w.length, seed + 4);   // gradients accumulate: start from non-zero
+        const db0 = randomF32(OC, seed + 5);
+        const want = oracle(x, w, bias, dout, s);
+        const mark = be.mark();
+        // shift 1 and 3: pointers that are 4 and 12 mod 16
+        const X = putF32(be, x, 1), Wt = putF32(be, w, 3), Bi = putF32(be, bias, 1);
+        const O = putF32(be, new Float32Array(B * OC * OH * OW).fill(NaN), 3);
+        const D = putF32(be, dout, 1);
+        const DX = putF32(be, new Float32Array(x.length).fill(NaN), 3);
+        const DW = putF32(be, dw0, 1), DB = putF32(be, db0, 3);
+        const K = C * KH * KW;
+        const tol = 2e-6 * K; // f32 sums of K (or OH*OW) terms of size ~1
+        be.conv2dForward(O, X, Wt, Bi, s);
+        check(`forward (${be.name})`, O, want.out, tol, 1e-5);
+        be.conv2dBackward(DX, DW, DB, D, X, Wt, s);
+        check(`dinp (${be.name})`, DX, want.dx, 2e-6 * OC * KH * KW, 1e-5);
+        check(`dweight (${be.name})`, DW, want.dw.map((v, i) => v + dw0[i]), 2e-6 * B * OH * OW, 1e-5);
+        check(`dbias (${be.name})`, DB, want.db.map((v, i) => v + db0[i]), 2e-6 * B * OH * OW, 1e-5);
+        // no bias, no input gradient, no bias gradient: the rest is unchanged
+        be.conv2dForward(O, X, Wt, null, s);
+        check(`forward no bias (${be.name})`, O, want.out.map((v, i) => v - bias[Math.floor(i / (OH * OW)) % OC]), tol, 1e-5);
+        DW.set(dw0);
+        be.conv2dBackward(null, DW, null, D, X, Wt, s);
+        check(`dweight only (${be.name})`, DW, want.dw.map((v, i) => v + dw0[i]), 2e-6 * B * OH * OW, 1e-5);
+        be.release(mark);
+      });
+    }
+  });
+}
+
+describe('conv2d shape', () => {
+  it('computes OH, OW like PyTorch (floor)', () => {
+    const s = conv2dShape(1, 1, 28, 28, 8, 5, 5, 2, 1);
+    expect([s.OH, s.OW]).toEqual([13, 13]);
+    expect(conv2dShape(1, 1, 7, 9, 1, 3, 3, 2, 0).OW).toBe(4);
+  });
+});
