@@ -55,7 +55,8 @@ export function scene(digit: Uint8Array, o: SceneOptions): RgbaImage {
       const n = o.noise ? (rng.float() * 2 - 1) * o.noise : 0;
       const i = (y * o.width + x) * 4;
       for (let c = 0; c < 3; c++) {
-        const val = o.transparent ? o.ink[c] : o.paper[c] + (o.ink[c] - o.paper[c]) * cov + n;
+        // Transparent paper: the ink colour with alpha = coverage (dark ink, shown over white).
+        const val = o.transparent ? Math.min(o.ink[c], o.paper[c]) : o.paper[c] + (o.ink[c] - o.paper[c]) * cov + n;
         data[i + c] = Math.max(0, Math.min(255, Math.round(val)));
       }
       data[i + 3] = o.transparent ? Math.round(cov * 255) : 255;

@@ -1,7 +1,7 @@
 // Each preparation step on synthetic images whose answer is known by construction.
 import { describe, expect, it } from 'vitest';
 import {
-  borderMedian, boundingBox, centerByMass, centerOfMass, crop, FIT, FRAME, inkIsDark, invert,
+  borderMedian, boundingBox, paperStats, centerByMass, centerOfMass, crop, FIT, FRAME, inkIsDark, invert,
   NoInkError, normalize, otsuThreshold, prepareDigit, removeSpecks, resizeArea, scaleToFit,
   shrinkRgba, suppressBackground, toBytes, toGray, type GrayImage,
 } from '../src/infer/prepare.js';
@@ -60,6 +60,11 @@ describe('ink polarity and inversion', () => {
     expect(borderMedian(g)).toBe(240);
     expect(inkIsDark(g)).toBe(true);
   });
+  it('finds small dark ink in heavy paper noise', () => {
+    // Ink covers 1% of the picture; the paper's noise (+-24) is wider than Otsu can ignore.
+    expect(inkIsDark(gray(200, 150, 190, [[90, 60, 10, 30, 40]], 24, 5))).toBe(true);
+    expect(inkIsDark(gray(200, 150, 60, [[90, 60, 10, 30, 220]], 24, 5))).toBe(false);
+  });
   it('invert maps v to 255 - v', () => {
     expect(Array.from(invert(gray(2, 1, 0, [[1, 0, 1, 1, 55]])).data)).toEqual([255, 200]);
   });
@@ -76,11 +81,21 @@ describe('suppressBackground', () => {
       }
     }
   });
+  it('cuts heavy noise around a small digit (Otsu alone would split the noise)', () => {
+    const g = gray(200, 150, 60, [[90, 60, 10, 30, 220]], 24, 5);
+    const out = suppressBackground(g);
+    expect(boundingBox(out)).toEqual({ x0: 90, y0: 60, x1: 99, y1: 89 });
+  });
   it('keeps anti-aliased edges as intermediate values', () => {
     const g = gray(40, 40, 0, [[10, 10, 10, 10, 255], [20, 10, 1, 10, 160]]);
     const out = suppressBackground(g);
     expect(out.data[15 * 40 + 15]).toBe(255);
     expect(out.data[15 * 40 + 20]).toBeCloseTo(160, 0);
+  });
+  it('measures the paper level and noise from the border', () => {
+    const p = paperStats(gray(100, 100, 128, [], 20, 9));
+    expect(Math.abs(p.level - 128)).toBeLessThan(2);
+    expect(Math.abs(p.noise - 1.4826 * 10)).toBeLessThan(1.5); // uniform +-20: median |deviation| is 10
   });
   it('refuses a blank image: no ink', () => {
     expect(() => suppressBackground(gray(30, 30, 0))).toThrow(NoInkError);

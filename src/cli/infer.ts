@@ -1,6 +1,7 @@
 // `npm run infer -- img.png [more files or folders]`: read handwritten digits from real pictures.
 // One line per file (prediction, confidence, top 3) or --json; an annotated PNG beside each input
 // (or in --out). Exit code 1 when any file failed, after answering all the others.
+import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { UserError } from '../errors.js';
 import type { FileResult } from '../infer/run.js';
@@ -41,8 +42,9 @@ async function main(argv: string[]): Promise<number> {
   ]);
   const { files, errors } = expandInputs(program.args);
   const backend = createBackend(opts.backend, { initialBytes: 4 << 20 });
-  const model = await loadInferenceModel(opts.model ?? defaultModelPath(), backend);
-  const answered = await inferFiles(model, files, { outDir: opts.out, annotate: opts.annotate });
+  const modelPath = opts.model ?? defaultModelPath();
+  const model = await loadInferenceModel(modelPath, backend);
+  const answered = await inferFiles(model, files, { outDir: opts.out, annotate: opts.annotate, modelName: basename(modelPath) });
   // Keep the command line's order: path errors (missing, empty folder) sit where the path was.
   const results: FileResult[] = [...errors.map((e) => ({ ...e, ok: false as const })), ...answered];
   const order = (f: string) => {

@@ -15,19 +15,21 @@ export interface AnnotateInput {
   prepared: Uint8Array; // 28x28, ink 255
   result: Classification;
   classNames: string[];
+  /** Small print at the bottom (model file, what preparation did). */
+  note?: string;
 }
 
 // Layout (pixels) and palette.
 const M = 28;             // outer margin
-const PANEL = 224;        // side of the two image panels (28 * 8)
+const PANEL = 252;        // side of the two image panels (28 * 9)
 const GAP = 28;
-const CHART_W = 330;
+const CHART_W = 340;
 const HEADER = 58;
 const CAPTION = 30;
 const W = M + PANEL + GAP + PANEL + GAP + CHART_W + M;
-const H = HEADER + CAPTION + PANEL + M + 22;
+const H = HEADER + CAPTION + PANEL + 56;
 const C = {
-  bg: [248, 250, 252], card: [255, 255, 255], border: [226, 232, 240], text: '#0f172a', muted: '#64748b',
+  bg: [248, 250, 252], letterbox: [235, 239, 244], border: [226, 232, 240], text: '#0f172a', muted: '#64748b',
   accent: '#16a34a', accentLow: '#d97706', bar: '#cbd5e1', track: '#f1f5f9',
 };
 
@@ -66,8 +68,7 @@ export async function renderAnnotation(a: AnnotateInput): Promise<Buffer> {
   ctx.fillStyle = C.muted;
   ctx.fillText(`Input  ${a.original.width}\u00d7${a.original.height}`, x1, y0 - 10);
   ctx.fillText('What the model saw  28\u00d728', x2, y0 - 10);
-  frame(px, x1, y0, PANEL, PANEL);
-  fill(px, x1, y0, PANEL, PANEL, C.card);
+  fill(px, x1, y0, PANEL, PANEL, C.letterbox);
   drawFitted(px, a.original, x1, y0, PANEL);
 
   // Panel 2: the 28x28, each pixel an 8x8 block, MNIST's white-on-black.
@@ -95,9 +96,8 @@ export async function renderAnnotation(a: AnnotateInput): Promise<Buffer> {
 
   const names = a.classNames.length === r.probs.length ? a.classNames : r.probs.map((_, i) => String(i));
   const top = y0 + 84;
-  const rowH = Math.min(14, Math.floor((PANEL - 84 + 6) / names.length));
+  const rowH = Math.min(17, Math.floor((PANEL - 84 + 4) / names.length));
   const barX = x3 + 26, barW = CHART_W - 26 - 64;
-  ctx.font = `${Math.max(9, rowH - 2)}px DejaVu`;
   for (let i = 0; i < names.length; i++) {
     const y = top + i * rowH;
     const win = i === r.index;
@@ -105,14 +105,16 @@ export async function renderAnnotation(a: AnnotateInput): Promise<Buffer> {
     fill(px, barX, y + 2, barW, h, hex(C.track));
     fill(px, barX, y + 2, Math.max(1, Math.round(barW * r.probs[i])), h, hex(win ? (sure ? C.accent : C.accentLow) : C.bar));
     ctx.fillStyle = win ? C.text : C.muted;
-    ctx.fillText(ellipsize(names[i], 3), x3, y + rowH - 2);
-    ctx.fillText(pct(r.probs[i]), barX + barW + 8, y + rowH - 2);
+    ctx.font = `${Math.max(9, rowH - 3)}px ${win ? 'DejaVuBold' : 'DejaVu'}`;
+    ctx.fillText(ellipsize(names[i], 3), x3, y + rowH - 3);
+    ctx.fillText(pct(r.probs[i]), barX + barW + 8, y + rowH - 3);
   }
 
-  // Footer: the top three in words.
+  // Footer: the top three in words, and how the picture was read.
   ctx.font = '14px DejaVu';
   ctx.fillStyle = C.muted;
-  ctx.fillText('top 3:  ' + r.top.map((t) => `${t.label} ${pct(t.p)}`).join('   '), M, H - 16);
+  const top3 = 'top 3:  ' + r.top.map((t) => `${t.label} ${pct(t.p)}`).join('   ');
+  ctx.fillText(a.note ? `${top3}      \u00b7      ${a.note}` : top3, M, H - 18);
 
   const { PNG } = (await import('pngjs')).default;
   return PNG.sync.write({ width: W, height: H, data: Buffer.from(px.buffer, px.byteOffset, px.length) } as any);
@@ -154,6 +156,7 @@ function drawFitted(px: Uint8Array, img: RgbaImage, x: number, y: number, side: 
   const s = Math.min(side / img.width, side / img.height);
   const ow = Math.max(1, Math.round(img.width * s)), oh = Math.max(1, Math.round(img.height * s));
   const ox = x + ((side - ow) >> 1), oy = y + ((side - oh) >> 1);
+  frame(px, ox, oy, ow, oh);
   // Shrinking averages areas; enlarging repeats pixels, so a small image stays crisp.
   const fit = s <= 1 ? shrinkRgba(img, ow, oh) : null;
   for (let j = 0; j < oh; j++) {

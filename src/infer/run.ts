@@ -17,6 +17,8 @@ export type FileResult =
 export interface InferOptions {
   /** Folder for the annotated PNGs; default: beside each input. */
   outDir?: string;
+  /** Model file name, printed in the annotated picture. */
+  modelName?: string;
   /** Write annotated PNGs (default true). */
   annotate?: boolean;
 }
@@ -111,6 +113,7 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
         const png = await renderAnnotation({
           title: basename(files[i]), original: l.image, prepared: l.prep.pixels, result: answer,
           classNames: model.classNames,
+          note: `${l.prep.inverted ? 'dark ink on light, inverted' : 'light ink on dark'}${opts.modelName ? `  \u00b7  model ${opts.modelName}` : ''}`,
         });
         writeFileAtomic(annotated, png);
       } catch (e) {
