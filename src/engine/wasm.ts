@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import {
   ACTIVATION_CODE, OPTIMIZER_CODE,
-  type Activation, type Backend, type OptimizerStep,
+  type Activation, type Backend, type OptimizerStep, type Conv2dShape, type Pool2dShape,
 } from './backend.js';
 import { projectRoot } from './root.js';
 
@@ -76,6 +76,9 @@ export class WasmBackend implements Backend {
   private readonly sfx: string;
   /** Per-thread packing buffer of the matmul (main thread's). */
   readonly scratch: number;
+  /** im2col scratch of conv2d (grown on demand to the largest shape seen; 0 until needed). */
+  private convScratch = 0;
+  private convScratchEnd = 0;
 
   constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20) {
     this.variant = variant;
@@ -113,11 +116,21 @@ export class WasmBackend implements Backend {
     return off;
   }
   // alloc() first: it may grow the memory, and only the buffer read after that is long enough.
-  f32(n: number): Float32Array { const off = this.alloc(n * 4); return new Float32Array(this.memory.buffer, off, n); }
-  i32(n: number): Int32Array { const off = this.alloc(n * 4); return new Int32Array(this.memory.buffer, off, n); }
-  u8(n: number): Uint8Array { const off = this.alloc(n); return new Uint8Array(this.memory.buffer, off, n); }
+  f32(n: number): Float32Array { const off = this.alloc(n * 4); return new Float32Array(this.buffer(), off, n); }
+  i32(n: number): Int32Array { const off = this.alloc(n * 4); return new Int32Array(this.buffer(), off, n); }
+  u8(n: number): Uint8Array { const off = this.alloc(n); return new Uint8Array(this.buffer(), off, n); }
+  /**
+   * The memory's current buffer, recorded for ptr(). A shared memory can hand out a new buffer
+   * object after a grow at any later point (V8 refreshes it when other threads have instances).
+   */
+  private buffer(): ArrayBufferLike {
+    const buf = this.memory.buffer;
+    this.buffers.add(buf);
+    return buf;
+  }
   mark(): number { return this.top; }
   release(mark: number): void {
+    if (mark < this.convScratchEnd) { this.convScratch = 0; this.convScratchEnd = 0; } // freed: re-allocate
     // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
     new Uint8Array(this.memory.buffer, mark, this.top - mark).fill(0);
     this.top = mark;
@@ -126,12 +139,8 @@ export class WasmBackend implements Backend {
   /** Byte offset of a view that lives in this backend's memory (0 stands for null). */
   ptr(a: ArrayBufferView | null): number {
     if (a === null) return 0;
-    if (!this.buffers.has(a.buffer)) {
-      // V8 may hand out a new buffer object for a shared memory (seen after another memory grew)
-      if (a.buffer !== this.memory.buffer) {
-        throw new Error('array is not in WASM memory: allocate it with backend.f32/i32/u8');
-      }
-      this.buffers.add(a.buffer);
+    if (!this.buffers.has(a.buffer) && a.buffer !== this.buffer()) {
+      throw new Error('array is not in WASM memory: allocate it with backend.f32/i32/u8');
     }
     return a.byteOffset;
   }
@@ -183,6 +192,43 @@ export class WasmBackend implements Backend {
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     this.k['dropout_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
+  }
+
+  /** Scratch for conv2d of this shape: reused while big enough (kernels allocate nothing). */
+  private convScratchFor(sh: Conv2dShape): number {
+    const bytes = this.k.conv2d_scratch_bytes(sh.C, sh.KH, sh.KW, sh.OH, sh.OW) as number;
+    if (this.convScratch === 0 || this.convScratchEnd - this.convScratch < bytes) {
+      this.convScratch = this.alloc(bytes);
+      this.convScratchEnd = this.convScratch + bytes;
+    }
+    return this.convScratch;
+  }
+  conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+    s: Conv2dShape): void {
+    this.k['conv2d_forward' + this.sfx](this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
+      s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW, this.convScratchFor(s));
+  }
+  conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+    dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
+    this.k['conv2d_backward' + this.sfx](this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
+      this.ptr(inp), this.ptr(weight), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW,
+      this.convScratchFor(s));
+  }
+  maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
+    this.k['maxpool_forward' + this.sfx](this.ptr(out), this.ptr(argmax), this.ptr(inp),
+      p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+  }
+  maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
+    this.k['maxpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
+      p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+  }
+  avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
+    this.k['avgpool_forward' + this.sfx](this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
+      p.OH, p.OW);
+  }
+  avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
+    this.k['avgpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
+      p.OH, p.OW);
   }
 }
 
