@@ -1,5 +1,8 @@
-// Picks a backend: `wasm` (SIMD; relaxed SIMD when the runtime has it) or `ts` (the reference).
+// Picks a backend: `wasm` (SIMD; relaxed SIMD when the runtime has it) or `ts` (the reference),
+// and for wasm with threads > 1 the threaded backend (worker pool over the shared memory).
+import { UserError } from '../errors.js';
 import type { Backend } from './backend.js';
+import { ThreadedWasmBackend } from './threads/backend.js';
 import { TsBackend } from './ts.js';
 import { WasmBackend, relaxedSupported, simdSupported, enableRelaxedSimd, type WasmVariant } from './wasm.js';
 
@@ -11,16 +14,25 @@ export interface BackendOptions {
   relaxed?: boolean;
   /** Initial WASM memory in bytes (it grows on demand). */
   initialBytes?: number;
-  /** Worker threads for the big kernels (default 1 until the thread pool lands). */
+  /**
+   * Threads for the big kernels, the main thread included (default 1). With more than 1 the
+   * wasm backends run large matmuls and element-wise kernels on a worker pool; results are
+   * bit-identical for any thread count. The CLIs pass os.availableParallelism().
+   */
   threads?: number;
 }
 
 export function createBackend(name: BackendName = 'wasm', opts: BackendOptions = {}): Backend {
   if (name === 'ts') return new TsBackend();
+  const threads = Math.floor(opts.threads ?? 1);
+  if (!(threads >= 1)) throw new UserError(`threads must be a whole number >= 1, got ${opts.threads}: pass --threads 1 or more`);
+  const make = (variant: WasmVariant) => (threads > 1
+    ? new ThreadedWasmBackend(variant, threads, opts.initialBytes)
+    : new WasmBackend(variant, opts.initialBytes));
   if (opts.relaxed) enableRelaxedSimd();
   let variant: WasmVariant;
   if (name === 'wasm') {
-    if (!simdSupported()) return new WasmBackend('scalar', opts.initialBytes);
+    if (!simdSupported()) return make('scalar');
     variant = relaxedSupported() ? 'relaxed' : 'simd';
   } else {
     variant = name.slice(5) as WasmVariant;
@@ -29,9 +41,10 @@ export function createBackend(name: BackendName = 'wasm', opts: BackendOptions =
         '--experimental-wasm-relaxed-simd');
     }
   }
-  return new WasmBackend(variant, opts.initialBytes);
+  return make(variant);
 }
 
 export type { Backend } from './backend.js';
 export { TsBackend } from './ts.js';
 export { WasmBackend } from './wasm.js';
+export { ThreadedWasmBackend } from './threads/backend.js';

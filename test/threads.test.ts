@@ -1,0 +1,241 @@
+// The worker pool and the threaded wasm backend: every split kernel gives the same bytes as one
+// thread, a few training steps give bit-identical parameters for 1, 2 and 3 threads, a failing
+// kernel in a worker surfaces as an Error in the main thread, and workers never keep the process
+// alive.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend, OptimizerStep } from '../src/engine/backend.js';
+import { createBackend } from '../src/engine/index.js';
+import { projectRoot } from '../src/engine/root.js';
+import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
+import { WasmBackend } from '../src/engine/wasm.js';
+import { Rng } from '../src/util/rng.js';
+import { randomF32 } from './helpers.js';
+
+const open: ThreadedWasmBackend[] = [];
+function threaded(threads: number): ThreadedWasmBackend {
+  const b = new ThreadedWasmBackend('simd', threads);
+  open.push(b);
+  return b;
+}
+afterAll(() => { for (const b of open) b.dispose(); });
+
+function fill(be: Backend, src: Float32Array): Float32Array {
+  const a = be.f32(src.length);
+  a.set(src);
+  return a;
+}
+
+function bytesEqual(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+describe('threaded kernels equal one thread bit for bit', () => {
+  const one = new WasmBackend('simd');
+  const two = threaded(2);
+  const three = threaded(3);
+
+  // Shapes above the split threshold, odd edges included, all four transpose pairs.
+  const shapes: [number, number, number][] = [[128, 512, 784], [517, 129, 67], [37, 301, 200], [300, 33, 257]];
+  for (const [M, N, K] of shapes) {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      it(`gemm ${M}x${N}x${K} transA=${tA} transB=${tB} with bias and accumulate`, () => {
+        const a = randomF32(M * K, 1), b = randomF32(K * N, 2), bias = randomF32(N, 3), c0 = randomF32(M * N, 4);
+        const outs = [one, two, three].map((be) => {
+          const c = fill(be, c0);
+          be.gemm(c, fill(be, a), fill(be, b), fill(be, bias), M, N, K, tA, tB, true);
+          be.gemm(c, fill(be, a), fill(be, b), null, M, N, K, tA, tB, true);
+          return c;
+        });
+        expect(bytesEqual(outs[1], outs[0])).toBe(true);
+        expect(bytesEqual(outs[2], outs[0])).toBe(true);
+        // and the product is a real one (not, say, both left zero)
+        expect(outs[0].some((x, i) => x !== c0[i])).toBe(true);
+      });
+    }
+  }
+
+  const N = 1_000_003; // above every element-wise threshold, with an N % 4 tail
+  for (const kind of ['relu', 'leaky_relu', 'sigmoid', 'tanh'] as const) {
+    it(`activation ${kind} forward and backward`, () => {
+      const x = randomF32(N, 5, -4, 4), d = randomF32(N, 6);
+      const res = [one, two, three].map((be) => {
+        const out = be.f32(N), dinp = be.f32(N);
+        be.activationForward(kind, out, fill(be, x), N, 0.01);
+        be.activationBackward(kind, dinp, fill(be, d), out, N, 0.01);
+        return [out, dinp];
+      });
+      for (const r of res.slice(1)) {
+        expect(bytesEqual(r[0], res[0][0])).toBe(true);
+        expect(bytesEqual(r[1], res[0][1])).toBe(true);
+      }
+    });
+  }
+
+  for (const kind of ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'] as const) {
+    it(`optimizer step ${kind}`, () => {
+      const w = randomF32(N, 7), g = randomF32(N, 8), m0 = randomF32(N, 9), v0 = randomF32(N, 10, 0, 1);
+      const h: OptimizerStep = { kind, lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+        weightDecay: 1e-4, step: 3 };
+      const res = [one, two, three].map((be) => {
+        const p = fill(be, w), m = fill(be, m0), v = fill(be, v0);
+        be.optimizerStep(p, fill(be, g), m, v, N, h);
+        return [p, m, v];
+      });
+      for (const r of res.slice(1)) for (let i = 0; i < 3; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
+      expect(res[0][0].some((x, i) => x !== w[i])).toBe(true);
+    });
+  }
+
+  it('dropout forward (same mask: the seed is offset per range) and backward', () => {
+    const x = randomF32(N, 11), d = randomF32(N, 12);
+    const res = [one, two, three].map((be) => {
+      const out = be.f32(N), mask = be.f32(N), dinp = be.f32(N);
+      be.dropoutForward(out, mask, fill(be, x), N, 0.3, 0xdeadbeef);
+      be.dropoutBackward(dinp, fill(be, d), mask, N);
+      return [out, mask, dinp];
+    });
+    for (const r of res.slice(1)) for (let i = 0; i < 3; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
+    const dropped = res[0][1].filter((m) => m === 0).length / N;
+    expect(dropped).toBeGreaterThan(0.29);
+    expect(dropped).toBeLessThan(0.31);
+  });
+
+  it('gather_batch', () => {
+    const R = 1000, D = 784, B = 333;
+    const rng = new Rng(13);
+    const img = new Uint8Array(R * D).map(() => rng.int(256));
+    const lab = new Uint8Array(R).map(() => rng.int(10));
+    const idx = Int32Array.from({ length: B }, () => rng.int(R));
+    const res = [one, two, three].map((be) => {
+      const images = be.u8(R * D), labels = be.u8(R), ix = be.i32(B);
+      images.set(img); labels.set(lab); ix.set(idx);
+      const x = be.f32(B * D), y = be.i32(B);
+      be.gatherBatch(x, y, images, labels, ix, B, D, 1 / 255, -0.5);
+      return [x, new Float32Array(y.buffer, y.byteOffset, B)];
+    });
+    for (const r of res.slice(1)) for (let i = 0; i < 2; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
+    expect(new Int32Array(res[0][1].buffer, res[0][1].byteOffset, B)[7]).toBe(lab[idx[7]]);
+  });
+});
+
+/** A 784-512-256-10 ReLU MLP trained for a few steps from Backend calls; returns all parameters. */
+function trainSteps(be: Backend, steps: number, optimizer: 'sgd' | 'adam'): Float32Array {
+  const B = 128, sizes = [784, 512, 256, 10];
+  const L = sizes.length - 1;
+  let total = 0;
+  for (let l = 0; l < L; l++) total += sizes[l + 1] * sizes[l] + sizes[l + 1];
+  const params = be.f32(total), grads = be.f32(total), m = be.f32(total), v = be.f32(total);
+  const W: Float32Array[] = [], b: Float32Array[] = [], dW: Float32Array[] = [], db: Float32Array[] = [];
+  const init = new Rng(42);
+  let off = 0;
+  for (let l = 0; l < L; l++) {
+    const I = sizes[l], O = sizes[l + 1];
+    W.push(params.subarray(off, off + O * I)); dW.push(grads.subarray(off, off + O * I)); off += O * I;
+    b.push(params.subarray(off, off + O)); db.push(grads.subarray(off, off + O)); off += O;
+    const s = Math.sqrt(2 / I);
+    for (let i = 0; i < O * I; i++) W[l][i] = init.normal() * s;
+  }
+  const acts = sizes.map((n) => be.f32(B * n));
+  const dacts = sizes.map((n) => be.f32(B * n));
+  const labels = be.i32(B);
+  const data = new Rng(7);
+  const h: OptimizerStep = { kind: optimizer, lr: optimizer === 'sgd' ? 0.1 : 1e-3, momentum: 0, beta1: 0.9,
+    beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 0 };
+  for (let step = 1; step <= steps; step++) {
+    for (let i = 0; i < B * 784; i++) acts[0][i] = data.float();
+    for (let i = 0; i < B; i++) labels[i] = data.int(10);
+    for (let l = 0; l < L; l++) {
+      const I = sizes[l], O = sizes[l + 1];
+      be.gemm(acts[l + 1], acts[l], W[l], b[l], B, O, I, false, true, false);
+      if (l < L - 1) be.activationForward('relu', acts[l + 1], acts[l + 1], B * O, 0);
+    }
+    be.softmaxCrossEntropy(dacts[L], acts[L], labels, B, 10);
+    grads.fill(0);
+    for (let l = L - 1; l >= 0; l--) {
+      const I = sizes[l], O = sizes[l + 1];
+      if (l < L - 1) be.activationBackward('relu', dacts[l + 1], dacts[l + 1], acts[l + 1], B * O, 0);
+      be.gemm(dW[l], dacts[l + 1], acts[l], null, O, I, B, true, false, true);
+      be.biasBackward(db[l], dacts[l + 1], B, O);
+      if (l > 0) be.gemm(dacts[l], dacts[l + 1], W[l], null, B, I, O, false, false, false);
+    }
+    h.step = step;
+    be.optimizerStep(params, grads, m, v, total, h);
+  }
+  return params.slice();
+}
+
+describe('training steps', () => {
+  for (const opt of ['sgd', 'adam'] as const) {
+    it(`parameters after 3 ${opt} steps are bit-identical for 1, 2 and 3 threads`, () => {
+      const p1 = trainSteps(new WasmBackend('simd'), 3, opt);
+      const p2 = trainSteps(threaded(2), 3, opt);
+      const p3 = trainSteps(threaded(3), 3, opt);
+      expect(bytesEqual(p2, p1)).toBe(true);
+      expect(bytesEqual(p3, p1)).toBe(true);
+      expect(p1.every(Number.isFinite)).toBe(true);
+    });
+  }
+});
+
+describe('failures and lifetime', () => {
+  it('a trap in a worker is an Error in the main thread naming the kernel, within a second', () => {
+    const be = threaded(2);
+    const n = 1 << 20;
+    const out = be.f32(n), inp = be.f32(n);
+    const t0 = Date.now();
+    // The worker's range is past the end of memory: its kernel traps, the main thread's does not.
+    const huge = be.memory.buffer.byteLength + (1 << 20);
+    const k = be.pool.fn('activation_forward');
+    be.pool.start(1, k, [1, huge, huge, n, 0]);
+    expect(() => be.pool.join('activation_forward')).toThrow(/activation_forward.*worker thread 1.*RuntimeError/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The pool still works after a kernel failure.
+    be.activationForward('relu', out, inp, n, 0);
+  });
+
+  it('an out-of-bounds gemm split over threads throws instead of hanging', () => {
+    const be = threaded(2);
+    const fake = new Float32Array(be.memory.buffer, be.memory.buffer.byteLength - 4096, 1024);
+    const t0 = Date.now();
+    expect(() => be.gemm(fake, fake, fake, null, 512, 512, 512, false, false, false)).toThrow(/gemm_strided/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('memory grown after the pool started is visible to the workers', () => {
+    const be = threaded(2);
+    be.f32(64 << 20); // grows the memory well past its first size
+    const n = 1 << 20;
+    const x = be.f32(n), out = be.f32(n);
+    x.set(randomF32(n, 14));
+    be.activationForward('relu', out, x, n, 0);
+    expect(out.every((y, i) => y === Math.max(0, x[i]) || (y === 0 && x[i] <= 0))).toBe(true);
+  });
+
+  it('createBackend({threads}) returns the threaded backend and rejects bad counts', () => {
+    const be = createBackend('wasm-simd', { threads: 2 });
+    expect(be).toBeInstanceOf(ThreadedWasmBackend);
+    (be as ThreadedWasmBackend).dispose();
+    expect(createBackend('wasm-simd', { threads: 1 })).not.toBeInstanceOf(ThreadedWasmBackend);
+    expect(() => createBackend('wasm-simd', { threads: 0 })).toThrow(/threads/);
+  });
+
+  it('a process that never calls dispose() still exits (workers are unref()ed)', () => {
+    const entry = join(projectRoot(), 'dist', 'src', 'engine', 'index.js');
+    expect(existsSync(entry), 'dist/ is missing: run `npm run build`').toBe(true);
+    const code = `import(${JSON.stringify(entry)}).then((m) => {
+      const be = m.createBackend('wasm-simd', { threads: 2 });
+      const n = 1 << 20, x = be.f32(n), y = be.f32(n);
+      be.activationForward('relu', y, x, n, 0);
+      console.log('ok');
+    });`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout.trim()).toBe('ok');
+    expect(r.status).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+});
