@@ -1,0 +1,55 @@
+// gather_batch on every WASM variant against the TS reference: row widths below, at and above
+// the 16-pixel vector, the MNIST width 784, unaligned sources, and every byte value 0..255.
+import { describe, it, expect } from 'vitest';
+import { Rng } from '../src/util/rng.js';
+import { check, putI32, putU8, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+
+const WIDTHS = [1, 3, 4, 7, 15, 16, 17, 33, 64, 784, 785];
+const NORMS: [number, number][] = [[1 / 255, 0], [1 / (255 * 0.3081), -0.1307 / 0.3081], [1, 0]];
+
+function dataset(rows: number, D: number, seed: number) {
+  const rng = new Rng(seed);
+  const images = Uint8Array.from({ length: rows * D }, (_, i) => (i < 256 ? i : rng.int(256)));
+  const labels = Uint8Array.from({ length: rows }, () => rng.int(10));
+  return { images, labels };
+}
+
+reportMaxDiffs('batch: wasm vs ts reference');
+
+for (const be of wasmBackends()) {
+  describe(be.name, () => {
+    it(`gathers and normalizes rows of width ${WIDTHS.join(', ')}`, () => {
+      for (const D of WIDTHS) {
+        for (const [scale, shift] of NORMS) {
+          for (const off of [0, 1, 5]) {
+            const rows = 37, B = 11;
+            const mark = be.mark();
+            const { images, labels } = dataset(rows, D, D + off);
+            const rng = new Rng(D * 7 + off);
+            const idx = Int32Array.from({ length: B }, (_, b) => (b === 0 ? rows - 1 : rng.int(rows)));
+            const wantX = new Float32Array(B * D), wantY = new Int32Array(B);
+            ref.gatherBatch(wantX, wantY, images, labels, idx, B, D, scale, shift);
+            const x = be.f32(B * D + 1).subarray(off % 2), y = be.i32(B);
+            be.gatherBatch(x, y, putU8(be, images, off), putU8(be, labels, off + 1), putI32(be, idx, off % 3),
+              B, D, scale, shift);
+            check(`${be.name} gather x`, x.subarray(0, B * D), wantX, 1e-6, 1e-6);
+            expect(Array.from(y)).toEqual(Array.from(wantY));
+            be.release(mark);
+          }
+        }
+      }
+    });
+
+    it('writes nothing past B rows', () => {
+      const D = 19, B = 3;
+      const mark = be.mark();
+      const { images, labels } = dataset(5, D, 1);
+      const x = be.f32(B * D + 8).fill(42), y = be.i32(B + 4).fill(42);
+      be.gatherBatch(x, y, putU8(be, images), putU8(be, labels), putI32(be, [4, 0, 2]), B, D, 1 / 255, 0);
+      expect(Array.from(x.subarray(B * D))).toEqual(new Array(8).fill(42));
+      expect(Array.from(y.subarray(B))).toEqual(new Array(4).fill(42));
+      expect(x[0]).toBeCloseTo(images[4 * D] / 255, 6);
+      be.release(mark);
+    });
+  });
+}
