@@ -2,9 +2,9 @@
 // One line per file (prediction, confidence, top 3) or --json; an annotated PNG beside each input
 // (or in --out). Exit code 1 when any file failed, after answering all the others.
 import { basename } from 'node:path';
-import { Command, Option } from 'commander';
-import { UserError } from '../errors.js';
+import { Command } from 'commander';
 import type { FileResult } from '../infer/run.js';
+import { EXIT, makeBackend, runMain } from './common.js';
 
 const pct = (p: number) => (p >= 0.9995 ? '100%' : p < 0.001 ? '<0.1%' : `${(p * 100).toFixed(1)}%`);
 
@@ -27,21 +27,17 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'write the annotated <name>.pred.png files here (default: beside each input)')
     .option('--json', 'print a JSON array, one object per file, instead of lines')
     .option('--no-annotate', 'do not write annotated images')
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['wasm', 'ts']).default('wasm'))
-    .showHelpAfterError('(run with --help for usage)')
+    .option('--backend <name>', 'compute backend: wasm (default), wasm-simd, wasm-scalar, ts', 'wasm')
     .exitOverride();
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    return (e as { exitCode?: number }).exitCode ?? 2;
-  }
-  const opts = program.opts<{ model?: string; out?: string; json?: boolean; annotate: boolean; backend: 'wasm' | 'ts' }>();
+  program.parse(argv, { from: 'user' });
+  const opts = program.opts<{ model?: string; out?: string; json?: boolean; annotate: boolean; backend: string }>();
 
-  const [{ createBackend }, { loadInferenceModel, defaultModelPath }, { expandInputs, inferFiles }] = await Promise.all([
-    import('../engine/index.js'), import('../infer/model.js'), import('../infer/run.js'),
+  const [{ loadInferenceModel, defaultModelPath }, { expandInputs, inferFiles }] = await Promise.all([
+    import('../infer/model.js'), import('../infer/run.js'),
   ]);
   const { files, errors } = expandInputs(program.args);
-  const backend = createBackend(opts.backend, { initialBytes: 4 << 20 });
+  // One thread: a single forward pass takes microseconds, a worker pool would take milliseconds to start.
+  const backend = makeBackend(opts.backend, { threads: 1, initialBytes: 8 << 20 });
   const modelPath = opts.model ?? defaultModelPath();
   const model = await loadInferenceModel(modelPath, backend);
   const answered = await inferFiles(model, files, { outDir: opts.out, annotate: opts.annotate, modelName: basename(modelPath) });
@@ -63,15 +59,7 @@ async function main(argv: string[]): Promise<number> {
     const width = Math.min(40, Math.max(...results.map((r) => r.file.length)));
     for (const r of results) (r.ok ? process.stdout : process.stderr).write(formatLine(r, width) + '\n');
   }
-  return results.every((r) => r.ok) ? 0 : 1;
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.user;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
-  if (e instanceof UserError) {
-    process.stderr.write(`error: ${e.message}\n`);
-    process.exitCode = e.exitCode;
-  } else {
-    process.stderr.write(`${(e as Error).stack ?? e}\n`);
-    process.exitCode = 70;
-  }
-});
+runMain(() => main(process.argv.slice(2)));

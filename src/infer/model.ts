@@ -26,8 +26,6 @@ export interface Classification {
   top: { label: string; p: number }[];
 }
 
-const CHECKPOINT_MODULE: string = '../checkpoint.js';
-
 /** The shipped model, used when --model is not given. */
 export function defaultModelPath(): string {
   return join(projectRoot(), 'models', 'mnist-mlp.safetensors');
@@ -38,9 +36,8 @@ export async function loadInferenceModel(path: string, backend: Backend): Promis
   if (!existsSync(path)) {
     throw new UserError(`model not found: ${path}; train one with \`npm run train\` or leave out --model to use the shipped one`);
   }
-  // Loaded by a computed name until src/checkpoint.ts lands (the trainer helper writes it).
-  const { loadModelFile } = await import(CHECKPOINT_MODULE);
-  const loaded = loadModelFile(path, backend) as LoadedModel;
+  const { loadModelFile } = await import('../checkpoint.js');
+  const loaded: LoadedModel = loadModelFile(path, backend);
   const [C, H, W] = loaded.inputShape;
   if (C !== 1 || H !== 28 || W !== 28) {
     throw new UserError(`${path} expects ${C}x${H}x${W} inputs (${C * H * W} values), but inference prepares ` +
