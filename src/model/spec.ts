@@ -40,7 +40,29 @@ export const ARCH_TOKENS: ArchToken[] = [
     build: (m) => ({ layers: [{ type: 'dense', units: Number(m[1]) }], hidden: true }) },
   { pattern: /^dense(\d+)$/, help: 'denseN: same as N',
     build: (m) => ({ layers: [{ type: 'dense', units: Number(m[1]) }], hidden: true }) },
+  { pattern: /^conv(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?$/,
+    help: 'convNkK[sS][pP]: N filters of KxK, stride S (1), zero padding P (0)',
+    build: (m) => ({
+      layers: [{ type: 'conv2d', filters: Number(m[1]), kernel: Number(m[2]),
+        stride: m[3] === undefined ? 1 : Number(m[3]), pad: m[4] === undefined ? 0 : Number(m[4]) }],
+      hidden: true,
+    }) },
+  { pattern: /^(max|avg)?pool(\d+)(?:s(\d+))?$/,
+    help: 'maxpoolK / avgpoolK [sS]: KxK pooling, stride S (K); poolK = maxpoolK',
+    build: (m) => ({
+      layers: [{ type: 'pool', mode: m[1] === 'avg' ? 'avg' : 'max', size: Number(m[2]),
+        stride: m[3] === undefined ? Number(m[2]) : Number(m[3]) }],
+      hidden: false,
+    }) },
+  { pattern: /^(relu|leaky_relu|lrelu|sigmoid|tanh)$/,
+    help: 'relu, leaky_relu (lrelu), sigmoid, tanh: that activation here (else --activation follows each hidden layer)',
+    build: (m) => ({ layers: [{ type: 'activation', fn: m[1] === 'lrelu' ? 'leaky_relu' : m[1], alpha: NaN }], hidden: false }) },
 ];
+
+/** Whether an --arch token is an explicit activation (then none is inserted before it). */
+function isActivationToken(tok: string | undefined): boolean {
+  return tok !== undefined && /^(relu|leaky_relu|lrelu|sigmoid|tanh)$/.test(tok);
+}
 
 /** The input token: `784`, `28x28` or `1x28x28`. */
 export function parseInputToken(tok: string): Shape | number {
@@ -62,6 +84,10 @@ export function parseArch(arch: string, opts: ArchOptions,
   }
   const C = data.channels ?? 1;
   const pixels = C * data.height * data.width;
+  // Conv-style archs may leave the input out ("conv8k5-pool2-10"): it is the data's image shape.
+  if (!/^\d+(x\d+){0,2}$/.test(toks[0]) && ARCH_TOKENS.some((k) => k.pattern.test(toks[0]))) {
+    toks.unshift(`${C}x${data.height}x${data.width}`);
+  }
   const inp = parseInputToken(toks[0]);
   const inSize = typeof inp === 'number' ? inp : inp[0] * inp[1] * inp[2];
   if (inSize !== pixels) {
@@ -82,7 +108,11 @@ export function parseArch(arch: string, opts: ArchOptions,
       }
     }
     layers.push(...ls);
-    if (hidden && i < toks.length - 1) {
+    if (isActivationToken(tok)) { // explicit activation: --alpha and --dropout apply as to inserted ones
+      ls[0].alpha = opts.alpha;
+      if (opts.dropout > 0 && i < toks.length - 1) layers.push({ type: 'dropout', p: opts.dropout });
+    }
+    if (hidden && i < toks.length - 1 && !isActivationToken(toks[i + 1])) {
       layers.push({ type: 'activation', fn: opts.activation, alpha: opts.alpha });
       if (opts.dropout > 0) layers.push({ type: 'dropout', p: opts.dropout });
     }

@@ -6,6 +6,8 @@ import type { Layer, LayerSpec, Shape } from '../layer.js';
 import { Dense, type DenseSpec } from './dense.js';
 import { Activation, type ActivationSpec } from './activation.js';
 import { Dropout, type DropoutSpec } from './dropout.js';
+import { Conv2d, type Conv2dSpec } from './conv2d.js';
+import { Pool, type PoolSpec } from './pool.js';
 
 /** Builds a layer from its spec and the per-sample shape it receives; throws UserError on bad settings. */
 export type LayerFactory = (spec: LayerSpec, inShape: Shape) => Layer;
@@ -23,6 +25,19 @@ export const LAYER_TYPES: Record<string, LayerFactory> = {
   dropout: (s, inShape) => {
     need(typeof s.p === 'number' && s.p >= 0 && s.p < 1, `dropout p must be in [0, 1), got ${s.p}`);
     return new Dropout(s as DropoutSpec, inShape);
+  },
+  conv2d: (s, inShape) => {
+    for (const k of ['filters', 'kernel', 'stride'] as const) {
+      need(Number.isInteger(s[k]) && (s[k] as number) > 0, `conv2d ${k} must be a positive integer, got ${s[k]}`);
+    }
+    need(Number.isInteger(s.pad) && (s.pad as number) >= 0, `conv2d pad must be an integer >= 0, got ${s.pad}`);
+    return new Conv2d(s as Conv2dSpec, inShape);
+  },
+  pool: (s, inShape) => {
+    need(s.mode === 'max' || s.mode === 'avg', `pool mode must be 'max' or 'avg', got '${s.mode}'`);
+    need(Number.isInteger(s.size) && (s.size as number) > 0, `pool size must be a positive integer, got ${s.size}`);
+    need(Number.isInteger(s.stride) && (s.stride as number) > 0, `pool stride must be a positive integer, got ${s.stride}`);
+    return new Pool(s as PoolSpec, inShape);
   },
 };
 
