@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation } from '../src/engine/backend.js';
 import { randomF32 } from './helpers.js';
-import { check, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+import { bits, check, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
 const SIZES = [1, 3, 7, 13, 64, 785, 1030];
 const ALPHA = 0.01;
@@ -74,6 +74,25 @@ for (const be of wasmBackends()) {
         }
       });
     }
+
+    it('any split of the range gives bit-identical results (tail lanes compute like the body)', () => {
+      const n = 103;
+      const x = inputs(n, 5);
+      for (const kind of ACTIVATIONS) {
+        const mark = be.mark();
+        const xin = putF32(be, x);
+        const whole = be.f32(n), parts = be.f32(n), dWhole = be.f32(n), dParts = be.f32(n);
+        be.activationForward(kind, whole, xin, n, ALPHA);
+        be.activationBackward(kind, dWhole, xin, whole, n, ALPHA);
+        for (const [a, b] of [[0, 5], [5, 6], [6, 64], [64, 101], [101, 103]]) {
+          be.activationForward(kind, parts.subarray(a, b), xin.subarray(a, b), b - a, ALPHA);
+          be.activationBackward(kind, dParts.subarray(a, b), xin.subarray(a, b), whole.subarray(a, b), b - a, ALPHA);
+        }
+        expect(bits(parts)).toEqual(bits(whole));
+        expect(bits(dParts)).toEqual(bits(dWhole));
+        be.release(mark);
+      }
+    });
 
     it('writes nothing past N', () => {
       for (const kind of ACTIVATIONS) {

@@ -113,6 +113,21 @@ for (const be of wasmBackends()) {
       be.release(mark);
     });
 
+    it('a range starting at s with seed + s * 0x9e3779b9 draws what one call draws (thread split)', () => {
+      const n = 103, p = 0.35, seed = 0xdeadbeef;
+      const mark = be.mark();
+      const x = putF32(be, randomF32(n, 9));
+      const out = be.f32(n), mask = be.f32(n), outP = be.f32(n), maskP = be.f32(n);
+      be.dropoutForward(out, mask, x, n, p, seed);
+      for (const [a, b] of [[0, 5], [5, 6], [6, 64], [64, 101], [101, 103]]) {
+        be.dropoutForward(outP.subarray(a, b), maskP.subarray(a, b), x.subarray(a, b), b - a, p,
+          (seed + Math.imul(a, 0x9e3779b9)) >>> 0);
+      }
+      expect(bits(maskP)).toEqual(bits(mask));
+      expect(bits(outP)).toEqual(bits(out));
+      be.release(mark);
+    });
+
     it('backward multiplies by the mask, also in place', () => {
       for (const n of SIZES) {
         const mark = be.mark();
