@@ -15,6 +15,7 @@ import { TsFastBackend } from '../src/engine/fast/matmul.js';
 import { enableRelaxedSimd, relaxedSupported, simdSupported } from '../src/engine/wasm.js';
 import { projectRoot } from '../src/engine/root.js';
 import { allCases } from './cases.js';
+import { loadModelLib } from './step.js';
 import { measure } from './timing.js';
 import { verifyCase, type Checked } from './verify.js';
 import { peerTable, tableHeader, tableRow, verifyLine } from './table.js';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   ];
   const labels = ['ts-ref', 'ts-fast', 'wasm-scalar', 'wasm-simd'];
   if (hasRelaxed) { backends.push(createBackend('wasm-relaxed', { threads: args.threads })); labels.push('wasm-relaxed'); }
-  const cases = allCases(args.quick).filter((c) => !args.filter || args.filter.test(c.name));
+  const cases = allCases(args.quick, await loadModelLib()).filter((c) => !args.filter || args.filter.test(c.name));
 
   const env = {
     node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length,

@@ -6,7 +6,7 @@ import type { Backend, OptimizerKind, OptimizerStep } from '../src/engine/backen
 import { ACTIVATIONS } from '../src/engine/backend.js';
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
-import { stepCases } from './step.js';
+import { stepCases, type ModelLib } from './step.js';
 
 /** n seeded uniform floats in [lo, hi) in be's memory. */
 export function randF32(be: Backend, n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -187,7 +187,7 @@ function dropoutCases(): Case[] {
 const LAYERS: [number, number, number][] = [[B, 784, 128], [B, 784, 512], [B, 512, 256], [B, 128, 10]];
 
 /** All cases; quick keeps one of each kind and the sizes named in the README. */
-export function allCases(quick: boolean): Case[] {
+export function allCases(quick: boolean, modelLib: ModelLib | string): Case[] {
   const cases: Case[] = [];
   const plain: [number, number, number][] = quick
     ? [[128, 784, 128], [128, 784, 512]]
@@ -205,6 +205,6 @@ export function allCases(quick: boolean): Case[] {
   cases.push(...(quick ? ['sgd', 'adam'] : ['sgd', 'momentum', 'adam']).map((k) => optimizerCase(k as OptimizerKind)));
   cases.push(gatherCase());
   cases.push(...dropoutCases());
-  cases.push(...stepCases(quick));
+  cases.push(...stepCases(quick, modelLib));
   return cases;
 }

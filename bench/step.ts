@@ -2,8 +2,6 @@
 // zero grads, forward, fused softmax + cross-entropy, backward, one SGD update of the arena.
 // This is the number a user feels; the kernel rows above it explain where the time goes.
 import type { OptimizerStep } from '../src/engine/backend.js';
-import { Model } from '../src/model/model.js';
-import { parseArch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
 import type { Case } from './types.js';
 
@@ -19,7 +17,23 @@ export function stepFlops(dims: number[], Bn: number): number {
   return f;
 }
 
-function stepCase(arch: string): Case {
+/** src/model, loaded at run time so a model mid-rewrite costs these rows, not the whole bench. */
+export interface ModelLib {
+  Model: typeof import('../src/model/model.js').Model;
+  parseArch: typeof import('../src/model/spec.js').parseArch;
+}
+
+/** Loads src/model, or returns why it cannot. */
+export async function loadModelLib(): Promise<ModelLib | string> {
+  try {
+    const [m, s] = await Promise.all([import('../src/model/model.js'), import('../src/model/spec.js')]);
+    return { Model: m.Model, parseArch: s.parseArch };
+  } catch (e) {
+    return `src/model does not load: ${String(e).split('\n')[0]}`;
+  }
+}
+
+function stepCase(arch: string, lib: ModelLib | string): Case {
   const dims = arch.split('-').map(Number);
   const C = dims[dims.length - 1];
   return {
@@ -28,6 +42,8 @@ function stepCase(arch: string): Case {
     flops: stepFlops(dims, B),
     atol: 1e-5, rtol: 1e-4,
     setup(be) {
+      if (typeof lib === 'string') throw new Error(lib);
+      const { Model, parseArch } = lib;
       const spec = parseArch(arch, { activation: 'relu', alpha: 0, dropout: 0 }, { height: 28, width: 28, classes: C });
       const model = new Model(be, spec, B);
       model.init(new Rng(7), 'he');
@@ -57,6 +73,6 @@ function stepCase(arch: string): Case {
 }
 
 /** Training-step cases: the seed's small net grown to 128 hidden units, and a deeper one. */
-export function stepCases(_quick: boolean): Case[] {
-  return [stepCase('784-128-10'), stepCase('784-512-256-10')];
+export function stepCases(_quick: boolean, lib: ModelLib | string): Case[] {
+  return [stepCase('784-128-10', lib), stepCase('784-512-256-10', lib)];
 }
