@@ -105,7 +105,7 @@ describe('threaded kernels equal one thread bit for bit', () => {
   });
 
   it('gather_batch', () => {
-    const R = 1000, D = 784, B = 333;
+    const R = 1000, D = 784, B = 401; // B*D above the split threshold
     const rng = new Rng(13);
     const img = new Uint8Array(R * D).map(() => rng.int(256));
     const lab = new Uint8Array(R).map(() => rng.int(10));

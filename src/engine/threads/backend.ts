@@ -15,29 +15,36 @@
 //                 seed + i0 * 0x9e3779b9 (mod 2^32), which draws the very same mask.
 //   gather_batch  ranges of batch rows.
 //   single thread softmax / cross-entropy / count_correct (reductions over a batch, tiny at
-//                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with;
-//                 B*O = 65k adds cost about as much as one wake-up).
+//                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
+//                 and B*O = 128*512 adds take about as long as one round trip).
 //
-// Thresholds, from the sync cost measured on this machine (2-core EPYC, Node 20, Atomics
-// round trip main <-> 1 worker 15-40 us median under load, see bench/peers.ts --threads): a split
-// pays when the work saved (half of it with 2 threads) exceeds about twice that cost, i.e. about
-// 60-80 us of one-thread work.
-//   gemm:        at 25-30 GFLOP/s that is about 2 MFLOP   -> GEMM_MIN_FLOP
-//   element-wise: measured per-element costs (ns/elem, one thread): relu fwd/bwd 0.1-0.3,
-//                sigmoid/tanh 0.6-1, Adam 0.7-1, SGD 0.15, dropout 0.5, gather 0.2
-//                -> split above MIN_ELEMS of each kind below.
-import type { Activation, OptimizerStep } from '../backend.js';
+// Thresholds, from the sync cost measured on this machine (2-core AMD EPYC, Node 20, load
+// average about 5 from other processes): an empty call on one worker, start() + join(), takes
+// 12 us median (p10 10, p90 20; 2000 calls). With 2 threads a split saves half the work W and
+// costs one round trip, so it pays from W = 2 x 12 us; we ask for about 60-80 us of one-thread
+// work so that the p90 round trip and a cold cache still leave a gain.
+//   gemm:   one thread runs 50 GFLOP/s at (128,128,128) here, so 80 us is about 4 MFLOP.
+//   element-wise, measured one-thread cost per element (2^20 elements):
+//     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
+//     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
+//     gather_batch 0.22 per pixel -> the MIN_ELEMS below (about 60 us each).
+import type { Activation, OptimizerKind, OptimizerStep } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
 import { WasmBackend, kernelModule, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
 
 /** Smallest gemm (2*M*N*K flop) that is split across threads. */
-export const GEMM_MIN_FLOP = 2e6;
-/** Smallest element counts that are split, per kernel family (cheap kernels need more). */
+export const GEMM_MIN_FLOP = 4e6;
+/** Smallest element counts that are split, per kernel (about 60 us of one-thread work). */
 export const MIN_ELEMS = {
-  cheap: 262144,     // relu / leaky / identity, dropout backward, SGD
-  costly: 65536,     // sigmoid, tanh, dropout forward, momentum, Adam
-  gatherBytes: 131072, // gather_batch: B*D pixels
+  activationCheap: 1 << 19,   // relu / leaky_relu / identity forward, every backward
+  activationCostly: 1 << 15,  // sigmoid / tanh forward
+  sgd: 1 << 17,
+  momentum: 1 << 16,          // and nesterov
+  adam: 1 << 14,              // and adamw
+  dropoutForward: 1 << 17,
+  dropoutBackward: 1 << 18,
+  gatherPixels: 1 << 18,      // B * D
 } as const;
 
 const GOLDEN = 0x9e3779b9;
@@ -145,14 +152,15 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   override activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number,
     alpha: number): void {
-    if (N < activationMin(kind)) return super.activationForward(kind, out, inp, N, alpha);
+    const min = kind === 'sigmoid' || kind === 'tanh' ? MIN_ELEMS.activationCostly : MIN_ELEMS.activationCheap;
+    if (N < min) return super.activationForward(kind, out, inp, N, alpha);
     const code = ACTIVATION_CODE[kind], op = this.ptr(out), ip = this.ptr(inp);
     this.elementwise('activation_forward' + this.suffix, N, (s, n) => [code, op + s * 4, ip + s * 4, n, alpha]);
   }
 
   override activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
     N: number, alpha: number): void {
-    if (N < activationMin(kind)) return super.activationBackward(kind, dinp, dout, out, N, alpha);
+    if (N < MIN_ELEMS.activationCheap) return super.activationBackward(kind, dinp, dout, out, N, alpha);
     const code = ACTIVATION_CODE[kind], dip = this.ptr(dinp), dop = this.ptr(dout), op = this.ptr(out);
     this.elementwise('activation_backward' + this.suffix, N,
       (s, n) => [code, dip + s * 4, dop + s * 4, op + s * 4, n, alpha]);
@@ -160,8 +168,7 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   override optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
     N: number, h: OptimizerStep): void {
-    const min = h.kind === 'sgd' ? MIN_ELEMS.cheap : MIN_ELEMS.costly;
-    if (N < min) return super.optimizerStep(params, grads, m, v, N, h);
+    if (N < optimizerMin(h.kind)) return super.optimizerStep(params, grads, m, v, N, h);
     // Same bias corrections as WasmBackend.optimizerStep computes.
     const bc1 = 1 - Math.pow(h.beta1, h.step);
     const bc2 = 1 - Math.pow(h.beta2, h.step);
@@ -174,7 +181,7 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   override gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
-    if (B * D < MIN_ELEMS.gatherBytes || B < 2) {
+    if (B * D < MIN_ELEMS.gatherPixels || B < 2) {
       return super.gatherBatch(x, y, images, labels, idx, B, D, scale, shift);
     }
     const xp = this.ptr(x), yp = this.ptr(y), imp = this.ptr(images), lp = this.ptr(labels), ip = this.ptr(idx);
@@ -190,7 +197,7 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   override dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
-    if (N < MIN_ELEMS.costly) return super.dropoutForward(out, mask, inp, N, p, seed);
+    if (N < MIN_ELEMS.dropoutForward) return super.dropoutForward(out, mask, inp, N, p, seed);
     const op = this.ptr(out), mp = this.ptr(mask), ip = this.ptr(inp);
     // The range starting at s draws hash(seed + (s + j) * GOLDEN): the same counters as one call.
     this.elementwise('dropout_forward' + this.suffix, N, (s, n) => [op + s * 4, mp + s * 4, ip + s * 4, n, p,
@@ -198,12 +205,16 @@ export class ThreadedWasmBackend extends WasmBackend {
   }
 
   override dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
-    if (N < MIN_ELEMS.cheap) return super.dropoutBackward(dinp, dout, mask, N);
+    if (N < MIN_ELEMS.dropoutBackward) return super.dropoutBackward(dinp, dout, mask, N);
     const dip = this.ptr(dinp), dop = this.ptr(dout), mp = this.ptr(mask);
     this.elementwise('dropout_backward' + this.suffix, N, (s, n) => [dip + s * 4, dop + s * 4, mp + s * 4, n]);
   }
 }
 
-function activationMin(kind: Activation): number {
-  return kind === 'sigmoid' || kind === 'tanh' ? MIN_ELEMS.costly : MIN_ELEMS.cheap;
+function optimizerMin(kind: OptimizerKind): number {
+  switch (kind) {
+    case 'sgd': return MIN_ELEMS.sgd;
+    case 'momentum': case 'nesterov': return MIN_ELEMS.momentum;
+    default: return MIN_ELEMS.adam;
+  }
 }

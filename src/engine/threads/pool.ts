@@ -9,9 +9,9 @@
 // instead of a hang). Nobody spins: on a busy 2-core machine a spinning thread can take the core
 // that the thread it waits for needs (12 ms stalls were measured).
 //
-// Measured round trip on this machine (2-core AMD EPYC, Node 20, other processes running):
-// empty call split over main + 1 worker about 15-40 us median; see the comment in backend.ts for
-// how the split thresholds follow from it.
+// Measured round trip on this machine (2-core AMD EPYC, Node 20, load average about 5): an empty
+// kernel on one worker, start() + join(), 12 us median (p10 10, p90 20). backend.ts derives its
+// split thresholds from it.
 import { Worker } from 'node:worker_threads';
 import { LAYOUT as L } from './layout.js';
 import { WORKER_SOURCE } from './worker_source.js';
