@@ -10,7 +10,7 @@ import type { Backend, OptimizerStep } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { projectRoot } from '../src/engine/root.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
-import { WasmBackend } from '../src/engine/wasm.js';
+import { WasmBackend, enableRelaxedSimd, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
 import { Rng } from '../src/util/rng.js';
 import { randomF32 } from './helpers.js';
 
@@ -177,6 +177,33 @@ describe('training steps', () => {
       expect(bytesEqual(p2, p1)).toBe(true);
       expect(bytesEqual(p3, p1)).toBe(true);
       expect(p1.every(Number.isFinite)).toBe(true);
+    });
+  }
+});
+
+describe('other builds', () => {
+  // relaxed: the FMA build (what --relaxed picks); scalar: the naive twins (gemm_strided_scalar).
+  for (const variant of ['relaxed', 'scalar'] as WasmVariant[]) {
+    it(`${variant}: gemm and Adam steps are bit-identical for 1 and 2 threads`, () => {
+      if (variant === 'relaxed') enableRelaxedSimd();
+      expect(variant !== 'relaxed' || relaxedSupported()).toBe(true);
+      const M = 96, N = 200, K = 150;
+      const a = randomF32(M * K, 21), b = randomF32(N * K, 22), bias = randomF32(N, 23);
+      const n = 1 << 15;
+      const w = randomF32(n, 24), g = randomF32(n, 25);
+      const h: OptimizerStep = { kind: 'adam', lr: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8,
+        weightDecay: 0, step: 1 };
+      const two = new ThreadedWasmBackend(variant, 2);
+      open.push(two);
+      const res = [new WasmBackend(variant), two].map((be) => {
+        const c = be.f32(M * N);
+        be.gemm(c, fill(be, a), fill(be, b), fill(be, bias), M, N, K, false, true, false);
+        const p = fill(be, w);
+        be.optimizerStep(p, fill(be, g), be.f32(n), be.f32(n), n, h);
+        return [c, p];
+      });
+      expect(bytesEqual(res[1][0], res[0][0])).toBe(true);
+      expect(bytesEqual(res[1][1], res[0][1])).toBe(true);
     });
   }
 });
