@@ -1,7 +1,7 @@
 // Test utilities for the kernel suites: every WASM variant this Node can run, copies of host
 // arrays into a backend's memory (optionally at an offset that breaks 16-byte alignment), and a
 // recorder of the largest difference seen per check, printed once per file.
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Backend } from '../src/engine/backend.js';
 import { TsBackend } from '../src/engine/ts.js';
 import { WasmBackend, enableRelaxedSimd, relaxedSupported } from '../src/engine/wasm.js';
@@ -65,4 +65,12 @@ export function reportMaxDiffs(title: string): void {
 /** Bit patterns of a Float32Array, for bit-for-bit comparisons. */
 export function bits(a: Float32Array): Uint32Array {
   return new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+}
+
+/** Fails unless got and want hold the same f32 bit patterns (fast for long arrays). */
+export function expectSameBits(got: Float32Array, want: Float32Array): void {
+  const g = bits(got), w = bits(want);
+  let bad = g.length === w.length ? -1 : Math.min(g.length, w.length);
+  for (let i = 0; i < Math.min(g.length, w.length) && bad < 0; i++) if (g[i] !== w[i]) bad = i;
+  if (bad >= 0) expect.fail(`bits differ at ${bad} (lengths ${g.length}, ${w.length}): got ${got[bad]}, want ${want[bad]}`);
 }
