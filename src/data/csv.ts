@@ -2,8 +2,8 @@
 // layout): a header line, then one image per line as label,pixel0,...,pixelP-1 with integer
 // pixels 0..255. RFC 4180 framing without quoting (quoted numeric cells are accepted), LF or CRLF
 // line ends, an optional UTF-8 BOM, blank lines ignored, optionally gzip-compressed.
-// Parsed byte by byte (a 100 MB MNIST CSV parses in well under a second); every error names the
-// file, the line and the column.
+// Parsed byte by byte without building strings (cells that are not plain digits take a slow path
+// through Number()); every error names the file, the line and the column.
 import { UserError } from '../errors.js';
 import { readMaybeGzip } from '../io/files.js';
 import { countClasses, type Dataset } from './dataset.js';

@@ -47,8 +47,11 @@ function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string):
   if (bytes.length > need) {
     throw new UserError(`${path} is corrupt: ${bytes.length - need} bytes follow the ${dims.join('x')} ${kind} its header describes; download it again`);
   }
-  const data = new Uint8Array(count); // a copy that owns its buffer (Buffer.slice would be a view)
-  data.set(bytes.subarray(head, need));
+  // A large file read or inflated just now owns its buffer: view it (copying 47 MB costs more than
+  // 100 ms). Small buffers may sit in Node's shared pool: copy those.
+  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const data = owned ? new Uint8Array(bytes.buffer, head, count) : new Uint8Array(count);
+  if (!owned) data.set(bytes.subarray(head, need));
   return { dims, data };
 }
 
