@@ -27,10 +27,11 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'write the annotated <name>.pred.png files here (default: beside each input)')
     .option('--json', 'print a JSON array, one object per file, instead of lines')
     .option('--no-annotate', 'do not write annotated images')
+    .option('--timing', 'print where the time went (ms since the process started) to stderr')
     .option('--backend <name>', 'compute backend: wasm (default), wasm-simd, wasm-scalar, ts', 'wasm')
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  const opts = program.opts<{ model?: string; out?: string; json?: boolean; annotate: boolean; backend: string }>();
+  const opts = program.opts<{ model?: string; out?: string; json?: boolean; annotate: boolean; backend: string; timing?: boolean }>();
 
   const [{ loadInferenceModel, defaultModelPath }, { expandInputs, inferFiles }] = await Promise.all([
     import('../infer/model.js'), import('../infer/run.js'),
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   const backend = makeBackend(opts.backend, { threads: 1, initialBytes: 8 << 20 });
   const modelPath = opts.model ?? defaultModelPath();
   const model = await loadInferenceModel(modelPath, backend);
+  const tModel = performance.now();
   const answered = await inferFiles(model, files, { outDir: opts.out, annotate: opts.annotate, modelName: basename(modelPath) });
   // Keep the command line's order: path errors (missing, empty folder) sit where the path was.
   const results: FileResult[] = [...errors.map((e) => ({ ...e, ok: false as const })), ...answered];
@@ -58,6 +60,11 @@ async function main(argv: string[]): Promise<number> {
   } else {
     const width = Math.min(40, Math.max(...results.map((r) => r.file.length)));
     for (const r of results) (r.ok ? process.stdout : process.stderr).write(formatLine(r, width) + '\n');
+  }
+  if (opts.timing) {
+    // performance.now() counts from process start, so this includes Node's own startup.
+    process.stderr.write(`timing: model ready at ${tModel.toFixed(0)} ms, all ${results.length} answered ` +
+      `and written at ${performance.now().toFixed(0)} ms since process start\n`);
   }
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.user;
 }
