@@ -3,17 +3,19 @@
 //
 // Split rules. Every output element is computed by exactly one thread, by the same code path and
 // operation order as in a one-thread call, so results are bit-identical for any thread count:
-//   gemm          rows of C (when M >= N) in blocks of 4 (the micro-kernel's MR), else columns
-//                 in blocks of 16 (64 bytes: no two threads write one cache line), through
-//                 gemm_strided with offset pointers. The kernel sums each element over k in one
+//   gemm          one chunk per thread: rows of C (when M >= N) in multiples of 4 (the
+//                 micro-kernel's MR), else columns in multiples of 16 (64 bytes: no two threads
+//                 write one cache line), through gemm_strided with offset pointers. The kernel sums each element over k in one
 //                 order wherever it sits (assembly/matmul.ts), so this is exact. Splitting the
 //                 larger of M and N also duplicates the smaller packing work: a row split packs
 //                 all of B (K*N) in each thread, a column split all of A (M*K).
-//   element-wise  activations, dropout, optimizer step: ranges of 16 elements, so every range
-//                 but the last has no N % 4 tail and the global tail stays on the tail code path.
-//                 Dropout's mask hashes the global index: a range starting at i0 gets the seed
-//                 seed + i0 * 0x9e3779b9 (mod 2^32), which draws the very same mask.
-//   gather_batch  ranges of batch rows.
+//   element-wise  activations, dropout, optimizer step: 4 chunks per thread, in multiples of 16
+//                 elements, so every chunk but the last has no N % 4 tail and the global tail
+//                 stays on the tail code path. Dropout's mask hashes the global index: a chunk
+//                 starting at i0 gets the seed seed + i0 * 0x9e3779b9 (mod 2^32), which draws the
+//                 very same mask.
+//   gather_batch  4 chunks of batch rows per thread.
+// Threads take chunks as they come (pool.ts): which thread runs a chunk never changes its bytes.
 //   single thread softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
 //                 and B*O = 128*512 adds take about as long as one round trip).
@@ -49,23 +51,23 @@ export const MIN_ELEMS = {
 
 const GOLDEN = 0x9e3779b9;
 
+/** Chunks per thread of an element-wise call: a late thread leaves its chunks to the others. */
+const CHUNKS_PER_THREAD = 4;
+
 /** wasm backend that runs large kernels on `threads` threads (the main thread included). */
 export class ThreadedWasmBackend extends WasmBackend {
   /** Threads in all, the main thread included. */
   readonly threads: number;
   readonly pool: ThreadPool;
-  private readonly scratches: number[];
   private readonly suffix: string;
-  private readonly fnCache = new Map<string, number>();
-  private parts: number[][] = [];
 
   constructor(variant: WasmVariant = 'simd', threads = 2, initialBytes?: number) {
     super(variant, initialBytes);
     this.suffix = variant === 'scalar' ? '_scalar' : '';
-    this.pool = new ThreadPool(kernelModule(variant), this.memory, { threads });
+    const scratch = [this.scratch];
+    for (let t = 1; t < threads; t++) scratch.push(this.alloc(this.k.gemm_scratch_bytes()));
+    this.pool = new ThreadPool(kernelModule(variant), this.memory, this.k, { threads, scratch });
     this.threads = this.pool.threads;
-    this.scratches = [this.scratch];
-    for (let t = 1; t < this.threads; t++) this.scratches.push(this.alloc(this.k.gemm_scratch_bytes()));
   }
 
   /** Stops the worker threads (optional: they never keep the process alive). */
@@ -73,47 +75,16 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.pool.dispose();
   }
 
-  // ---- splitting ----
-
   /**
-   * Cuts [0, total) into at most `threads` ranges whose inner boundaries are multiples of
-   * `unit`; returns the boundaries (length = ranges + 1).
+   * Runs `kernel` over [0, total) in about `chunks` chunks whose starts are multiples of `unit`.
+   * base holds the arguments for the whole range; argument i of the chunk starting at s is
+   * base[i] + s * coef[i], and argument countArg is the chunk's length.
    */
-  private cuts(total: number, unit: number): number[] {
+  private split(kernel: string, total: number, unit: number, chunks: number, base: number[], coef: number[],
+    countArg: number, scratchArg = -1, wrapArg = -1): void {
     const units = Math.ceil(total / unit);
-    const n = Math.max(1, Math.min(this.threads, units));
-    const out = [0];
-    for (let p = 1; p < n; p++) out.push(Math.floor((p * units) / n) * unit);
-    out.push(total);
-    return out;
-  }
-
-  /** Runs kernel `name` with parts[0] on this thread and parts[p] on worker p, then waits. */
-  private run(name: string, parts: number[][]): void {
-    let fn = this.fnCache.get(name);
-    if (fn === undefined) { fn = this.pool.fn(name); this.fnCache.set(name, fn); }
-    for (let p = 1; p < parts.length; p++) this.pool.start(p, fn, parts[p]);
-    let mainError: unknown = null;
-    try {
-      this.k[name].apply(null, parts[0]);
-    } catch (e) {
-      mainError = e;
-    }
-    // Always wait for the workers, even when this thread's share failed: they write memory.
-    this.pool.join(name);
-    if (mainError) {
-      const m = mainError instanceof Error ? `${mainError.name}: ${mainError.message}` : String(mainError);
-      throw new Error(`kernel ${name} failed in the main thread: ${m}`);
-    }
-  }
-
-  /** Splits an element-wise kernel over [0, N); args(start, count) gives one range's arguments. */
-  private elementwise(name: string, N: number, args: (start: number, count: number) => number[]): void {
-    const c = this.cuts(N, 16);
-    const parts = this.parts;
-    parts.length = c.length - 1;
-    for (let p = 0; p + 1 < c.length; p++) parts[p] = args(c[p], c[p + 1] - c[p]);
-    this.run(name, parts);
+    const chunkLen = Math.ceil(units / Math.max(1, Math.min(chunks, units))) * unit;
+    this.pool.run({ kernel: kernel + this.suffix, base, coef, countArg, scratchArg, wrapArg, total, chunkLen });
   }
 
   // ---- kernels ----
@@ -125,89 +96,73 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     const cp = this.ptr(c), ap = this.ptr(a), bp = this.ptr(b), biasp = this.ptr(bias);
-    const ta = transA ? 1 : 0, tb = transB ? 1 : 0, acc = accumulate ? 1 : 0;
     const lda = transA ? M : K, ldb = transB ? K : N, ldc = N;
-    const parts = this.parts;
+    const base = [cp, ap, bp, biasp, M, N, K, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, 0, lda, ldb, ldc];
+    // One chunk per thread: a gemm chunk repacks the operand it shares, so fewer is cheaper.
     if (M >= N) {
-      // rows [s, e) of C: A's rows are its rows (stored (M,K)) or its columns (stored (K,M))
-      const cut = this.cuts(M, 4);
-      parts.length = cut.length - 1;
-      for (let p = 0; p + 1 < cut.length; p++) {
-        const s = cut[p];
-        parts[p] = [cp + s * ldc * 4, ap + (transA ? s : s * lda) * 4, bp, biasp, cut[p + 1] - s, N, K,
-          ta, tb, acc, this.scratches[p], lda, ldb, ldc];
-      }
+      // rows of C: A's rows are its rows (stored (M,K)) or its columns (stored (K,M))
+      const coef = [ldc * 4, (transA ? 1 : lda) * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      this.split('gemm_strided', M, 4, this.threads, base, coef, 4, 10);
     } else {
-      // columns [s, e) of C: B's columns are its columns (stored (K,N)) or its rows (stored (N,K))
-      const cut = this.cuts(N, 16);
-      parts.length = cut.length - 1;
-      for (let p = 0; p + 1 < cut.length; p++) {
-        const s = cut[p];
-        parts[p] = [cp + s * 4, ap, bp + (transB ? s * ldb : s) * 4, biasp ? biasp + s * 4 : 0, M,
-          cut[p + 1] - s, K, ta, tb, acc, this.scratches[p], lda, ldb, ldc];
-      }
+      // columns of C: B's columns are its columns (stored (K,N)) or its rows (stored (N,K))
+      const coef = [4, 0, (transB ? ldb : 1) * 4, biasp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10);
     }
-    this.run('gemm_strided' + this.suffix, parts);
   }
 
   override activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number,
     alpha: number): void {
     const min = kind === 'sigmoid' || kind === 'tanh' ? MIN_ELEMS.activationCostly : MIN_ELEMS.activationCheap;
-    if (N < min) return super.activationForward(kind, out, inp, N, alpha);
-    const code = ACTIVATION_CODE[kind], op = this.ptr(out), ip = this.ptr(inp);
-    this.elementwise('activation_forward' + this.suffix, N, (s, n) => [code, op + s * 4, ip + s * 4, n, alpha]);
+    if (this.threads === 1 || N < min) return super.activationForward(kind, out, inp, N, alpha);
+    this.split('activation_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha], [0, 4, 4, 0, 0], 3);
   }
 
   override activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
     N: number, alpha: number): void {
-    if (N < MIN_ELEMS.activationCheap) return super.activationBackward(kind, dinp, dout, out, N, alpha);
-    const code = ACTIVATION_CODE[kind], dip = this.ptr(dinp), dop = this.ptr(dout), op = this.ptr(out);
-    this.elementwise('activation_backward' + this.suffix, N,
-      (s, n) => [code, dip + s * 4, dop + s * 4, op + s * 4, n, alpha]);
+    if (this.threads === 1 || N < MIN_ELEMS.activationCheap) {
+      return super.activationBackward(kind, dinp, dout, out, N, alpha);
+    }
+    this.split('activation_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout), this.ptr(out), N, alpha], [0, 4, 4, 4, 0, 0], 4);
   }
 
   override optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
     N: number, h: OptimizerStep): void {
-    if (N < optimizerMin(h.kind)) return super.optimizerStep(params, grads, m, v, N, h);
+    if (this.threads === 1 || N < optimizerMin(h.kind)) return super.optimizerStep(params, grads, m, v, N, h);
     // Same bias corrections as WasmBackend.optimizerStep computes.
     const bc1 = 1 - Math.pow(h.beta1, h.step);
     const bc2 = 1 - Math.pow(h.beta2, h.step);
-    const code = OPTIMIZER_CODE[h.kind];
-    const pp = this.ptr(params), gp = this.ptr(grads), mp = this.ptr(m), vp = this.ptr(v);
-    const off = (q: number, s: number) => (q ? q + s * 4 : 0);
-    this.elementwise('optimizer_step' + this.suffix, N, (s, n) => [code, pp + s * 4, gp + s * 4,
-      off(mp, s), off(vp, s), n, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2]);
+    const mp = this.ptr(m), vp = this.ptr(v);
+    this.split('optimizer_step', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads), mp, vp, N, h.lr, h.momentum, h.beta1, h.beta2,
+        h.eps, h.weightDecay, bc1, bc2],
+      [0, 4, 4, mp ? 4 : 0, vp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 5);
   }
 
   override gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
-    if (B * D < MIN_ELEMS.gatherPixels || B < 2) {
+    if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 2) {
       return super.gatherBatch(x, y, images, labels, idx, B, D, scale, shift);
     }
-    const xp = this.ptr(x), yp = this.ptr(y), imp = this.ptr(images), lp = this.ptr(labels), ip = this.ptr(idx);
-    const c = this.cuts(B, 1);
-    const parts = this.parts;
-    parts.length = c.length - 1;
-    for (let p = 0; p + 1 < c.length; p++) {
-      const s = c[p];
-      parts[p] = [xp + s * D * 4, yp + s * 4, imp, lp, ip + s * 4, c[p + 1] - s, D, scale, shift];
-    }
-    this.run('gather_batch' + this.suffix, parts);
+    this.split('gather_batch', B, 1, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels), this.ptr(idx), B, D, scale, shift],
+      [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5);
   }
 
   override dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
-    if (N < MIN_ELEMS.dropoutForward) return super.dropoutForward(out, mask, inp, N, p, seed);
-    const op = this.ptr(out), mp = this.ptr(mask), ip = this.ptr(inp);
-    // The range starting at s draws hash(seed + (s + j) * GOLDEN): the same counters as one call.
-    this.elementwise('dropout_forward' + this.suffix, N, (s, n) => [op + s * 4, mp + s * 4, ip + s * 4, n, p,
-      ((seed >>> 0) + Math.imul(s, GOLDEN)) >>> 0]);
+    if (this.threads === 1 || N < MIN_ELEMS.dropoutForward) return super.dropoutForward(out, mask, inp, N, p, seed);
+    // The chunk at s gets the seed (seed + s * GOLDEN) mod 2^32 (the wrap argument): the same
+    // counters hash(seed + i * GOLDEN) as one call over [0, N).
+    this.split('dropout_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0], [4, 4, 4, 0, 0, GOLDEN], 3, -1, 5);
   }
 
   override dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
-    if (N < MIN_ELEMS.dropoutBackward) return super.dropoutBackward(dinp, dout, mask, N);
-    const dip = this.ptr(dinp), dop = this.ptr(dout), mp = this.ptr(mask);
-    this.elementwise('dropout_backward' + this.suffix, N, (s, n) => [dip + s * 4, dop + s * 4, mp + s * 4, n]);
+    if (this.threads === 1 || N < MIN_ELEMS.dropoutBackward) return super.dropoutBackward(dinp, dout, mask, N);
+    this.split('dropout_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(dinp), this.ptr(dout), this.ptr(mask), N], [4, 4, 4, 0], 3);
   }
 }
 

@@ -1,17 +1,24 @@
 // A pool of worker_threads that run kernel exports on the one shared WebAssembly.Memory.
 //
-// Protocol (layout in layout.ts): for each worker it uses, the main thread writes FN and the
-// arguments into the worker's slot, sets PENDING to the number of workers started, bumps the
-// slot's SEQ and calls Atomics.notify on it. Each worker sleeps in Atomics.wait on its SEQ, runs
-// the kernel, counts PENDING down and notifies PENDING when it reaches 0. Meanwhile the main thread
-// runs its own share, then sleeps in Atomics.wait on PENDING (100 ms slices, so a worker that
-// reported it cannot start, or a worker gone silent past the timeout, ends the wait with an Error
-// instead of a hang). Nobody spins: on a busy 2-core machine a spinning thread can take the core
-// that the thread it waits for needs (12 ms stalls were measured).
+// Protocol (layout in layout.ts). A call is one kernel over a range [0, TOTAL) cut into chunks of
+// CHUNK_LEN; every argument is linear in the chunk's start (pointers advance, the count becomes
+// the chunk's length). The main thread writes the call into the header, resets DONE, publishes
+// CLAIM = (gen, next 0, count), bumps SEQ and Atomics.notify()s as many workers as there are
+// chunks beyond its own. Then everyone, the main thread included, takes chunks with a
+// compareExchange on CLAIM until none is left; each finished chunk counts DONE up. The main
+// thread finally sleeps in Atomics.wait on DONE (100 ms slices, checking for a worker that could
+// not start and for the timeout) until DONE equals the count.
 //
-// Measured round trip on this machine (2-core AMD EPYC, Node 20, load average about 5): an empty
-// kernel on one worker, start() + join(), 12 us median (p10 10, p90 20). backend.ts derives its
-// split thresholds from it.
+// Why chunks are taken rather than handed out: on a busy machine a worker may wake late. Then the
+// main thread takes the late worker's chunks itself instead of waiting for it, and a worker that
+// wakes after the call is over finds nothing to take. Which thread runs a chunk never changes the
+// result: each output element is computed by one chunk with the same code and order of operations.
+// Nobody spins: on a busy 2-core machine a spinning thread can take the core that the thread it
+// waits for needs (12 ms stalls were measured).
+//
+// Measured round trip on this machine (2-core AMD EPYC, Node 20, load average 5-8 from other
+// processes): a two-chunk call of an empty kernel, main + 1 worker, 12 us median (p10 10, p90 20).
+// backend.ts derives its split thresholds from it.
 import { Worker } from 'node:worker_threads';
 import { LAYOUT as L } from './layout.js';
 import { WORKER_SOURCE } from './worker_source.js';
@@ -19,8 +26,28 @@ import { WORKER_SOURCE } from './worker_source.js';
 export interface PoolOptions {
   /** Threads in all, the main thread included (so threads - 1 workers). */
   threads: number;
+  /** Value of a call's scratch argument for each thread (index 0: the main thread). */
+  scratch?: number[];
   /** Longest a call may wait for its workers before it fails (default 120 s). */
   timeoutMs?: number;
+}
+
+/** One kernel call split into chunks over [0, total); see the protocol above. */
+export interface SplitCall {
+  /** Export name (for messages and the main thread's call). */
+  kernel: string;
+  /** Arguments for the range starting at 0. */
+  base: number[];
+  /** Per-element step of each argument (0 for those that stay). */
+  coef: number[];
+  /** Which argument receives the chunk's length. */
+  countArg: number;
+  /** Which argument is the per-thread scratch pointer, or -1. */
+  scratchArg: number;
+  /** Which argument is a u32 that moves by imul(start, coef) mod 2^32 (dropout's seed), or -1. */
+  wrapArg: number;
+  total: number;
+  chunkLen: number;
 }
 
 /** Worker threads running exports of one compiled kernel module over one shared memory. */
@@ -28,31 +55,37 @@ export class ThreadPool {
   /** Threads in all, the main thread included. */
   readonly threads: number;
   private readonly workers: Worker[] = [];
-  private readonly names: string[];
   private readonly index = new Map<string, number>();
+  private readonly exports: Record<string, (...a: number[]) => unknown>;
   private readonly I: Int32Array;
   private readonly F: Float64Array;
   private readonly U8: Uint8Array;
   private readonly timeoutMs: number;
-  private started: number[] = [];
+  private readonly mainScratch: number;
+  private readonly args: number[] = [];
+  private gen = 0;
   private broken: string | null = null;
   private disposed = false;
 
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, opts: PoolOptions) {
+  /** `exports` are the main thread's instance of `module` on `memory`. */
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, exports: object, opts: PoolOptions) {
     const threads = Math.floor(opts.threads);
     if (!(threads >= 1)) throw new Error(`threads must be at least 1, got ${opts.threads}`);
     this.threads = threads;
+    this.exports = exports as Record<string, (...a: number[]) => unknown>;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
-    this.names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
-    this.names.forEach((n, i) => this.index.set(n, i));
+    const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    names.forEach((n, i) => this.index.set(n, i));
     const control = new SharedArrayBuffer(L.HEADER_BYTES + (threads - 1) * L.SLOT_BYTES);
     this.I = new Int32Array(control);
     this.F = new Float64Array(control);
     this.U8 = new Uint8Array(control);
+    this.mainScratch = opts.scratch?.[0] ?? 0;
     for (let slot = 0; slot < threads - 1; slot++) {
+      this.F[((L.HEADER_BYTES + slot * L.SLOT_BYTES) >> 3) + L.SCRATCH] = opts.scratch?.[slot + 1] ?? 0;
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory, names: this.names, control, slot },
+        workerData: { module, memory, names, control, slot },
         // Kernels need no heap of their own; keep each worker's JS heap small.
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
       });
@@ -66,84 +99,101 @@ export class ThreadPool {
     }
   }
 
-  /** Index of an exported kernel, for start(); throws if the module has no such export. */
-  fn(name: string): number {
-    const i = this.index.get(name);
-    if (i === undefined) throw new Error(`the kernel module has no export '${name}': run \`npm run build\``);
-    return i;
-  }
-
-  /** Starts kernel `fn` (from fn()) on worker `w` (1 .. threads-1) with `args`; join() waits for it. */
-  start(w: number, fn: number, args: ArrayLike<number>): void {
+  /**
+   * Runs one split call on every thread (this one included) and returns when all its chunks are
+   * done. Throws an Error naming the kernel and the thread if a chunk failed.
+   */
+  run(c: SplitCall): void {
     if (this.broken) throw new Error(`thread pool is unusable: ${this.broken}`);
     if (this.disposed) throw new Error('thread pool was disposed');
-    if (w < 1 || w >= this.threads) throw new Error(`no worker ${w} in a pool of ${this.threads} threads`);
-    if (args.length > L.MAX_ARGS) throw new Error(`too many kernel arguments (${args.length})`);
-    const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2;
-    const argBase = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES + L.ARGS_OFFSET) >> 3;
-    const I = this.I;
-    for (let i = 0; i < args.length; i++) this.F[argBase + i] = args[i];
-    I[base + L.FN] = fn;
-    I[base + L.NARGS] = args.length;
-    I[base + L.STATUS] = 0;
-    Atomics.add(I, L.PENDING, 1);
-    // The seq-cst store publishes the plain writes above to the worker's Atomics.load.
-    Atomics.add(I, base + L.SEQ, 1);
-    Atomics.notify(I, base + L.SEQ, 1);
-    this.started.push(w);
+    const fn = this.index.get(c.kernel);
+    if (fn === undefined) throw new Error(`the kernel module has no export '${c.kernel}': run \`npm run build\``);
+    const count = Math.ceil(c.total / c.chunkLen);
+    if (count > L.MAX_CHUNKS || c.base.length > L.MAX_ARGS) throw new Error(`bad split of ${c.kernel}`);
+    if (count === 0) return;
+    const I = this.I, F = this.F;
+    I[L.FN] = fn;
+    I[L.NARGS] = c.base.length;
+    I[L.COUNT_ARG] = c.countArg;
+    I[L.SCRATCH_ARG] = c.scratchArg;
+    I[L.WRAP_ARG] = c.wrapArg;
+    I[L.CHUNK_LEN] = c.chunkLen;
+    I[L.TOTAL] = c.total;
+    for (let i = 0; i < c.base.length; i++) { F[L.BASE + i] = c.base[i]; F[L.COEF + i] = c.coef[i]; }
+    Atomics.store(I, L.DONE, 0);
+    this.gen = (this.gen + 1) & 0x7fff;
+    // The seq-cst store publishes every plain write above to the threads that read CLAIM.
+    Atomics.store(I, L.CLAIM, (this.gen << 16) | count);
+    if (count > 1 && this.threads > 1) {
+      Atomics.add(I, L.SEQ, 1);
+      Atomics.notify(I, L.SEQ, Math.min(this.threads - 1, count - 1));
+    }
+    // This thread's share: the same claim loop as the workers'.
+    let mainError: string | null = null;
+    const kernel = this.exports[c.kernel];
+    for (;;) {
+      const t = Atomics.load(I, L.CLAIM);
+      const next = (t >>> 8) & 255;
+      if (next >= count) break;
+      if (Atomics.compareExchange(I, L.CLAIM, t, t + 256) !== t) continue;
+      const s = next * c.chunkLen;
+      const args = this.args;
+      args.length = c.base.length;
+      for (let i = 0; i < args.length; i++) args[i] = c.base[i] + s * c.coef[i];
+      args[c.countArg] = Math.min(c.total, s + c.chunkLen) - s;
+      if (c.wrapArg >= 0) args[c.wrapArg] = (c.base[c.wrapArg] + Math.imul(s, c.coef[c.wrapArg])) >>> 0;
+      if (c.scratchArg >= 0) args[c.scratchArg] = this.mainScratch;
+      try {
+        kernel.apply(null, args);
+      } catch (e) {
+        mainError ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      Atomics.add(I, L.DONE, 1);
+    }
+    this.wait(c.kernel, count);
+    const failed = mainError ? [`the main thread: ${mainError}`] : [];
+    for (let w = 1; w < this.threads; w++) {
+      const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2;
+      const status = I[base + L.STATUS];
+      if (status === 1) {
+        failed.push(`worker thread ${w}: ${this.message(w)}`);
+        I[base + L.STATUS] = 0;
+      } else if (status === 2) {
+        // It took no chunk, so this call is complete; say so loudly all the same.
+        this.broken = `worker thread ${w} ${this.message(w)}`;
+        failed.push(this.broken);
+      }
+    }
+    if (failed.length) throw new Error(`kernel ${c.kernel} failed in ${failed.join('; ')}`);
   }
 
-  /**
-   * Waits until every worker started since the last join has finished. Throws an Error naming
-   * `kernel` and the worker's message if one failed.
-   */
-  join(kernel: string): void {
-    if (this.started.length === 0) return;
+  /** Sleeps until DONE reaches count (chunks still running on workers), or fails at the timeout. */
+  private wait(kernel: string, count: number): void {
     const I = this.I;
     const deadline = Date.now() + this.timeoutMs;
-    let p: number;
-    while ((p = Atomics.load(I, L.PENDING)) !== 0) {
-      Atomics.wait(I, L.PENDING, p, 100);
-      if (Atomics.load(I, L.PENDING) !== 0 && Date.now() > deadline) {
+    let d: number;
+    while ((d = Atomics.load(I, L.DONE)) !== count) {
+      Atomics.wait(I, L.DONE, d, 100);
+      if (Atomics.load(I, L.DONE) !== count && Date.now() > deadline) {
         this.broken = `a worker did not finish ${kernel} within ${this.timeoutMs} ms`;
-        this.started = [];
         throw new Error(`thread pool: ${this.broken}`);
       }
     }
-    const failed: string[] = [];
-    for (const w of this.started) {
-      const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2;
-      const status = I[base + L.STATUS];
-      if (status !== 0) {
-        const off = L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES + L.MSG_OFFSET;
-        const msg = Buffer.from(this.U8.slice(off, off + I[base + L.MSGLEN])).toString('utf8');
-        failed.push(`worker thread ${w}: ${msg}`);
-        if (status === 2) this.broken = `worker thread ${w} ${msg}`;
-      }
-    }
-    this.started = [];
-    if (failed.length) throw new Error(`kernel ${kernel} failed in ${failed.join('; ')}`);
   }
 
-  /** Worker threads that have instantiated the module (for tests and the benchmark). */
-  ready(): number {
-    let n = 0;
-    for (let w = 1; w < this.threads; w++) {
-      n += Atomics.load(this.I, ((L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2) + L.READY);
-    }
-    return n;
+  private message(w: number): string {
+    const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES);
+    const len = this.I[(base >> 2) + L.MSGLEN];
+    return Buffer.from(this.U8.slice(base + L.MSG_OFFSET, base + L.MSG_OFFSET + len)).toString('utf8');
   }
 
   /** Stops and terminates the workers; the pool cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (let w = 1; w < this.threads; w++) {
-      const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2;
-      this.I[base + L.FN] = -1;
-      Atomics.add(this.I, base + L.SEQ, 1);
-      Atomics.notify(this.I, base + L.SEQ);
-    }
+    Atomics.store(this.I, L.STOP, 1);
+    Atomics.add(this.I, L.SEQ, 1);
+    Atomics.notify(this.I, L.SEQ);
     for (const w of this.workers) void w.terminate();
   }
 }

@@ -2,11 +2,11 @@
 // A string rather than a .js file so that the same code runs under vitest (TypeScript sources,
 // no build) and from dist/ (compiled), with no file to copy or resolve; it needs no import of ours.
 //
-// What it does: instantiate the compiled kernel module on the one shared memory, then loop:
-// sleep in Atomics.wait on its slot's SEQ word, run the kernel named by FN with the f64 arguments,
-// record a failure (message in the slot), count PENDING down and wake the main thread when it was
-// the last. It never exits by itself: if instantiation fails it answers every command with that
-// error, so the main thread never waits on a worker that cannot run.
+// What it does: instantiate the compiled kernel module on the one shared memory, then loop: sleep
+// in Atomics.wait on SEQ; when woken, take chunks of the current call (compareExchange on CLAIM)
+// until none is left, run each, count DONE and wake the main thread after the last chunk. A
+// failing kernel leaves its message in the worker's slot. If instantiation fails the worker
+// reports it and never takes a chunk, so the calls still finish (on the other threads).
 import { LAYOUT } from './layout.js';
 
 /** JavaScript source of a pool worker (CommonJS script; reads its slot from workerData). */
@@ -17,19 +17,17 @@ const { module, memory, names, control, slot } = workerData;
 const I = new Int32Array(control);
 const F = new Float64Array(control);
 const U8 = new Uint8Array(control);
-const base = (L.HEADER_BYTES + slot * L.SLOT_BYTES) >> 2;
-const argBase = (L.HEADER_BYTES + slot * L.SLOT_BYTES + L.ARGS_OFFSET) >> 3;
-const msgBase = L.HEADER_BYTES + slot * L.SLOT_BYTES + L.MSG_OFFSET;
+const slotByte = L.HEADER_BYTES + slot * L.SLOT_BYTES;
+const status = (slotByte >> 2) + L.STATUS;
 
-function report(status, text) {
+function report(code, text) {
   const bytes = Buffer.from(String(text), 'utf8').subarray(0, L.MSG_BYTES);
-  U8.set(bytes, msgBase);
-  I[base + L.MSGLEN] = bytes.length;
-  I[base + L.STATUS] = status;
+  U8.set(bytes, slotByte + L.MSG_OFFSET);
+  I[(slotByte >> 2) + L.MSGLEN] = bytes.length;
+  Atomics.store(I, status, code);
 }
 
 let fns = null;
-let initError = null;
 try {
   const imports = {};
   for (const imp of WebAssembly.Module.imports(module)) {
@@ -42,31 +40,41 @@ try {
   const exports = new WebAssembly.Instance(module, imports).exports;
   fns = names.map((n) => exports[n]);
 } catch (e) {
-  initError = 'could not start: ' + (e && e.stack || e);
+  report(2, 'could not start: ' + (e && e.stack || e));
 }
-Atomics.store(I, base + L.READY, 1);
 
 const args = [];
-let seq = 0;
-for (;;) {
-  Atomics.wait(I, base + L.SEQ, seq);
-  const s = Atomics.load(I, base + L.SEQ);
-  if (s === seq) continue;
-  seq = s;
-  const fn = I[base + L.FN];
-  if (fn < 0) break;
-  if (initError !== null) {
-    report(2, initError);
-  } else {
-    const n = I[base + L.NARGS];
-    args.length = n;
-    for (let i = 0; i < n; i++) args[i] = F[argBase + i];
-    try {
-      fns[fn].apply(null, args);
-    } catch (e) {
-      report(1, (e && e.name ? e.name + ': ' + e.message : String(e)));
-    }
+function runChunk(c) {
+  const n = I[L.NARGS];
+  const s = c * I[L.CHUNK_LEN];
+  const e = Math.min(I[L.TOTAL], s + I[L.CHUNK_LEN]);
+  args.length = n;
+  for (let i = 0; i < n; i++) args[i] = F[L.BASE + i] + s * F[L.COEF + i];
+  args[I[L.COUNT_ARG]] = e - s;
+  const wa = I[L.WRAP_ARG];
+  if (wa >= 0) args[wa] = (F[L.BASE + wa] + Math.imul(s, F[L.COEF + wa])) >>> 0;
+  if (I[L.SCRATCH_ARG] >= 0) args[I[L.SCRATCH_ARG]] = F[(slotByte >> 3) + L.SCRATCH];
+  try {
+    fns[I[L.FN]].apply(null, args);
+  } catch (err) {
+    report(1, err && err.name ? err.name + ': ' + err.message : String(err));
   }
-  if (Atomics.sub(I, L.PENDING, 1) === 1) Atomics.notify(I, L.PENDING);
+}
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(I, L.SEQ, seen);
+  seen = Atomics.load(I, L.SEQ);
+  if (Atomics.load(I, L.STOP)) break;
+  if (fns === null) continue;
+  for (;;) {
+    const t = Atomics.load(I, L.CLAIM);
+    const next = (t >>> 8) & 255, count = t & 255;
+    if (next >= count) break;
+    if (Atomics.compareExchange(I, L.CLAIM, t, t + 256) !== t) continue;
+    // The chunk is ours: the call cannot finish (nor the header change) before we count it done.
+    runChunk(next);
+    if (Atomics.add(I, L.DONE, 1) + 1 === count) Atomics.notify(I, L.DONE);
+  }
 }
 `;
