@@ -94,6 +94,19 @@ for (const be of wasmBackends()) {
       }
     });
 
+    it('NaN in gives what the reference gives (NaN for sigmoid/tanh/identity, 0 for relu)', () => {
+      const x = [NaN, 1, NaN, -1, NaN];
+      for (const kind of ACTIVATIONS) {
+        const mark = be.mark();
+        const want = new Float32Array(5);
+        ref.activationForward(kind, want, Float32Array.from(x), 5, ALPHA);
+        const y = be.f32(5);
+        be.activationForward(kind, y, putF32(be, x), 5, ALPHA);
+        expect(Array.from(y).map(Number.isNaN)).toEqual(Array.from(want).map(Number.isNaN));
+        be.release(mark);
+      }
+    });
+
     it('writes nothing past N', () => {
       for (const kind of ACTIVATIONS) {
         for (const n of [1, 3, 5, 7, 9]) {
