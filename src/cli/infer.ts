@@ -13,7 +13,7 @@ export function formatLine(r: FileResult, width: number): string {
   const name = r.file.padEnd(width);
   if (!r.ok) return `${name}  error: ${r.error}`;
   const top = r.top.map((t) => `${t.label} ${pct(t.p)}`).join(', ');
-  const flag = r.confidence < 0.5 ? '  (unsure)' : '';
+  const flag = r.confidence < 0.8 ? '  (unsure)' : ''; // UNSURE_BELOW of the annotated picture
   const pic = r.annotated ? `  -> ${r.annotated}` : '';
   return `${name}  ${r.label}  ${pct(r.confidence).padStart(6)}  top 3: ${top}${flag}${pic}`;
 }

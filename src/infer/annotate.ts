@@ -12,13 +12,18 @@ import { canDraw, drawText, FACES, textWidth, type FaceName } from './glyphs.js'
 /** What one annotated image shows. */
 export interface AnnotateInput {
   title: string;
+  /** The picture to show (may be a shrunk copy) and the original's size. */
   original: RgbaImage;
+  originalSize?: { width: number; height: number };
   prepared: Uint8Array; // 28x28, ink 255
   result: Classification;
   classNames: string[];
   /** Small print at the bottom (model file, what preparation did). */
   note?: string;
 }
+
+/** Below this confidence the answer is drawn in amber and called unsure. */
+export const UNSURE_BELOW = 0.8;
 
 // Layout (pixels) and palette.
 const M = 28;             // outer margin
@@ -77,7 +82,8 @@ export async function renderAnnotation(a: AnnotateInput): Promise<Buffer> {
   // Panel 1: the original, fitted into the square on a light letterbox.
   const y0 = HEADER + CAPTION;
   const x1 = M, x2 = M + PANEL + GAP, x3 = x2 + PANEL + GAP;
-  await text(px, 'text', `Input  ${a.original.width}\u00d7${a.original.height}`, x1, y0 - 10, C.muted);
+  const size = a.originalSize ?? a.original;
+  await text(px, 'text', `Input  ${size.width}\u00d7${size.height}`, x1, y0 - 10, C.muted);
   await text(px, 'text', 'What the model saw  28\u00d728', x2, y0 - 10, C.muted);
   fill(px, x1, y0, PANEL, PANEL, C.letterbox);
   drawFitted(px, a.original, x1, y0, PANEL);
@@ -94,7 +100,7 @@ export async function renderAnnotation(a: AnnotateInput): Promise<Buffer> {
 
   // Panel 3: the answer in large type, then one bar per class.
   const r = a.result;
-  const sure = r.confidence >= 0.5;
+  const sure = r.confidence >= UNSURE_BELOW;
   const accent = sure ? C.accent : C.accentLow;
   const labelW = await text(px, 'big', ellipsize(r.label, 4), x3, y0 + 62, accent);
   await text(px, 'pct', pct(r.confidence), x3 + labelW + 18, y0 + 34, accent);

@@ -28,6 +28,8 @@ export interface PreparedDigit {
   inverted: boolean;
   /** Where the ink was found (in the working image, shrunk to WORK_SIDE when larger). */
   box: Box;
+  /** The picture at working size (at most WORK_SIDE on its longer side): what gets drawn. */
+  work: RgbaImage;
 }
 
 /** Thrown when a picture holds nothing that looks like ink. */
@@ -236,24 +238,48 @@ export function scaleToFit(g: GrayImage, fit = FIT): GrayImage {
 
 /** Area-averaging resize to exactly (ow, oh), separable: rows first, then columns. */
 export function resizeArea(g: GrayImage, ow: number, oh: number): GrayImage {
-  return { width: ow, height: oh, data: resizeAreaOf((i) => g.data[i], g.width, g.height, ow, oh) };
+  return { width: ow, height: oh, data: resizePlanes([g.data], 1, 0, g.width, g.height, ow, oh)[0] };
 }
 
-/** resizeArea over any source read by index (y * W + x); the only full-size pass reads, never copies. */
-function resizeAreaOf(get: (i: number) => number, W: number, H: number, ow: number, oh: number): Float32Array {
+/**
+ * Area-averages P interleaved planes (stride values per pixel, planes at offsets 0..P-1, the
+ * first `composite` of them composited over white by the alpha at offset 3) from W x H to ow x oh.
+ * One pass over the source: a big photo is read once, never copied at full size.
+ */
+function resizePlanes(src: ArrayLike<number>[] | Uint8Array, P: number, composite: number,
+  W: number, H: number, ow: number, oh: number): Float32Array[] {
   const wx = axisWeights(W, ow), wy = axisWeights(H, oh);
-  const tmp = new Float32Array(ow * H);
+  const tmp = Array.from({ length: P }, () => new Float32Array(ow * H));
+  const planes = Array.isArray(src) ? src : null;
+  const rgba = Array.isArray(src) ? null : src as Uint8Array;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < ow; x++) {
-      let acc = 0;
-      for (const [i, w] of wx[x]) acc += get(y * W + i) * w;
-      tmp[y * ow + x] = acc;
+      const i0 = wx.start[x], n = wx.count[x], o = wx.offset[x];
+      for (let p = 0; p < P; p++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) {
+          const i = y * W + i0 + k;
+          let v: number;
+          if (planes) v = planes[p][i];
+          else {
+            const a = rgba![4 * i + 3] / 255;
+            v = p < composite ? a * rgba![4 * i + p] + (1 - a) * 255 : rgba![4 * i + p];
+          }
+          acc += v * wx.weight[o + k];
+        }
+        tmp[p][y * ow + x] = acc;
+      }
     }
   }
-  const out = new Float32Array(ow * oh);
+  const out = Array.from({ length: P }, () => new Float32Array(ow * oh));
   for (let y = 0; y < oh; y++) {
-    for (const [j, w] of wy[y]) {
-      for (let x = 0; x < ow; x++) out[y * ow + x] += tmp[j * ow + x] * w;
+    const j0 = wy.start[y], n = wy.count[y], o = wy.offset[y];
+    for (let k = 0; k < n; k++) {
+      const w = wy.weight[o + k], row = (j0 + k) * ow;
+      for (let p = 0; p < P; p++) {
+        const t = tmp[p], d = out[p];
+        for (let x = 0; x < ow; x++) d[y * ow + x] += t[row + x] * w;
+      }
     }
   }
   return out;
@@ -264,11 +290,7 @@ function resizeAreaOf(get: (i: number) => number, W: number, H: number, ow: numb
  * photo down to a working size before the per-pixel steps, and to draw the original.
  */
 export function shrinkRgba(img: RgbaImage, ow: number, oh: number): RgbaImage {
-  const d = img.data;
-  const chans = [0, 1, 2].map((c) => resizeAreaOf((i) => {
-    const a = d[4 * i + 3] / 255;
-    return a * d[4 * i + c] + (1 - a) * 255;
-  }, img.width, img.height, ow, oh));
+  const chans = resizePlanes(img.data, 3, 3, img.width, img.height, ow, oh);
   const out = new Uint8Array(ow * oh * 4);
   for (let i = 0; i < ow * oh; i++) {
     for (let c = 0; c < 3; c++) out[4 * i + c] = Math.round(chans[c][i]);
@@ -277,24 +299,27 @@ export function shrinkRgba(img: RgbaImage, ow: number, oh: number): RgbaImage {
   return { width: ow, height: oh, data: out };
 }
 
-/** Longest side the per-pixel steps work at; a digit needs 20 pixels, a bigger photo is shrunk first. */
-export const WORK_SIDE = 800;
-
-/** For each of n outputs, the (source index, weight) pairs covering its share of N inputs; weights sum to 1. */
-function axisWeights(N: number, n: number): [number, number][][] {
+/** For each of n outputs, the run of source indices covering its share of N inputs and their weights (summing to 1). */
+function axisWeights(N: number, n: number): { start: Int32Array; count: Int32Array; offset: Int32Array; weight: Float32Array } {
   const step = N / n;
-  const out: [number, number][][] = [];
+  const start = new Int32Array(n), count = new Int32Array(n), offset = new Int32Array(n);
+  const weight: number[] = [];
   for (let o = 0; o < n; o++) {
     const a = o * step, b = (o + 1) * step;
-    const list: [number, number][] = [];
-    for (let i = Math.floor(a); i < Math.min(N, Math.ceil(b)); i++) {
-      const cover = Math.min(b, i + 1) - Math.max(a, i);
-      if (cover > 1e-9) list.push([i, cover / step]);
-    }
-    out.push(list);
+    let i = Math.floor(a);
+    const end = Math.min(N, Math.ceil(b));
+    // Skip a source pixel the interval only grazes (float round-off).
+    while (i < end - 1 && Math.min(b, i + 1) - Math.max(a, i) <= 1e-9) i++;
+    start[o] = i;
+    offset[o] = weight.length;
+    for (; i < end; i++) weight.push(Math.max(0, Math.min(b, i + 1) - Math.max(a, i)) / step);
+    count[o] = weight.length - offset[o];
   }
-  return out;
+  return { start, count, offset, weight: Float32Array.from(weight) };
 }
+
+/** Longest side the per-pixel steps work at; a digit needs 20 pixels, a bigger photo is shrunk first. */
+export const WORK_SIDE = 800;
 
 /** Centre of mass (x, y) in pixel-index coordinates, or null when there is no mass. */
 export function centerOfMass(g: GrayImage): { x: number; y: number } | null {
@@ -349,5 +374,5 @@ export function prepareDigit(img: RgbaImage): PreparedDigit {
   const box = boundingBox(g);
   if (!box) throw new NoInkError('no ink found: the image is blank');
   const fitted = scaleToFit(crop(g, box), FIT);
-  return { pixels: toBytes(centerByMass(fitted, FRAME)), inverted, box };
+  return { pixels: toBytes(centerByMass(fitted, FRAME)), inverted, box, work: img };
 }

@@ -111,7 +111,7 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
       annotated = annotatedPath(files[i], opts.outDir);
       try {
         const png = await renderAnnotation({
-          title: basename(files[i]), original: l.image, prepared: l.prep.pixels, result: answer,
+          title: basename(files[i]), original: l.prep.work, originalSize: l.image, prepared: l.prep.pixels, result: answer,
           classNames: model.classNames,
           note: `${l.prep.inverted ? 'dark ink on light, inverted' : 'light ink on dark'}${opts.modelName ? `  \u00b7  model ${opts.modelName}` : ''}`,
         });
