@@ -240,8 +240,12 @@ async function main(argv: string[]): Promise<number> {
     },
     onEpoch: (m) => {
       if (bar) { bar.stop(); bar = null; }
-      writeFiles(m);
-      say(epochLine(m, c.epochs));
+      // Checkpoint and metrics after each evaluated epoch (every epoch by default; every 10th for
+      // the seed preset, whose 1000 one-step epochs would otherwise spend more time in fsync than
+      // in training) and after the last.
+      const evaluated = m.test_loss !== null || m.val_loss !== null || m.epoch % c.evalEvery === 0;
+      if (evaluated || m.epoch === c.epochs) writeFiles(m);
+      if (tty || evaluated || m.epoch === c.epochs) say(epochLine(m, c.epochs));
     },
     shouldStop: () => stop,
   });

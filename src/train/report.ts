@@ -48,7 +48,7 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
   const pts = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  let [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
+  let [x0, x1] = [Math.min(...xs, 1), Math.max(...xs, 1)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
   if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
@@ -61,11 +61,12 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
   ];
-  for (let i = 0; i <= 5; i++) {
-    const y = y0 + (y1 - y0) * i / 5;
-    const x = x0 + (x1 - x0) * i / 5;
+  for (const y of niceTicks(y0, y1, 6)) {
     out.push(`<line x1="${L}" x2="${W - R}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#eee"/>`);
     out.push(`<text x="${L - 6}" y="${(sy(y) + 4).toFixed(1)}" text-anchor="end">${fmtTick(y)}</text>`);
+  }
+  // Epochs are whole numbers: never a tick at 1.2.
+  for (const x of niceTicks(x0, x1, 8).filter((v) => Number.isInteger(v))) {
     out.push(`<text x="${sx(x).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${fmtTick(x)}</text>`);
   }
   out.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="black"/>`);
@@ -84,6 +85,16 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/** Round tick values (steps of 1, 2 or 5 times a power of ten) covering [lo, hi]. */
+function niceTicks(lo: number, hi: number, want: number): number[] {
+  const raw = (hi - lo) / Math.max(1, want - 1);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
 }
 
 function fmtTick(v: number): string {
