@@ -1,6 +1,6 @@
 // Output layer: softmax, fused softmax + cross-entropy, and the count of correct predictions.
-// logits, probs, dlogits are (B,C) f32 row-major; labels is (B) i32 with 0 <= label < C (the
-// data loader checks that). For one row z with label t and m = max_j z_j:
+// logits, probs, dlogits are (B,C) f32 row-major; labels is (B) i32 with 0 <= label < C (a label
+// out of range gives a NaN loss; the caller should check labels against C up front). For one row z with label t and m = max_j z_j:
 //   p_j = e^(z_j - m) / s,  s = sum_j e^(z_j - m),  loss = log s - (z_t - m),
 //   d(mean loss)/dz_j = (p_j - [j == t]) / B.
 // Subtracting m keeps every exponent <= 0, so logits of +-1000 give finite loss and gradients.
@@ -67,7 +67,8 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
     const z = logits + <usize>b * rowBytes;
     const d = dlogits ? dlogits + <usize>b * rowBytes : 0;
     const t = load<i32>(labels + (<usize>b << 2));
-    const zt = load<f32>(z + (<usize>t << 2)); // read before d (which may alias z) is written
+    // a label outside 0..C-1 makes the loss NaN instead of reading another row's logit
+    const zt = <u32>t < <u32>C ? load<f32>(z + (<usize>t << 2)) : NaN; // read before d (may alias z)
     const m = rowMax(z, C);
     const s = rowExp(d, z, C, m);
     total += Math.log(<f64>s) - <f64>(zt - m);
@@ -148,7 +149,8 @@ export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labe
     for (let j = 0; j < C; j++) m = max(m, load<f32>(logits + ((row + j) << 2)));
     let s: f32 = 0;
     for (let j = 0; j < C; j++) s += Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m);
-    total += Math.log(<f64>s) - <f64>(load<f32>(logits + ((row + t) << 2)) - m);
+    const zt = <u32>t < <u32>C ? load<f32>(logits + ((row + t) << 2)) : NaN; // bad label: NaN loss
+    total += Math.log(<f64>s) - <f64>(zt - m);
     // (dlogits may alias logits: every e^ is read before its own element is overwritten)
     if (dlogits) {
       for (let j = 0; j < C; j++) {

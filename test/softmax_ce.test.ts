@@ -111,6 +111,17 @@ for (const be of wasmBackends()) {
       be.release(mark);
     });
 
+    it('a label outside 0..C-1 makes the loss NaN (it never reads another row)', () => {
+      const [B, C] = [3, 10];
+      const mark = be.mark();
+      const z = putF32(be, randomF32(B * C, 1));
+      for (const bad of [C, -1, 1000]) {
+        const loss = be.softmaxCrossEntropy(be.f32(B * C), z, putI32(be, [1, bad, 2]), B, C);
+        expect(Number.isNaN(loss)).toBe(true);
+      }
+      be.release(mark);
+    });
+
     it('count_correct matches, first maximum wins on ties', () => {
       for (const [B, C] of SHAPES) {
         const mark = be.mark();
