@@ -1,6 +1,7 @@
 // Output layer: softmax, fused softmax + cross-entropy, and the count of correct predictions.
 // logits, probs, dlogits are (B,C) f32 row-major; labels is (B) i32 with 0 <= label < C (a label
-// out of range gives a NaN loss; the caller should check labels against C up front). For one row z with label t and m = max_j z_j:
+// out of range gives a NaN loss; the caller should check labels against C up front).
+// For one row z with label t and m = max_j z_j:
 //   p_j = e^(z_j - m) / s,  s = sum_j e^(z_j - m),  loss = log s - (z_t - m),
 //   d(mean loss)/dz_j = (p_j - [j == t]) / B.
 // Subtracting m keeps every exponent <= 0, so logits of +-1000 give finite loss and gradients.
