@@ -174,6 +174,10 @@ function loadNpzModel(path: string, backend: Backend, activation: Activation): L
     const W = arrays[`W${i}`];
     const b = arrays[`b${i}`];
     if (!b) throw bad(`has W${i} but no b${i}`);
+    if (W.shape.length === 4) {
+      throw new UserError(`${path}: W${i} (${W.shape}) is a convolution; a .npz keeps no layer settings (stride, ` +
+        'padding, pooling): evaluate the run\'s checkpoint.safetensors instead');
+    }
     if (W.shape.length !== 2) throw bad(`W${i} has shape (${W.shape}), not 2-D`);
     const O = W.shape[0];
     const bSize = b.shape.reduce((x, y) => x * y, 1);
