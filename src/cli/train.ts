@@ -164,10 +164,7 @@ async function main(argv: string[]): Promise<number> {
 
   // ---- data, backend, trainer ----
   const t0 = performance.now();
-  const data = loadData({ data: config.data, trainCsv: config.trainCsv, testCsv: config.testCsv });
-  const bytes = data.train.images.length + (data.test?.images.length ?? 0);
-  const backend = makeBackend(o.backend, { threads: o.threads, relaxed: o.relaxed, initialBytes: bytes + (96 << 20) });
-  const trainer = new Trainer(backend, config, data, ck ? resumeData(ck) : undefined, ck?.spec);
+  const { backend, trainer, dataLine } = setup(config, o, ck);
   const classNames = ck?.classNames ?? Array.from({ length: trainer.classes }, (_, i) => String(i));
   const loadSeconds = (performance.now() - t0) / 1000;
 
@@ -184,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
   const c = config;
   const threads = backend.name === 'ts' ? 1 : o.threads;
   say(`Model    ${describeSpec(trainer.spec)}, ${trainer.model.paramCount.toLocaleString('en-US')} parameters, init ${c.init}`);
-  say(`Data     train ${describeDataset(dataDesc(trainer.train, data.train))}` +
+  say(`Data     ${dataLine}` +
     (trainer.val ? `, validation ${trainer.val.n}` : '') + (trainer.test ? `, test ${trainer.test.n}` : '') +
     ` (loaded in ${loadSeconds.toFixed(1)} s)`);
   say(`Training ${c.optimizer} lr ${c.lr} ${c.schedule}${c.warmup !== '0' ? ` warmup ${c.warmup}` : ''}` +
@@ -210,8 +207,10 @@ async function main(argv: string[]): Promise<number> {
   let runSteps = 0;
   const totalSteps = trainer.totalSteps;
   const stepsDoneAtStart = trainer.state.step;
+  let savedEpoch = -1; // epoch of the checkpoint on disk (-1: none written by this run)
   const writeFiles = (m: EpochMetrics | null) => {
     saveCheckpoint(ckPath, trainer, classNames);
+    savedEpoch = trainer.state.epoch;
     const h = trainer.state.history;
     writeText(join(outDir, 'metrics.csv'), metricsCsv(h));
     writeText(join(outDir, 'metrics.json'), JSON.stringify({ config: c, model: trainer.spec, epochs: h }, null, 2) + '\n');
@@ -262,11 +261,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.interrupted;
   }
   if (end.status === 'diverged') {
-    const good = trainer.state.history.length > 0 && existsSync(ckPath);
+    const good = savedEpoch >= 0 || (Boolean(ck) && existsSync(ckPath));
+    const goodEpoch = savedEpoch >= 0 ? savedEpoch : ck?.state.epoch;
     const lower = c.lr / 10;
     process.stderr.write(`error: the loss became ${end.loss} at epoch ${end.epoch}, step ${end.step}: lr ${c.lr} is too high ` +
       `for this model; try --lr ${Number(lower.toPrecision(2))}. ` +
-      (good ? `Last good checkpoint: ${show(ckPath)} (epoch ${trainer.state.history.length}).` : 'No checkpoint was written.') + '\n');
+      (good ? `Last good checkpoint: ${show(ckPath)} (epoch ${goodEpoch}).` : 'No checkpoint was written.') + '\n');
     if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: good ? ckPath : null }) + '\n');
     disposeBackend(backend);
     return EXIT.diverged;
@@ -313,8 +313,18 @@ async function main(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-function dataDesc(set: { n: number; source: string }, ds: { height: number; width: number; classes: number }) {
-  return { n: set.n, height: ds.height, width: ds.width, classes: ds.classes, source: set.source } as any;
+/**
+ * Loads the data and builds the backend and trainer. In its own function so the loaded JS copies
+ * of the images (the trainer keeps its own in backend memory) can be garbage collected.
+ */
+function setup(config: TrainConfig, o: Record<string, any>, ck: ReturnType<typeof readCheckpoint> | null) {
+  const data = loadData({ data: config.data, trainCsv: config.trainCsv, testCsv: config.testCsv });
+  const bytes = data.train.images.length + (data.test?.images.length ?? 0);
+  const backend = makeBackend(o.backend, { threads: o.threads, relaxed: o.relaxed, initialBytes: bytes + (96 << 20) });
+  const trainer = new Trainer(backend, config, data, ck ? resumeData(ck) : undefined, ck?.spec);
+  const t = trainer.train;
+  const dataLine = `train ${describeDataset({ ...data.train, n: t.n, source: t.source })}`;
+  return { backend, trainer, dataLine };
 }
 
 function kebab(k: string): string {
