@@ -11,9 +11,15 @@
 // like assembly/matmul.ts) runs on it without another copy. Backward re-does im2col, then
 //   dweight(OC,K) += dout(OC,P) col(K,P)^T    (4x2 block of dot products along the pixels)
 //   dcol(K,P)      = weight(OC,K)^T dout(OC,P) (4x8 micro-kernel), scattered back by col2im.
-// Measured (W3 net, 2-core EPYC, Node 20, one thread; see the commit log for the benchmark):
-// this in-file kernel vs im2col + the generic packed gemm and vs a direct loop: see the report.
-// Scratch: col and dcol tiles, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
+// Stride 1 (the usual case) skips im2col: see "stride 1: implicit im2col" below.
+// Measured, W3 net (batch 64, one thread, Node 20, 2-core EPYC, wasm-simd, min of 200 calls):
+//                         im2col tiles + micro-kernel    implicit im2col (stride-1 path)
+//   conv 1->8 5x5 fwd       0.71 ms (im2col alone 0.38)    0.34 ms  (43 GFLOP/s)
+//   conv 8->16 5x5 fwd      1.37 ms (im2col alone 0.81)    0.55 ms  (47 GFLOP/s)
+//   conv 8->16 5x5 bwd      2.72 ms                        2.43 ms  (dW 1.50 + dinp 0.93)
+// im2col alone costs more than the whole implicit forward, so im2col + any gemm (the generic
+// packed gemm would also re-pack col) cannot win here: stride 1 runs direct, other strides im2col.
+// Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
 /** Output pixels per im2col tile (keeps col within L2: K*TMAX*4 bytes). */
 const TMAX: i32 = 512;
@@ -347,8 +353,6 @@ function biasGrad(dbias: usize, db: usize, OC: i32, P: i32): void {
 // image is copied once into a padded buffer (C*Hp*Wp floats instead of K*P). The input gradient is
 // accumulated the same way into a padded buffer, then cropped. Lanes past the row end read (and in
 // backward add zeros to) neighbouring padded pixels; they are never stored to out.
-// Measured on W3 (batch 64, one thread, wasm-simd, min of 200): conv 8->16 forward 1.37 -> see
-// the report; im2col alone was 0.81 ms of it.
 
 /** dst(C,Hp,Wp) = src(C,H,W) with `pad` zeros around, plus zeroed slack. */
 function padImage(dst: usize, src: usize, C: i32, H: i32, W: i32, pad: i32, Hp: i32, Wp: i32, total: usize): void {
