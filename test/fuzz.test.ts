@@ -1,0 +1,55 @@
+// Loader fuzzing: seeded mutations of valid IDX, CSV, PNG, JPEG, GIF, checkpoint (safetensors)
+// and .npz files go through the loaders the CLIs use; every case must end in a correct result or
+// a UserError, never another exception, a raw WASM trap, a hang or an allocation out of
+// proportion to the input (see test/fuzz/runner.ts). Prints a tally per format.
+// CI: FUZZ_CASES per format (default 250). Soak (`npm run test:soak`): 5000 per format.
+// Replay: FUZZ_SEED=<base> FUZZ_CASES=<n> npx vitest run test/fuzz.test.ts (failing inputs are saved
+// under $TMPDIR/wasmnist-fuzz-failures/).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fuzz, formatKinds, formatTallies, type FuzzTarget, type Tally } from './fuzz/runner.js';
+import { csvTarget, idxTarget, imageTarget, modelTargets } from './fuzz/targets.js';
+
+const SOAK = process.env.SOAK === '1';
+const CASES = Number(process.env.FUZZ_CASES ?? (SOAK ? 5000 : 250));
+const BASE_SEED = Number(process.env.FUZZ_SEED ?? 20261125);
+const opts = {
+  cases: CASES, baseSeed: BASE_SEED,
+  timeoutMs: 5000,
+  // Inputs are at most a few hundred KB; a loader that trusts a damaged size field allocates far more.
+  maxAllocBytes: 64 << 20,
+  failDir: join(tmpdir(), 'wasmnist-fuzz-failures'),
+};
+
+const tallies: Tally[] = [];
+afterAll(() => {
+  // eslint-disable-next-line no-console
+  console.log(`\nfuzz tally (seed ${BASE_SEED}, ${CASES} cases per format):\n${formatTallies(tallies)}`);
+  for (const t of tallies) console.log(`  ${t.format}: ${formatKinds(t)}`);
+  const rss = tallies.length ? `${(tallies[0].peakRssBefore / 2 ** 20).toFixed(0)} -> ${(tallies[tallies.length - 1].peakRssAfter / 2 ** 20).toFixed(0)} MiB` : '-';
+  console.log(`  peak RSS over the fuzz run: ${rss}`);
+});
+
+async function check<R>(target: FuzzTarget<R>): Promise<void> {
+  const t = await fuzz(target, opts);
+  tallies.push(t);
+  expect(t.cases).toBe(CASES);
+  const fails = t.failures.slice(0, 5).map((f) => `case ${f.caseIndex} (${f.kind}): ${f.why}`);
+  expect(fails, `${t.failures.length} of ${t.cases} ${t.format} cases failed`).toEqual([]);
+  // The mutations must reach past the first check: some cases load, most are refused cleanly.
+  expect(t.clean).toBeGreaterThan(0);
+}
+
+describe('fuzzed loaders end in a result or a UserError', () => {
+  it('IDX (raw and gzip)', () => check(idxTarget()));
+  it('CSV', () => check(csvTarget()));
+  it('PNG', () => check(imageTarget('png')));
+  it('JPEG', () => check(imageTarget('jpeg')));
+  it('GIF', () => check(imageTarget('gif')));
+  describe('model files', async () => {
+    const m = await modelTargets();
+    it('checkpoint (safetensors)', () => check(m.checkpoint));
+    it('npz', () => check(m.npz));
+  });
+});
