@@ -75,7 +75,7 @@ function buildProgram(): Command {
     .option('--test-csv <file>', 'test CSV')
     .option('--limit-train <n>', 'use only the first n training images (0 = all)', intArg(0), d.limitTrain)
     .option('--limit-test <n>', 'use only the first n test images (0 = all)', intArg(0), d.limitTest)
-    .option('--scale <s>', 'input normalization x = pixel * scale + shift', numArg(), d.scale)
+    .addOption(new Option('--scale <s>', 'input normalization x = pixel * scale + shift').argParser(numArg()).default(d.scale, '1/255'))
     .option('--shift <s>', 'input normalization shift', numArg(), d.shift)
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD) or ts (reference)').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
