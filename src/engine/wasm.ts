@@ -46,6 +46,31 @@ export function enableRelaxedSimd(): void {
   setFlagsFromString('--experimental-wasm-relaxed-simd');
 }
 
+/**
+ * A WebAssembly trap (out-of-bounds access, unreachable, ...) inside a kernel, with the kernel's
+ * name and its arguments: shapes as numbers, arrays as dtype[length]@byteOffset. A trap is a bug
+ * (a wrong size or pointer reached a kernel), never the user's input; the message says so.
+ */
+export class KernelTrapError extends Error {
+  constructor(readonly kernel: string, readonly args: string, cause: unknown) {
+    super(`WASM kernel ${kernel} trapped (${(cause as Error)?.message ?? cause}) with ${args}; ` +
+      'this is a bug in wasmnist: please report it with the command that caused it', { cause });
+    this.name = 'KernelTrapError';
+  }
+}
+
+/** The arguments of a kernel call as one line: sizes as numbers, views as f32[len]@offset. */
+function describeArgs(args: Record<string, unknown>, memoryBytes: number): string {
+  const parts = Object.entries(args).map(([k, v]) => {
+    if (ArrayBuffer.isView(v)) {
+      const t = v.constructor.name.replace('Array', '').replace('Float', 'f').replace('Uint', 'u').replace('Int', 'i');
+      return `${k}=${t}[${(v as Float32Array).length}]@${v.byteOffset}`;
+    }
+    return `${k}=${v === null ? 'null' : typeof v === 'boolean' ? Number(v) : v}`;
+  });
+  return `${parts.join(', ')} (memory ${memoryBytes} bytes)`;
+}
+
 const moduleCache = new Map<string, WebAssembly.Module>();
 
 /** Compiled module of a variant (relaxed uses its own file; simd and scalar share one). */
@@ -145,53 +170,86 @@ export class WasmBackend implements Backend {
     return a.byteOffset;
   }
 
+  /**
+   * What a kernel call throws: a trap becomes a KernelTrapError naming the kernel and its arguments;
+   * anything else (a view outside the memory, from ptr()) passes through. Built only on failure:
+   * the try/catch around each call costs nothing while nothing throws.
+   */
+  protected trapped(e: unknown, kernel: string, args: Record<string, unknown>): unknown {
+    if (!(e instanceof WebAssembly.RuntimeError)) return e;
+    return new KernelTrapError(kernel + this.sfx, describeArgs(args, this.memory.buffer.byteLength), e);
+  }
+
   // ---- kernels ----
+  // Each call sits in a try/catch that turns a trap into a KernelTrapError (see trapped()).
 
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
-    this.k['gemm' + this.sfx](this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
-      transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
+    try {
+      this.k['gemm' + this.sfx](this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
+        transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
+    } catch (e) { throw this.trapped(e, 'gemm', { c, a, b, bias, M, N, K, transA, transB, accumulate }); }
   }
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void {
-    this.k['bias_backward' + this.sfx](this.ptr(dbias), this.ptr(dout), B, O);
+    try {
+      this.k['bias_backward' + this.sfx](this.ptr(dbias), this.ptr(dout), B, O);
+    } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
-    this.k['activation_forward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
+    try {
+      this.k['activation_forward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
+    } catch (e) { throw this.trapped(e, 'activation_forward', { kind, out, inp, N, alpha }); }
   }
   activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
     N: number, alpha: number): void {
-    this.k['activation_backward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
-      this.ptr(out), N, alpha);
+    try {
+      this.k['activation_backward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
+        this.ptr(out), N, alpha);
+    } catch (e) { throw this.trapped(e, 'activation_backward', { kind, dinp, dout, out, N, alpha }); }
   }
   softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
-    this.k['softmax_forward' + this.sfx](this.ptr(probs), this.ptr(logits), B, C);
+    try {
+      this.k['softmax_forward' + this.sfx](this.ptr(probs), this.ptr(logits), B, C);
+    } catch (e) { throw this.trapped(e, 'softmax_forward', { probs, logits, B, C }); }
   }
   softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
     B: number, C: number): number {
-    return this.k['softmax_cross_entropy' + this.sfx](this.ptr(dlogits), this.ptr(logits),
-      this.ptr(labels), B, C);
+    try {
+      return this.k['softmax_cross_entropy' + this.sfx](this.ptr(dlogits), this.ptr(logits),
+        this.ptr(labels), B, C);
+    } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C }); }
   }
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {
-    return this.k['count_correct' + this.sfx](this.ptr(logits), this.ptr(labels), B, C);
+    try {
+      return this.k['count_correct' + this.sfx](this.ptr(logits), this.ptr(labels), B, C);
+    } catch (e) { throw this.trapped(e, 'count_correct', { logits, labels, B, C }); }
   }
   optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
     N: number, h: OptimizerStep): void {
     const bc1 = 1 - Math.pow(h.beta1, h.step);
     const bc2 = 1 - Math.pow(h.beta2, h.step);
-    this.k['optimizer_step' + this.sfx](OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
-      this.ptr(m), this.ptr(v), N, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
+    try {
+      this.k['optimizer_step' + this.sfx](OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
+        this.ptr(m), this.ptr(v), N, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
+    } catch (e) { throw this.trapped(e, 'optimizer_step', { kind: h.kind, params, grads, m, v, N, step: h.step }); }
   }
   gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
-    this.k['gather_batch' + this.sfx](this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
-      this.ptr(idx), B, D, scale, shift);
+    try {
+      this.k['gather_batch' + this.sfx](this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
+        this.ptr(idx), B, D, scale, shift);
+    } catch (e) { throw this.trapped(e, 'gather_batch', { x, y, images, labels, idx, B, D }); }
   }
   dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
-    this.k['dropout_forward' + this.sfx](this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
+    try {
+      this.k['dropout_forward' + this.sfx](this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
+    } catch (e) { throw this.trapped(e, 'dropout_forward', { out, mask, inp, N, p }); }
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
-    this.k['dropout_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
+    try {
+      this.k['dropout_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
+    } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
   }
 
   /** Scratch for conv2d of this shape: reused while big enough (kernels allocate nothing). */
@@ -205,30 +263,42 @@ export class WasmBackend implements Backend {
   }
   conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
     s: Conv2dShape): void {
-    this.k['conv2d_forward' + this.sfx](this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
-      s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW, this.convScratchFor(s));
+    try {
+      this.k['conv2d_forward' + this.sfx](this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
+        s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW, this.convScratchFor(s));
+    } catch (e) { throw this.trapped(e, 'conv2d_forward', { out, inp, weight, bias, ...s }); }
   }
   conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
     dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
-    this.k['conv2d_backward' + this.sfx](this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
-      this.ptr(inp), this.ptr(weight), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW,
-      this.convScratchFor(s));
+    try {
+      this.k['conv2d_backward' + this.sfx](this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
+        this.ptr(inp), this.ptr(weight), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW,
+        this.convScratchFor(s));
+    } catch (e) { throw this.trapped(e, 'conv2d_backward', { dinp, dweight, dbias, dout, inp, weight, ...s }); }
   }
   maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
-    this.k['maxpool_forward' + this.sfx](this.ptr(out), this.ptr(argmax), this.ptr(inp),
-      p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+    try {
+      this.k['maxpool_forward' + this.sfx](this.ptr(out), this.ptr(argmax), this.ptr(inp),
+        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+    } catch (e) { throw this.trapped(e, 'maxpool_forward', { out, argmax, inp, ...p }); }
   }
   maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
-    this.k['maxpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
-      p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+    try {
+      this.k['maxpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
+        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+    } catch (e) { throw this.trapped(e, 'maxpool_backward', { dinp, dout, argmax, ...p }); }
   }
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
-    this.k['avgpool_forward' + this.sfx](this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
-      p.OH, p.OW);
+    try {
+      this.k['avgpool_forward' + this.sfx](this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
+        p.OH, p.OW);
+    } catch (e) { throw this.trapped(e, 'avgpool_forward', { out, inp, ...p }); }
   }
   avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
-    this.k['avgpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
-      p.OH, p.OW);
+    try {
+      this.k['avgpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
+        p.OH, p.OW);
+    } catch (e) { throw this.trapped(e, 'avgpool_backward', { dinp, dout, ...p }); }
   }
 }
 
