@@ -13,13 +13,15 @@
 // project's Model (src/model/) on createBackend('wasm', { threads }).
 //
 // ms/step is the median over timed steps after warm-up steps. `npm run bench -- --peers` calls
-// runPeers(); `node dist/bench/peers.js [--quick]` runs it alone and prints the table.
+// runPeers(); `node dist/bench/peers.js [--quick] [--relaxed]` runs it alone and prints the table
+// (--relaxed turns on relaxed SIMD, as the bench does, so ours uses the FMA build).
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Backend, OptimizerStep } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
+import { enableRelaxedSimd } from '../src/engine/wasm.js';
 import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
@@ -258,6 +260,7 @@ export function formatPeers(rows: PeerRow[]): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--relaxed')) enableRelaxedSimd();
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`peers${quick ? ' --quick' : ''}: Node ${process.version}, ${cpus()[0]?.model ?? '?'}, ` +
     `${availableParallelism()} cores, load average ${load}`);

@@ -1,30 +1,32 @@
-// The threaded `wasm` backend: the same kernels, with the big calls split over a worker pool that
-// shares the module's memory (pool.ts). The main thread runs the first share itself.
+// The threaded `wasm` backend: the same kernels, with the big calls split into chunks that the
+// main thread and a pool of workers sharing the module's memory take as they come (pool.ts).
 //
-// Split rules. Every output element is computed by exactly one thread, by the same code path and
-// operation order as in a one-thread call, so results are bit-identical for any thread count:
+// Split rules. Every output element is computed by exactly one chunk, with the same code path and
+// operation order as in a one-thread call, so results are bit-identical for any thread count
+// (and whichever thread runs a chunk):
 //   gemm          one chunk per thread: rows of C (when M >= N) in multiples of 4 (the
 //                 micro-kernel's MR), else columns in multiples of 16 (64 bytes: no two threads
-//                 write one cache line), through gemm_strided with offset pointers. The kernel sums each element over k in one
-//                 order wherever it sits (assembly/matmul.ts), so this is exact. Splitting the
-//                 larger of M and N also duplicates the smaller packing work: a row split packs
-//                 all of B (K*N) in each thread, a column split all of A (M*K).
+//                 write one cache line), through gemm_strided with offset pointers. The kernel
+//                 sums each element over k in one order wherever it sits (assembly/matmul.ts).
+//                 Splitting the larger of M and N duplicates the smaller packing work: a row
+//                 split packs all of B (K*N) in each chunk, a column split all of A (M*K); that is
+//                 also why gemm gets no more chunks than threads.
 //   element-wise  activations, dropout, optimizer step: 4 chunks per thread, in multiples of 16
 //                 elements, so every chunk but the last has no N % 4 tail and the global tail
 //                 stays on the tail code path. Dropout's mask hashes the global index: a chunk
 //                 starting at i0 gets the seed seed + i0 * 0x9e3779b9 (mod 2^32), which draws the
 //                 very same mask.
 //   gather_batch  4 chunks of batch rows per thread.
-// Threads take chunks as they come (pool.ts): which thread runs a chunk never changes its bytes.
-//   single thread softmax / cross-entropy / count_correct (reductions over a batch, tiny at
+//   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
-//                 and B*O = 128*512 adds take about as long as one round trip).
+//                 and B*O = 128*512 adds take about as long as one round trip), conv and pooling
+//                 (not split yet).
 //
 // Thresholds, from the sync cost measured on this machine (2-core AMD EPYC, Node 20, load
-// average about 5 from other processes): an empty call on one worker, start() + join(), takes
-// 12 us median (p10 10, p90 20; 2000 calls). With 2 threads a split saves half the work W and
-// costs one round trip, so it pays from W = 2 x 12 us; we ask for about 60-80 us of one-thread
-// work so that the p90 round trip and a cold cache still leave a gain.
+// average 5-9 from other processes): waking one worker and waiting for it, 12 us median (p10 10,
+// p90 20; 2000 calls). With 2 threads a split saves half the work W and costs one round trip, so
+// it pays from W = 2 x 12 us; we ask for about 60-80 us of one-thread work so that the p90 round
+// trip and a cold cache still leave a gain.
 //   gemm:   one thread runs 50 GFLOP/s at (128,128,128) here, so 80 us is about 4 MFLOP.
 //   element-wise, measured one-thread cost per element (2^20 elements):
 //     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
