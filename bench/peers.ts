@@ -5,8 +5,9 @@
 //   W1  784-128-10      ReLU, batch 128, SGD lr 0.1
 //   W2  784-512-256-10  ReLU, batch 128, Adam lr 1e-3
 //
-// Same architecture, batch, optimizer and fixed random inputs everywhere; He-normal weights from
-// the project's seeded PRNG. A step is forward, softmax cross-entropy, backward and the update,
+// Same architecture, batch, optimizer, fixed random inputs and the very same initial weights
+// everywhere (our Model's He init, copied into TF.js), so both follow one trajectory
+// (test/peers.test.ts checks the losses of the first steps agree). A step is forward, softmax cross-entropy, backward and the update,
 // and reads the loss back (a number the training loop would print). TF.js runs its usual fastest
 // path for hand-written models: variables, optimizer.minimize() inside tf.tidy, weights stored
 // (I,O) so the forward matmul is untransposed (as tf.layers.dense stores them). Ours drives the
@@ -31,7 +32,7 @@ export type { PeerRow } from './types.js';
 
 const B = 128;
 
-interface Workload {
+export interface Workload {
   id: string;
   arch: string;
   dims: number[];
@@ -39,7 +40,7 @@ interface Workload {
   lr: number;
 }
 
-const WORKLOADS: Workload[] = [
+export const WORKLOADS: Workload[] = [
   { id: 'W1', arch: '784-128-10', dims: [784, 128, 10], optimizer: 'sgd', lr: 0.1 },
   { id: 'W2', arch: '784-512-256-10', dims: [784, 512, 256, 10], optimizer: 'adam', lr: 1e-3 },
 ];
@@ -64,7 +65,7 @@ function timeSteps(step: () => void, plan: Plan): Stats {
   return { median: t.length % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2, min: t[0], max: t[t.length - 1], samples: t.length };
 }
 
-/** Fixed inputs and labels of a workload, and He-normal weights (O,I) in layer order. */
+/** Fixed inputs and labels of a workload. */
 function workloadData(w: Workload) {
   const rng = new Rng(1234);
   const x = new Float32Array(B * w.dims[0]);
@@ -76,8 +77,14 @@ function workloadData(w: Workload) {
 
 // ---- ours ----
 
-/** One training step of workload w on backend be through the project's Model; returns step(). */
-function oursStep(be: Backend, w: Workload): () => number {
+/** Weights (O,I) and biases (O) of each dense layer, in order. */
+export type Weights = { W: Float32Array; b: Float32Array }[];
+
+/**
+ * One training step of workload w on backend be through the project's Model: step() returns the
+ * mean loss of the batch before the update; weights() copies the current parameters.
+ */
+export function oursStep(be: Backend, w: Workload): { step: () => number; weights: () => Weights } {
   const { x: xs, labels: ls, C } = workloadData(w);
   const spec = parseArch(w.arch, { activation: 'relu', alpha: 0, dropout: 0 }, { height: 28, width: 28, classes: C });
   const model = new Model(be, spec, B);
@@ -90,7 +97,7 @@ function oursStep(be: Backend, w: Workload): () => number {
   const h: OptimizerStep = { kind: w.optimizer, lr: w.lr, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8,
     weightDecay: 0, step: 0 };
   const ctx = { training: true, rng: new Rng(8) };
-  return () => {
+  const step = () => {
     model.zeroGrad();
     const logits = model.forward(x, B, ctx);
     const loss = be.softmaxCrossEntropy(dlogits, logits, labels, B, C) / B;
@@ -99,6 +106,10 @@ function oursStep(be: Backend, w: Workload): () => number {
     be.optimizerStep(model.params, model.grads, m, v, N, h);
     return loss;
   };
+  const weights = () => w.dims.slice(1).map((_, l) => ({
+    W: model.param(`W${l + 1}`)!.value.slice(), b: model.param(`b${l + 1}`)!.value.slice(),
+  }));
+  return { step, weights };
 }
 
 function dispose(be: Backend): void {
@@ -107,11 +118,11 @@ function dispose(be: Backend): void {
 
 // ---- TensorFlow.js ----
 
-type Tf = typeof import('@tensorflow/tfjs');
+export type Tf = typeof import('@tensorflow/tfjs');
 let tfLoaded: Promise<Tf> | null = null;
 
 /** Loads TF.js once, with the wasm backend's .wasm files taken from node_modules (offline). */
-function loadTf(): Promise<Tf> {
+export function loadTf(): Promise<Tf> {
   tfLoaded ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -125,18 +136,20 @@ function loadTf(): Promise<Tf> {
   return tfLoaded;
 }
 
-/** One TF.js training step of w on the current TF.js backend; returns step() and a cleanup. */
-function tfStep(tf: Tf, w: Workload): { step: () => number; free: () => void } {
+/**
+ * One TF.js training step of w on the current TF.js backend, from the initial weights `init`
+ * (stored (I,O) on the TF.js side, transposed from ours). step() returns the mean loss before the
+ * update; free() releases the tensors.
+ */
+export function tfStep(tf: Tf, w: Workload, init: Weights): { step: () => number; free: () => void } {
   const { x: xs, labels: ls, C } = workloadData(w);
-  const init = new Rng(7);
   const vars: import('@tensorflow/tfjs').Variable[] = [];
   const L = w.dims.length - 1;
   for (let l = 0; l < L; l++) {
     const I = w.dims[l], O = w.dims[l + 1];
-    const s = Math.sqrt(2 / I);
     const W = new Float32Array(I * O);
-    for (let i = 0; i < W.length; i++) W[i] = init.normal() * s;
-    vars.push(tf.variable(tf.tensor2d(W, [I, O])), tf.variable(tf.zeros([O])));
+    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) W[i * O + o] = init[l].W[o * I + i];
+    vars.push(tf.variable(tf.tensor2d(W, [I, O])), tf.variable(tf.tensor1d(init[l].b)));
   }
   const x = tf.tensor2d(xs, [B, w.dims[0]]);
   const y = tf.oneHot(tf.tensor1d(ls, 'int32'), C).toFloat();
@@ -184,12 +197,14 @@ export async function runPeers(opts: { quick: boolean }): Promise<PeerRow[]> {
   for (const w of WORKLOADS) {
     const name = `train step ${w.id} ${w.arch} B${B} ${w.optimizer}`;
     const big = w.id === 'W2';
-    const ours: { threads: number; t: Stats; loss: number }[] = [];
+    const ours: { threads: number; t: Stats }[] = [];
+    let init: Weights | null = null;
     for (const threads of threadCounts) {
       const be = createBackend('wasm', { threads });
-      const step = oursStep(be, w);
+      const { step, weights } = oursStep(be, w);
+      init ??= weights();
       const t = timeSteps(step, { warm: 5, steps: quick ? 20 : 100, min: 5, budgetMs: quick ? 1000 : 5000 });
-      ours.push({ threads, t, loss: step() });
+      ours.push({ threads, t });
       rows.push({ peer: `ours-${threads}t`, case: name, median: t.median, min: t.min, max: t.max,
         note: `${be.name}, ${threads} thread${threads > 1 ? 's' : ''}, ${t.samples} steps` +
           (threads > 1 ? `; ${fmtX(ours[0].t.median / t.median)} vs 1 thread` : '') });
@@ -199,7 +214,7 @@ export async function runPeers(opts: { quick: boolean }): Promise<PeerRow[]> {
     for (const backend of ['wasm', 'cpu'] as const) {
       await tf.setBackend(backend);
       await tf.ready();
-      const { step, free } = tfStep(tf, w);
+      const { step, free } = tfStep(tf, w, init!);
       const slow = backend === 'cpu' && big;
       const plan: Plan = slow
         ? { warm: 1, steps: quick ? 3 : 8, min: 3, budgetMs: 0 }
