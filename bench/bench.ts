@@ -16,7 +16,7 @@ import { enableRelaxedSimd, relaxedSupported, simdSupported } from '../src/engin
 import { projectRoot } from '../src/engine/root.js';
 import { allCases } from './cases.js';
 import { loadModelLib } from './step.js';
-import { measure } from './timing.js';
+import { isSlow, sampleRound, summarize } from './timing.js';
 import { verifyCase, type Checked } from './verify.js';
 import { peerTable, tableHeader, tableRow, verifyLine } from './table.js';
 import type { PeerRow, Row } from './types.js';
@@ -113,18 +113,27 @@ async function main(): Promise<void> {
   for (const res of checked) {
     const c = cases[checked.indexOf(res)];
     if (c.group !== group) { group = c.group; console.log(`[${group}]`); }
-    const caseRows: Row[] = [];
-    for (const { row, inst } of res) {
-      if (inst) {
+    const caseRows = res.map((r) => r.row);
+    const rounds = args.quick ? 1 : 3;
+    const samples = new Map<Row, number[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const { row, inst } of res) {
+        if (!inst || row.status !== 'ok') continue;
+        const first = row.first ?? 0;
+        if (round > 0 && isSlow(first)) continue;
         try {
-          row.timing = measure(inst.run, { quick: args.quick, first: row.first ?? 0 });
-          if (c.flops) row.gflops = c.flops / row.timing.median / 1e9;
+          const s = sampleRound(inst.run, { quick: args.quick, first, round, rounds });
+          samples.set(row, [...(samples.get(row) ?? []), ...s]);
         } catch (e) {
           row.status = 'error';
           row.note = String(e).split('\n')[0];
+          samples.delete(row);
         }
       }
-      caseRows.push(row);
+    }
+    for (const [row, s] of samples) {
+      row.timing = summarize(s);
+      if (c.flops) row.gflops = c.flops / row.timing.median / 1e9;
     }
     const ref = caseRows.find((r) => r.backend === 'ts-ref')?.timing?.median;
     const fast = caseRows.find((r) => r.backend === 'ts-fast')?.timing?.median;
