@@ -26,7 +26,8 @@ import { readNpz, writeNpz, type NpyArray } from './io/npz.js';
 import { readSafetensors, writeSafetensors, type Tensor } from './io/safetensors.js';
 import { Model } from './model/model.js';
 import { validateSpec, type ModelSpec } from './model/spec.js';
-import type { LayerSpec } from './model/layer.js';
+import { shapeSize, type LayerSpec, type Shape } from './model/layer.js';
+import { createLayer } from './model/layers/index.js';
 import type { TrainConfig } from './train/config.js';
 import { EVAL_BATCH, optimizerSlots, type ResumeData, type TrainState, type Trainer } from './train/trainer.js';
 
@@ -115,8 +116,39 @@ export function readCheckpoint(path: string): Checkpoint {
     else if (name.startsWith('m.')) mParts[name.slice(2)] = f32(name)!;
     else if (name.startsWith('v.')) vParts[name.slice(2)] = f32(name)!;
   }
+  checkSpecSizes(spec, params, path);
   const perm = tensors.perm ? new Int32Array(tensors.perm.data as Int32Array) : null;
   return { spec, config, normalization, classNames, state, params, m: mParts, v: vParts, perm };
+}
+
+/**
+ * Refuses a spec that does not fit the file before anything is allocated: every parameter the spec
+ * implies must be a stored tensor of that size, and the activations of an EVAL_BATCH-row forward
+ * pass must fit the 2 GiB WASM memory. A damaged size in the spec would otherwise decide how much
+ * memory the Model grabs (found by the loader fuzz tests).
+ */
+function checkSpecSizes(spec: ModelSpec, params: Record<string, Float32Array>, path: string): void {
+  let shape: Shape = spec.input;
+  let n = 0;
+  let values = shapeSize(shape);
+  for (const ls of spec.layers) {
+    const layer = createLayer(ls, shape); // builds no buffers (those come with bind())
+    if (layer.paramDefs.length > 0) n++;
+    for (const def of layer.paramDefs) {
+      const name = `${def.role}${n}`;
+      const size = def.shape.reduce((a, b) => a * b, 1);
+      if (params[name]?.length !== size) {
+        throw new UserError(`${path}: tensor ${name} ${params[name] ? `has ${params[name].length} values` : 'is missing'}` +
+          ` but the model spec needs ${size}; the checkpoint is damaged`);
+      }
+    }
+    shape = layer.outShape;
+    values += shapeSize(shape);
+  }
+  if (values * EVAL_BATCH * 4 > 2 ** 31) {
+    throw new UserError(`${path}: the model spec needs ${Math.round(values * EVAL_BATCH * 4 / 2 ** 20)} MiB of activations ` +
+      'for a batch, more than the 2 GiB WASM memory; the checkpoint is damaged');
+  }
 }
 
 /** The part of a checkpoint a Trainer continues from. */

@@ -7,7 +7,12 @@
 // under $TMPDIR/wasmnist-fuzz-failures/).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadModelFile } from '../src/checkpoint.js';
+import { WasmBackend } from '../src/engine/wasm.js';
+import { UserError } from '../src/errors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { fuzz, formatKinds, formatTallies, type FuzzTarget, type Tally } from './fuzz/runner.js';
 import { csvTarget, idxTarget, imageTarget, modelTargets } from './fuzz/targets.js';
 
@@ -40,6 +45,35 @@ async function check<R>(target: FuzzTarget<R>): Promise<void> {
   // The mutations must reach past the first check: some cases load, most are refused cleanly.
   expect(t.clean).toBeGreaterThan(0);
 }
+
+describe('a checkpoint whose model spec claims huge sizes is refused before allocating', () => {
+  // Found by the checkpoint fuzz: the Model was built (and its arenas allocated) from the stored
+  // spec before the tensors were compared with it; units 1e5 grabbed 1.7 GB, 1e9 threw a raw Error.
+  const shipped = decodeSafetensors(new Uint8Array(readFileSync('models/mnist-mlp.safetensors')), 'shipped');
+  const cases: [string, (spec: any) => void][] = [
+    ['dense units 1e9', (s) => { s.layers[0].units = 1e9; }],
+    ['dense units 1e5', (s) => { s.layers[0].units = 100000; }],
+    ['input 1x1x1e6', (s) => { s.input = [1, 1, 1e6]; }],
+    ['conv with 1e6 filters', (s) => { s.layers[0] = { type: 'conv2d', filters: 1e6, kernel: 1, stride: 1, pad: 0 }; }],
+    // Every stored tensor still fits: only the activation bound refuses it.
+    ['input 28000x28000 pooled down to 28x28', (s) => { s.input = [1, 28000, 28000]; s.layers.unshift({ type: 'pool', mode: 'max', size: 1000, stride: 1000 }); }],
+  ];
+  for (const [what, damage] of cases) {
+    it(what, () => {
+      const spec = JSON.parse(shipped.metadata.model);
+      damage(spec);
+      const path = join(tmpdir(), `wasmnist-fuzz-spec-${what.replace(/\W+/g, '-')}.safetensors`);
+      writeFileSync(path, encodeSafetensors(shipped.tensors, { ...shipped.metadata, model: JSON.stringify(spec) }));
+      const backend = new WasmBackend('simd', 16 << 20);
+      const before = backend.memory.buffer.byteLength, buffers = process.memoryUsage().arrayBuffers;
+      let err: unknown = null;
+      try { loadModelFile(path, backend); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(UserError);
+      expect(backend.memory.buffer.byteLength).toBe(before);
+      expect(process.memoryUsage().arrayBuffers - buffers).toBeLessThan(16 << 20);
+    });
+  }
+});
 
 describe('fuzzed loaders end in a result or a UserError', () => {
   it('IDX (raw and gzip)', () => check(idxTarget()));

@@ -10,6 +10,7 @@ import {
   ACTIVATION_CODE, OPTIMIZER_CODE,
   type Activation, type Backend, type OptimizerStep, type Conv2dShape, type Pool2dShape,
 } from './backend.js';
+import { UserError } from '../errors.js';
 import { projectRoot } from './root.js';
 
 export type WasmVariant = 'simd' | 'relaxed' | 'scalar';
@@ -129,7 +130,8 @@ export class WasmBackend implements Backend {
       const need = Math.ceil((end - have) / PAGE);
       const pagesNow = have / PAGE;
       if (pagesNow + need > MAX_PAGES) {
-        throw new Error(`out of WASM memory: ${(end / 2 ** 20).toFixed(0)} MiB needed, ` +
+        // Refused before growing; a model or batch too big for the memory is the user's to change.
+        throw new UserError(`out of WASM memory: ${(end / 2 ** 20).toFixed(0)} MiB needed, ` +
           `${(MAX_PAGES * PAGE) / 2 ** 20} MiB is the limit; use a smaller batch or model`);
       }
       // Grow by at least a quarter so many small allocations do not grow page by page.
