@@ -105,6 +105,10 @@ async function main(): Promise<void> {
   const bad = checked.flat().filter((r) => r.row.status === 'NOT OK' || r.row.status === 'error');
   if (bad.length) console.log(`\n${bad.length} implementation(s) failed verification and are not timed`);
 
+  // Let V8's background threads (TurboFan tier-up of the WASM, GC of the reference outputs)
+  // finish before the clock starts: on a 2-core machine they would slow the first rows.
+  await new Promise((r) => setTimeout(r, 500));
+
   // 2. Time what passed, case by case so the ratios of one case are measured close together.
   console.log('\nmedian / min / max per call, sizes of gemm are MxKxN' + (args.quick ? ' (quick: fewer sizes and samples)' : ''));
   console.log(tableHeader());
