@@ -84,7 +84,7 @@ export function mutate(seed: Seed, rng: Rng): Mutation {
   if (r < 30 && seed.fields.length) {
     const f = seed.fields[rng.int(seed.fields.length)];
     const which = (['zero', 'huge', 'neg', 'rand', 'off1'] as const)[rng.int(5)];
-    let b = src.slice();
+    let b: Uint8Array = src.slice();
     writeField(b, f, fieldValue(which, f.size, readField(src, f), rng));
     if (seed.fixup && rng.int(4) !== 0) b = seed.fixup(b);
     return { kind: `field-${which}:${f.name}`, bytes: b };

@@ -424,7 +424,7 @@ function npzStructural(b: Uint8Array, compressed: boolean, rng: Rng): { kind: st
 }
 
 /** An npy with its header dict text replaced (padded to 64 like numpy). */
-function withNpyHeader(npy: Uint8Array, dict: string): Uint8Array {
+function withNpyHeader(npy: Uint8Array, dict: string): Uint8Array<ArrayBuffer> {
   const hlen = new DataView(npy.buffer, npy.byteOffset).getUint16(8, true);
   const body = npy.subarray(10 + hlen);
   const d = dict.trimEnd();
