@@ -39,6 +39,7 @@ afterAll(() => {
 async function check<R>(target: FuzzTarget<R>): Promise<void> {
   const t = await fuzz(target, opts);
   tallies.push(t);
+  console.log(`fuzz ${t.format}: ${t.cases} cases, ${t.ok} ok, ${t.clean} clean errors, ${t.failures.length} failures (${t.seconds.toFixed(1)} s)`);
   expect(t.cases).toBe(CASES);
   const fails = t.failures.slice(0, 5).map((f) => `case ${f.caseIndex} (${f.kind}): ${f.why}`);
   expect(fails, `${t.failures.length} of ${t.cases} ${t.format} cases failed`).toEqual([]);
