@@ -217,7 +217,7 @@ export async function runPeers(opts: { quick: boolean }): Promise<PeerRow[]> {
       const { step, free } = tfStep(tf, w, init!);
       const slow = backend === 'cpu' && big;
       const plan: Plan = slow
-        ? { warm: 1, steps: quick ? 3 : 8, min: 3, budgetMs: 0 }
+        ? { warm: 1, steps: quick ? 3 : 8, min: 3, budgetMs: quick ? 0 : 10000 }
         : { warm: 3, steps: quick ? 10 : 40, min: 5, budgetMs: quick ? 1500 : 6000 };
       const t = timeSteps(step, plan);
       free();
