@@ -10,7 +10,7 @@ import type { Backend, OptimizerStep } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { projectRoot } from '../src/engine/root.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
-import { WasmBackend, enableRelaxedSimd, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
+import { KernelTrapError, WasmBackend, enableRelaxedSimd, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
 import { Rng } from '../src/util/rng.js';
 import { randomF32 } from './helpers.js';
 
@@ -245,7 +245,11 @@ describe('failures and lifetime', () => {
     const be = threaded(2);
     const fake = new Float32Array(be.memory.buffer, be.memory.buffer.byteLength - 4096, 1024);
     const t0 = Date.now();
-    expect(() => be.gemm(fake, fake, fake, null, 512, 512, 512, false, false, false)).toThrow(/gemm_strided/);
+    // As with one thread: a KernelTrapError naming the kernel, whichever thread trapped.
+    expect(() => be.gemm(fake, fake, fake, null, 512, 512, 512, false, false, false))
+      .toThrow(KernelTrapError);
+    expect(() => be.gemm(fake, fake, fake, null, 512, 512, 512, false, false, false))
+      .toThrow(/kernel gemm trapped .*gemm_strided failed in (worker thread 1|the main thread).*M=512/);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 

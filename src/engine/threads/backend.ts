@@ -89,6 +89,15 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.pool.run({ kernel: kernel + this.suffix, base, coef, countArg, scratchArg, wrapArg, total, chunkLen });
   }
 
+  /** Runs a split call; a trap becomes a KernelTrapError naming the kernel and args, as with one thread. */
+  private guard(kernel: string, call: () => void, args: Record<string, unknown>): void {
+    try {
+      call();
+    } catch (e) {
+      throw this.trapped(e, kernel, args);
+    }
+  }
+
   // ---- kernels ----
 
   override gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
@@ -104,11 +113,13 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (M >= N) {
       // rows of C: A's rows are its rows (stored (M,K)) or its columns (stored (K,M))
       const coef = [ldc * 4, (transA ? 1 : lda) * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-      this.split('gemm_strided', M, 4, this.threads, base, coef, 4, 10);
+      this.guard('gemm', () => this.split('gemm_strided', M, 4, this.threads, base, coef, 4, 10),
+        { c, a, b, bias, M, N, K, transA, transB, accumulate });
     } else {
       // columns of C: B's columns are its columns (stored (K,N)) or its rows (stored (N,K))
       const coef = [4, 0, (transB ? ldb : 1) * 4, biasp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-      this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10);
+      this.guard('gemm', () => this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10),
+        { c, a, b, bias, M, N, K, transA, transB, accumulate });
     }
   }
 
@@ -116,8 +127,8 @@ export class ThreadedWasmBackend extends WasmBackend {
     alpha: number): void {
     const min = kind === 'sigmoid' || kind === 'tanh' ? MIN_ELEMS.activationCostly : MIN_ELEMS.activationCheap;
     if (this.threads === 1 || N < min) return super.activationForward(kind, out, inp, N, alpha);
-    this.split('activation_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
-      [ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha], [0, 4, 4, 0, 0], 3);
+    this.guard('activation_forward', () => this.split('activation_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha], [0, 4, 4, 0, 0], 3), { kind, out, inp, N, alpha });
   }
 
   override activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
@@ -125,8 +136,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || N < MIN_ELEMS.activationCheap) {
       return super.activationBackward(kind, dinp, dout, out, N, alpha);
     }
-    this.split('activation_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
-      [ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout), this.ptr(out), N, alpha], [0, 4, 4, 4, 0, 0], 4);
+    this.guard('activation_backward', () => this.split('activation_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout), this.ptr(out), N, alpha], [0, 4, 4, 4, 0, 0], 4),
+    { kind, dinp, dout, out, N, alpha });
   }
 
   override optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
@@ -136,10 +148,10 @@ export class ThreadedWasmBackend extends WasmBackend {
     const bc1 = 1 - Math.pow(h.beta1, h.step);
     const bc2 = 1 - Math.pow(h.beta2, h.step);
     const mp = this.ptr(m), vp = this.ptr(v);
-    this.split('optimizer_step', N, 16, this.threads * CHUNKS_PER_THREAD,
+    this.guard('optimizer_step', () => this.split('optimizer_step', N, 16, this.threads * CHUNKS_PER_THREAD,
       [OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads), mp, vp, N, h.lr, h.momentum, h.beta1, h.beta2,
         h.eps, h.weightDecay, bc1, bc2],
-      [0, 4, 4, mp ? 4 : 0, vp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 5);
+      [0, 4, 4, mp ? 4 : 0, vp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 5), { kind: h.kind, params, grads, m, v, N });
   }
 
   override gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
@@ -147,9 +159,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 2) {
       return super.gatherBatch(x, y, images, labels, idx, B, D, scale, shift);
     }
-    this.split('gather_batch', B, 1, this.threads * CHUNKS_PER_THREAD,
+    this.guard('gather_batch', () => this.split('gather_batch', B, 1, this.threads * CHUNKS_PER_THREAD,
       [this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels), this.ptr(idx), B, D, scale, shift],
-      [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5);
+      [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5), { x, y, images, labels, idx, B, D, scale, shift });
   }
 
   override dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
@@ -157,14 +169,15 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || N < MIN_ELEMS.dropoutForward) return super.dropoutForward(out, mask, inp, N, p, seed);
     // The chunk at s gets the seed (seed + s * GOLDEN) mod 2^32 (the wrap argument): the same
     // counters hash(seed + i * GOLDEN) as one call over [0, N).
-    this.split('dropout_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
-      [this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0], [4, 4, 4, 0, 0, GOLDEN], 3, -1, 5);
+    this.guard('dropout_forward', () => this.split('dropout_forward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0], [4, 4, 4, 0, 0, GOLDEN], 3, -1, 5),
+    { out, mask, inp, N, p, seed });
   }
 
   override dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     if (this.threads === 1 || N < MIN_ELEMS.dropoutBackward) return super.dropoutBackward(dinp, dout, mask, N);
-    this.split('dropout_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
-      [this.ptr(dinp), this.ptr(dout), this.ptr(mask), N], [4, 4, 4, 0], 3);
+    this.guard('dropout_backward', () => this.split('dropout_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(dinp), this.ptr(dout), this.ptr(mask), N], [4, 4, 4, 0], 3), { dinp, dout, mask, N });
   }
 }
 

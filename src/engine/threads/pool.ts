@@ -101,7 +101,8 @@ export class ThreadPool {
 
   /**
    * Runs one split call on every thread (this one included) and returns when all its chunks are
-   * done. Throws an Error naming the kernel and the thread if a chunk failed.
+   * done. Throws an Error naming the kernel and the thread if a chunk failed (a
+   * WebAssembly.RuntimeError when every failure was a trap).
    */
   run(c: SplitCall): void {
     if (this.broken) throw new Error(`thread pool is unusable: ${this.broken}`);
@@ -152,19 +153,27 @@ export class ThreadPool {
     }
     this.wait(c.kernel, count);
     const failed = mainError ? [`the main thread: ${mainError}`] : [];
+    let traps = mainError === null || mainError.startsWith('RuntimeError');
     for (let w = 1; w < this.threads; w++) {
       const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 2;
       const status = I[base + L.STATUS];
       if (status === 1) {
-        failed.push(`worker thread ${w}: ${this.message(w)}`);
+        const msg = this.message(w);
+        failed.push(`worker thread ${w}: ${msg}`);
+        traps &&= msg.startsWith('RuntimeError');
         I[base + L.STATUS] = 0;
       } else if (status === 2) {
+        traps = false;
         // It took no chunk, so this call is complete; say so loudly all the same.
         this.broken = `worker thread ${w} ${this.message(w)}`;
         failed.push(this.broken);
       }
     }
-    if (failed.length) throw new Error(`kernel ${c.kernel} failed in ${failed.join('; ')}`);
+    if (failed.length) {
+      // Traps stay WebAssembly.RuntimeErrors, as from a one-thread call (the backend names them).
+      const msg = `kernel ${c.kernel} failed in ${failed.join('; ')}`;
+      throw traps ? new WebAssembly.RuntimeError(msg) : new Error(msg);
+    }
   }
 
   /** Sleeps until DONE reaches count (chunks still running on workers), or fails at the timeout. */
