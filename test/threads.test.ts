@@ -108,6 +108,32 @@ describe('threaded kernels equal one thread bit for bit', () => {
     expect(dropped).toBeLessThan(0.31);
   });
 
+  for (const [stride, pad] of [[1, 2], [2, 1]]) {
+    it(`conv2d forward (chunks of images), stride ${stride} pad ${pad}, and after release()`, () => {
+      const B = 29, C = 3, H = 28, W = 28, OC = 8, KH = 5, KW = 5; // above the split threshold
+      const OH = Math.floor((H + 2 * pad - KH) / stride) + 1, OW = Math.floor((W + 2 * pad - KW) / stride) + 1;
+      const sh = { B, C, H, W, OC, KH, KW, stride, pad, OH, OW };
+      const x = randomF32(B * C * H * W, 31), w = randomF32(OC * C * KH * KW, 32), bias = randomF32(OC, 33);
+      const res = [one, two, three].map((be) => {
+        const run = () => {
+          const out = be.f32(B * OC * OH * OW);
+          be.conv2dForward(out, fill(be, x), fill(be, w), fill(be, bias), sh);
+          return out.slice();
+        };
+        const mark = be.mark();
+        const first = run();
+        be.release(mark); // frees the conv scratch too: the next call must allocate it again
+        be.f32(1 << 16).fill(NaN); // and not use what now lives there
+        const second = run();
+        expect(Array.from(second)).toEqual(Array.from(first));
+        return first;
+      });
+      expect(bytesEqual(res[1], res[0])).toBe(true);
+      expect(bytesEqual(res[2], res[0])).toBe(true);
+      expect(res[0].some((v) => v !== 0)).toBe(true);
+    });
+  }
+
   it('gather_batch', () => {
     const R = 1000, D = 784, B = 401; // B*D above the split threshold
     const rng = new Rng(13);

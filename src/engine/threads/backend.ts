@@ -19,8 +19,11 @@
 //   gather_batch  4 chunks of batch rows per thread.
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
-//                 and B*O = 128*512 adds take about as long as one round trip), conv and pooling
-//                 (not split yet).
+//                 and B*O = 128*512 adds take about as long as one round trip), pooling (its
+//                 argmax holds indices into the whole batch), conv2d backward (dweight sums over
+//                 the batch in one order).
+//   conv2d fwd    chunks of whole images (2 per thread), each thread with its own scratch;
+//                 images are independent, so the output is the same bytes.
 //
 // Thresholds, from the sync cost measured on this machine (2-core AMD EPYC, Node 20, load
 // average 5-9 from other processes): waking one worker and waiting for it, 12 us median (p10 10,
@@ -32,7 +35,7 @@
 //     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
 //     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
 //     gather_batch 0.22 per pixel -> the MIN_ELEMS below (about 60 us each).
-import type { Activation, OptimizerKind, OptimizerStep } from '../backend.js';
+import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
 import { WasmBackend, kernelModule, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
@@ -62,14 +65,19 @@ export class ThreadedWasmBackend extends WasmBackend {
   readonly threads: number;
   readonly pool: ThreadPool;
   private readonly suffix: string;
+  /** gemm packing buffer of each thread (index 0: the main thread's, WasmBackend.scratch). */
+  private readonly gemmScratch: number[];
+  /** conv2d scratch of each thread, grown to the largest shape seen; dropped by release(). */
+  private convScratches: number[] = [];
+  private convScratchBytes = 0;
 
   constructor(variant: WasmVariant = 'simd', threads = 2, initialBytes?: number) {
     super(variant, initialBytes);
     this.suffix = variant === 'scalar' ? '_scalar' : '';
-    const scratch = [this.scratch];
-    for (let t = 1; t < threads; t++) scratch.push(this.alloc(this.k.gemm_scratch_bytes()));
-    this.pool = new ThreadPool(kernelModule(variant), this.memory, this.k, { threads, scratch });
+    this.pool = new ThreadPool(kernelModule(variant), this.memory, this.k, { threads });
     this.threads = this.pool.threads;
+    this.gemmScratch = [this.scratch];
+    for (let t = 1; t < this.threads; t++) this.gemmScratch.push(this.alloc(this.k.gemm_scratch_bytes()));
   }
 
   /** Stops the worker threads (optional: they never keep the process alive). */
@@ -83,10 +91,10 @@ export class ThreadedWasmBackend extends WasmBackend {
    * base[i] + s * coef[i], and argument countArg is the chunk's length.
    */
   private split(kernel: string, total: number, unit: number, chunks: number, base: number[], coef: number[],
-    countArg: number, scratchArg = -1, wrapArg = -1): void {
+    countArg: number, scratchArg = -1, wrapArg = -1, scratch?: number[]): void {
     const units = Math.ceil(total / unit);
     const chunkLen = Math.ceil(units / Math.max(1, Math.min(chunks, units))) * unit;
-    this.pool.run({ kernel: kernel + this.suffix, base, coef, countArg, scratchArg, wrapArg, total, chunkLen });
+    this.pool.run({ kernel: kernel + this.suffix, base, coef, countArg, scratchArg, scratch, wrapArg, total, chunkLen });
   }
 
   /** Runs a split call; a trap becomes a KernelTrapError naming the kernel and args, as with one thread. */
@@ -113,12 +121,12 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (M >= N) {
       // rows of C: A's rows are its rows (stored (M,K)) or its columns (stored (K,M))
       const coef = [ldc * 4, (transA ? 1 : lda) * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-      this.guard('gemm', () => this.split('gemm_strided', M, 4, this.threads, base, coef, 4, 10),
+      this.guard('gemm', () => this.split('gemm_strided', M, 4, this.threads, base, coef, 4, 10, -1, this.gemmScratch),
         { c, a, b, bias, M, N, K, transA, transB, accumulate });
     } else {
       // columns of C: B's columns are its columns (stored (K,N)) or its rows (stored (N,K))
       const coef = [4, 0, (transB ? ldb : 1) * 4, biasp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-      this.guard('gemm', () => this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10),
+      this.guard('gemm', () => this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10, -1, this.gemmScratch),
         { c, a, b, bias, M, N, K, transA, transB, accumulate });
     }
   }
@@ -178,6 +186,32 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || N < MIN_ELEMS.dropoutBackward) return super.dropoutBackward(dinp, dout, mask, N);
     this.guard('dropout_backward', () => this.split('dropout_backward', N, 16, this.threads * CHUNKS_PER_THREAD,
       [this.ptr(dinp), this.ptr(dout), this.ptr(mask), N], [4, 4, 4, 0], 3), { dinp, dout, mask, N });
+  }
+
+  override conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+    s: Conv2dShape): void {
+    const P = s.OH * s.OW;
+    if (this.threads === 1 || s.B < 2 || 2 * s.B * s.OC * P * s.C * s.KH * s.KW < GEMM_MIN_FLOP) {
+      return super.conv2dForward(out, inp, weight, bias, s);
+    }
+    // Images are independent: chunks of the batch, each thread with its own scratch.
+    const bytes = this.k.conv2d_scratch_bytes(s.C, s.KH, s.KW, s.OH, s.OW) as number;
+    if (bytes > this.convScratchBytes) {
+      this.convScratches = [];
+      for (let t = 0; t < this.threads; t++) this.convScratches.push(this.alloc(bytes));
+      this.convScratchBytes = bytes;
+    }
+    this.guard('conv2d_forward', () => this.split('conv2d_forward', s.B, 1, this.threads * 2,
+      [this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW,
+        s.stride, s.pad, s.OH, s.OW, 0],
+      [s.OC * P * 4, s.C * s.H * s.W * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 4, 15, -1, this.convScratches),
+    { out, inp, weight, bias, ...s });
+  }
+
+  override release(mark: number): void {
+    // conv scratch above the mark is freed: allocate it again when next needed
+    if (this.convScratches.length && mark <= this.convScratches[0]) { this.convScratches = []; this.convScratchBytes = 0; }
+    super.release(mark);
   }
 }
 

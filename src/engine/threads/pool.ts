@@ -26,8 +26,6 @@ import { WORKER_SOURCE } from './worker_source.js';
 export interface PoolOptions {
   /** Threads in all, the main thread included (so threads - 1 workers). */
   threads: number;
-  /** Value of a call's scratch argument for each thread (index 0: the main thread). */
-  scratch?: number[];
   /** Longest a call may wait for its workers before it fails (default 120 s). */
   timeoutMs?: number;
 }
@@ -44,6 +42,8 @@ export interface SplitCall {
   countArg: number;
   /** Which argument is the per-thread scratch pointer, or -1. */
   scratchArg: number;
+  /** Its value for each thread (index 0: the main thread), when scratchArg >= 0. */
+  scratch?: number[];
   /** Which argument is a u32 that moves by imul(start, coef) mod 2^32 (dropout's seed), or -1. */
   wrapArg: number;
   total: number;
@@ -61,7 +61,6 @@ export class ThreadPool {
   private readonly F: Float64Array;
   private readonly U8: Uint8Array;
   private readonly timeoutMs: number;
-  private readonly mainScratch: number;
   private readonly args: number[] = [];
   private gen = 0;
   private broken: string | null = null;
@@ -80,9 +79,7 @@ export class ThreadPool {
     this.I = new Int32Array(control);
     this.F = new Float64Array(control);
     this.U8 = new Uint8Array(control);
-    this.mainScratch = opts.scratch?.[0] ?? 0;
     for (let slot = 0; slot < threads - 1; slot++) {
-      this.F[((L.HEADER_BYTES + slot * L.SLOT_BYTES) >> 3) + L.SCRATCH] = opts.scratch?.[slot + 1] ?? 0;
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { module, memory, names, control, slot },
@@ -117,6 +114,9 @@ export class ThreadPool {
     I[L.NARGS] = c.base.length;
     I[L.COUNT_ARG] = c.countArg;
     I[L.SCRATCH_ARG] = c.scratchArg;
+    if (c.scratchArg >= 0) {
+      for (let w = 1; w < this.threads; w++) F[((L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES) >> 3) + L.SCRATCH] = c.scratch![w];
+    }
     I[L.WRAP_ARG] = c.wrapArg;
     I[L.CHUNK_LEN] = c.chunkLen;
     I[L.TOTAL] = c.total;
@@ -143,7 +143,7 @@ export class ThreadPool {
       for (let i = 0; i < args.length; i++) args[i] = c.base[i] + s * c.coef[i];
       args[c.countArg] = Math.min(c.total, s + c.chunkLen) - s;
       if (c.wrapArg >= 0) args[c.wrapArg] = (c.base[c.wrapArg] + Math.imul(s, c.coef[c.wrapArg])) >>> 0;
-      if (c.scratchArg >= 0) args[c.scratchArg] = this.mainScratch;
+      if (c.scratchArg >= 0) args[c.scratchArg] = c.scratch![0];
       try {
         kernel.apply(null, args);
       } catch (e) {
