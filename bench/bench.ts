@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       for (const { row, inst } of res) {
         if (!inst || row.status !== 'ok') continue;
         const first = row.first ?? 0;
-        if (round > 0 && isSlow(first)) continue;
+        if (round > 0 && isSlow(first, args.quick)) continue;
         try {
           const s = sampleRound(inst.run, { quick: args.quick, first, round, rounds });
           samples.set(row, [...(samples.get(row) ?? []), ...s]);

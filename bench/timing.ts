@@ -25,21 +25,21 @@ export function warmUp(fn: () => void, budgetS: number, minCalls: number): void 
 }
 
 /** Whether a case is slow enough to be timed in round 0 only, with a couple of single calls. */
-export function isSlow(first: number): boolean {
-  return first > 0.25;
+export function isSlow(first: number, quick: boolean): boolean {
+  return first > (quick ? 0.05 : 0.25);
 }
 
 /** Seconds per call of fn, one entry per Benchmark.js cycle, for one round. */
 export function sampleRound(fn: () => void, o: SampleOptions): number[] {
   // Calls over a second (plain TS or the naive twin at 1024^3): the verification call was the
   // warm-up, and two samples bound the wait.
-  const slow = isSlow(o.first), verySlow = o.first > 1;
+  const slow = isSlow(o.first, o.quick), verySlow = o.first > 1;
   if (o.round === 0 && !verySlow) warmUp(fn, slow ? 0 : o.quick ? 0.05 : 0.2, slow ? 1 : 3);
   const bench = new Benchmark(fn, slow
     ? { minSamples: o.quick || verySlow ? 2 : 3, maxTime: 0, minTime: 0, initCount: 1 }
     : {
-      minSamples: Math.ceil((o.quick ? 5 : 12) / o.rounds),
-      maxTime: (o.quick ? 0.15 : 1) / o.rounds,
+      minSamples: Math.ceil((o.quick ? 4 : 12) / o.rounds),
+      maxTime: (o.quick ? 0.1 : 1) / o.rounds,
       minTime: o.quick ? 0.02 : 0.05,
     });
   bench.run({ async: false });
