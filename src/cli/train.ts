@@ -82,6 +82,7 @@ function buildProgram(): Command {
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--out <dir>', 'run folder (default: runs/<timestamp>, or the checkpoint\'s folder with --resume)')
     .option('--resume <file>', 'continue from a checkpoint.safetensors')
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only)', intArg(0), 0)
     .option('--quiet', 'print only the final result')
     .option('--json', 'print one JSON summary object at the end (and nothing else)')
     .addHelpText('after', EPILOG)
@@ -232,6 +233,8 @@ async function main(argv: string[]): Promise<number> {
     },
     onStep: (s: StepInfo) => {
       runSteps++;
+      // Mid-epoch checkpoint (state, RNG and this epoch's row order): resumes exactly like Ctrl-C's.
+      if (o.checkpointEvery > 0 && trainer.state.step % o.checkpointEvery === 0) saveCheckpoint(ckPath, trainer, classNames);
       if (!bar) return;
       const perStep = (performance.now() - runStart) / 1000 / runSteps;
       const left = (totalSteps - stepsDoneAtStart - runSteps) * perStep;
