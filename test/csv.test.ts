@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inferImageShape, loadCsv } from '../src/data/csv.js';
 import { loadIdxDir } from '../src/data/idx.js';
 import { defaultDataDir, loadData } from '../src/data/index.js';
-import { UserError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
+import { expectUserError } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'csv-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -36,14 +36,6 @@ function fixture(n: number, P: number, classes: number, seed: number) {
   return { images, labels };
 }
 
-function expectUserError(fn: () => unknown, re: RegExp): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-  return (err as Error).message;
-}
 
 describe('CSV round trip', () => {
   it('square images (P = 16 -> 4x4), 3 classes', () => {

@@ -1,5 +1,6 @@
 // Shared test utilities: seeded inputs and an allclose that reports the worst element.
 import { expect } from 'vitest';
+import { UserError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 /** n uniform values in [lo, hi) from a seeded generator. */
@@ -29,4 +30,14 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, ato
     expect.fail(`not close: length ${got.length} vs ${want.length}; first bad element ${i}: ` +
       `got ${got[i]}, want ${want[i]}; max |diff| ${r.maxDiff}`);
   }
+}
+
+/** Asserts that fn throws a UserError whose one-line message matches re; returns it. */
+export function expectUserError(fn: () => unknown, re: RegExp): UserError {
+  let err: unknown;
+  try { fn(); } catch (e) { err = e; }
+  expect(err).toBeInstanceOf(UserError);
+  expect((err as Error).message).toMatch(re);
+  expect((err as Error).message).not.toContain('\n');
+  return err as UserError;
 }

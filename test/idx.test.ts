@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { labelHistogram, splitValidation, type Dataset } from '../src/data/dataset.js';
 import { loadIdxDir, loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
 import { defaultDataDir, loadData } from '../src/data/index.js';
-import { UserError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
+import { expectUserError } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'idx-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -44,14 +44,6 @@ function writeSet(dir: string, prefix: string, f: { images: Uint8Array; labels: 
   writeFileSync(join(dir, `${prefix}-labels${sep}idx1-ubyte${ext}`), wrap(idx([n], f.labels)));
 }
 
-function expectUserError(fn: () => unknown, re: RegExp): UserError {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-  return err as UserError;
-}
 
 describe('IDX round trip', () => {
   for (const gz of [false, true]) {

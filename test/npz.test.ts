@@ -5,21 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/errors.js';
 import { decodeNpy, decodeNpz, encodeNpy, readNpz, writeNpz, type NpyArray } from '../src/io/npz.js';
 import { Rng } from '../src/util/rng.js';
+import { expectUserError } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'npz-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function expectUserError(fn: () => unknown, re: RegExp): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-  return (err as Error).message;
-}
 
 /** .npy bytes written by hand: magic, version, header dict padded to 64, then `body`. */
 function npy(dict: string, body: Uint8Array, major = 1): Uint8Array {

@@ -4,22 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { Rng } from '../src/util/rng.js';
+import { expectUserError } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'st-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function expectUserError(fn: () => unknown, re: RegExp): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(UserError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-  return (err as Error).message;
-}
 
 function everyDtype(seed: number): Record<string, Tensor> {
   const rng = new Rng(seed);
