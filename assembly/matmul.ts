@@ -210,6 +210,205 @@ function packB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, nc: i32, transB:
   }
 }
 
+// ---- Narrow and short C: the seed's shapes ----
+// A dense layer with few outputs (the seed's 10) gives C with N <= 12 in the forward pass and
+// M <= 12 in dW. The 4x8 path would fill its 8-column panels to 62.5% at N = 10 and repack the
+// big operand (the batch, 1000x784) on every call: as much memory traffic as the math. These two
+// paths read the big operand in place instead, with two-row micro-kernels:
+//   narrow (8 < N <= 12): 2x12 blocks, A broadcast straight from its rows (or columns, transA),
+//                         B packed into one zero-padded (kc,12) panel per depth block.
+//   short (M <= 12, B not transposed): 2x16 blocks, A broadcast in place, four v128 loads (one
+//                         cache line) straight from each row of B.
+// Two rows, not more: V8 issues every load of an iteration before the arithmetic, so the splats
+// of A, the B vectors and the accumulators are all live at once, and the 16 xmm registers hold
+// 2 + 3 + 6 (2x12) or 2 + 4 + 8 (2x16) plus a product without spilling (3x12 and 5x8 spill).
+// Each C element still follows the one sequence of operations above (same init, same madd per k
+// in increasing order; C holds s exactly between depth blocks), so these paths give the same bits
+// as the 4x8 path and a thread's row or column chunk may take another path than the whole call.
+
+/** Columns of the narrow path's one B panel. */
+const NRN = 12;
+/** Columns per block of the short path (one cache line of B per k). */
+const NRS = 16;
+
+/** Loads the first n (0..4) floats at p into a v128, zeros in the other lanes. */
+// @ts-ignore: decorator
+@inline function loadN(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  if (n == 3) return v128.load32_lane(p, v128.load64_zero(p), 2, 8);
+  if (n == 2) return v128.load64_zero(p);
+  if (n == 1) return v128.load32_zero(p);
+  return f32x4.splat(0);
+}
+
+/** Stores the first n (0..4) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storeN(p: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(p, v);
+  } else if (n == 3) {
+    v128.store64_lane(p, v, 0);
+    v128.store32_lane(p, v, 2, 8);
+  } else if (n == 2) {
+    v128.store64_lane(p, v, 0);
+  } else if (n == 1) {
+    v128.store32_lane(p, v, 0);
+  }
+}
+
+/**
+ * The 2x12 micro-kernel of the narrow path. Row r (< mr <= 2) of the A block starts at pa + r*ai
+ * and steps ak bytes per k; pb: packed (kc,12) B panel; c: the C block (row stride ldcB bytes),
+ * n0..n2 valid columns in its three v128 columns; bias: 12 floats. Mode as kernel4x8.
+ */
+// @ts-ignore: decorator
+@inline function kernel2x12(pa: usize, ai: usize, ak: usize, pb: usize, kc: i32, c: usize, ldcB: usize,
+  bias: usize, mode: i32, mr: i32, n0: i32, n1: i32, n2: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0);
+  const c1 = c + ldcB;
+  if (mode & 2) {
+    c00 = loadN(c, n0); c01 = loadN(c + 16, n1); c02 = loadN(c + 32, n2);
+    if (mr > 1) { c10 = loadN(c1, n0); c11 = loadN(c1 + 16, n1); c12 = loadN(c1 + 32, n2); }
+  }
+  if (mode & 1) {
+    const b0 = v128.load(bias), b1 = v128.load(bias, 16), b2 = v128.load(bias, 32);
+    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1); c02 = f32x4.add(c02, b2);
+    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1); c12 = f32x4.add(c12, b2);
+  }
+  const o1: usize = mr > 1 ? ai : 0; // an absent second row re-reads the first and is not stored
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01); c02 = madd(a, b2, c02);
+    a = v128.load32_splat(pa + o1);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11); c12 = madd(a, b2, c12);
+    pa += ak;
+    pb += NRN * 4;
+  }
+  storeN(c, c00, n0); storeN(c + 16, c01, n1); storeN(c + 32, c02, n2);
+  if (mr > 1) { storeN(c1, c10, n0); storeN(c1 + 16, c11, n1); storeN(c1 + 32, c12, n2); }
+}
+
+/**
+ * The 2x16 micro-kernel of the short path: A as in kernel2x12; B rows in place at pb, ldbB bytes
+ * apart (or a padded copy); n0..n3 valid columns per v128; bias: 16 floats. Mode as kernel4x8.
+ */
+// @ts-ignore: decorator
+@inline function kernel2x16(pa: usize, ai: usize, ak: usize, pb: usize, ldbB: usize, kc: i32, c: usize,
+  ldcB: usize, bias: usize, mode: i32, mr: i32, n0: i32, n1: i32, n2: i32, n3: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const c1 = c + ldcB;
+  if (mode & 2) {
+    c00 = loadN(c, n0); c01 = loadN(c + 16, n1); c02 = loadN(c + 32, n2); c03 = loadN(c + 48, n3);
+    if (mr > 1) { c10 = loadN(c1, n0); c11 = loadN(c1 + 16, n1); c12 = loadN(c1 + 32, n2); c13 = loadN(c1 + 48, n3); }
+  }
+  if (mode & 1) {
+    const b0 = v128.load(bias), b1 = v128.load(bias, 16), b2 = v128.load(bias, 32), b3 = v128.load(bias, 48);
+    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1); c02 = f32x4.add(c02, b2); c03 = f32x4.add(c03, b3);
+    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1); c12 = f32x4.add(c12, b2); c13 = f32x4.add(c13, b3);
+  }
+  const o1: usize = mr > 1 ? ai : 0;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01); c02 = madd(a, b2, c02); c03 = madd(a, b3, c03);
+    a = v128.load32_splat(pa + o1);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11); c12 = madd(a, b2, c12); c13 = madd(a, b3, c13);
+    pa += ak;
+    pb += ldbB;
+  }
+  storeN(c, c00, n0); storeN(c + 16, c01, n1); storeN(c + 32, c02, n2); storeN(c + 48, c03, n3);
+  if (mr > 1) { storeN(c1, c10, n0); storeN(c1 + 16, c11, n1); storeN(c1 + 32, c12, n2); storeN(c1 + 48, c13, n3); }
+}
+
+/** Valid lanes of v128 column v (0-based) of a block with n valid columns. */
+// @ts-ignore: decorator
+@inline function lanes(n: i32, v: i32): i32 {
+  return max(0, min(4, n - 4 * v));
+}
+
+/**
+ * Copies op(B) depth [k0, k0+kc) x columns [j0, j0+n) (n <= w) into a zero-padded (kc,w) panel,
+ * walking B in storage order (along k for transB, whose rows are columns of op(B)).
+ */
+function packNarrowB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, n: i32, w: i32, transB: bool, ldb: i32): void {
+  const rowB = <usize>w << 2;
+  for (let k = 0; k < kc; k++) {
+    for (let q = 0; q < w; q += 4) v128.store(dst + <usize>k * rowB + (<usize>q << 2), f32x4.splat(0));
+  }
+  if (transB) {
+    for (let q = 0; q < n; q++) {
+      const src = b + ((<usize>(j0 + q) * ldb + k0) << 2);
+      for (let k = 0; k < kc; k++) store<f32>(dst + <usize>k * rowB + (<usize>q << 2), load<f32>(src + (<usize>k << 2)));
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const src = b + ((<usize>(k0 + k) * ldb + j0) << 2);
+      for (let q = 0; q < n; q++) store<f32>(dst + <usize>k * rowB + (<usize>q << 2), load<f32>(src + (<usize>q << 2)));
+    }
+  }
+}
+
+/** The narrow path: C with N <= 12 columns. Arguments as gemm_strided. */
+function gemmNarrow(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K: i32, ta: bool, tb: bool,
+  firstMode: i32, scratch: usize, lda: i32, ldb: i32, ldc: i32): void {
+  const bp = scratch;
+  const biasPad = scratch + BP_BYTES + AP_BYTES; // the tile area
+  if (bias) {
+    for (let q = 0; q < NRN; q++) store<f32>(biasPad + (<usize>q << 2), q < N ? load<f32>(bias + (<usize>q << 2)) : 0);
+  }
+  const ldcB = <usize>ldc << 2;
+  const ai: usize = ta ? 4 : <usize>lda << 2, ak: usize = ta ? <usize>lda << 2 : 4;
+  const n0 = lanes(N, 0), n1 = lanes(N, 1), n2 = lanes(N, 2);
+  for (let pc = 0; pc == 0 || pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    const mode = pc == 0 ? firstMode : 2;
+    packNarrowB(bp, b, pc, 0, kc, N, NRN, tb, ldb);
+    const a0 = a + <usize>pc * ak;
+    for (let i = 0; i < M; i += 2) {
+      kernel2x12(a0 + <usize>i * ai, ai, ak, bp, kc, c + <usize>i * ldcB, ldcB, biasPad, mode, min(2, M - i),
+        n0, n1, n2);
+    }
+  }
+}
+
+/** The short path: C with M <= 12 rows, B stored (K,N). Arguments as gemm_strided. */
+function gemmShort(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K: i32, ta: bool,
+  firstMode: i32, scratch: usize, lda: i32, ldb: i32, ldc: i32): void {
+  const bp = scratch;
+  const biasPad = scratch + BP_BYTES + AP_BYTES;
+  const ldcB = <usize>ldc << 2, ldbB = <usize>ldb << 2;
+  const ai: usize = ta ? 4 : <usize>lda << 2, ak: usize = ta ? <usize>lda << 2 : 4;
+  const nFull = N & ~(NRS - 1), nt = N - nFull;
+  if (bias && nt) {
+    for (let q = 0; q < NRS; q++) store<f32>(biasPad + (<usize>q << 2), q < nt ? load<f32>(bias + (<usize>(nFull + q) << 2)) : 0);
+  }
+  for (let pc = 0; pc == 0 || pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    const mode = pc == 0 ? firstMode : 2;
+    const a0 = a + <usize>pc * ak, b0 = b + <usize>pc * ldbB;
+    // Each 16-column strip of this depth block stays in L1 while every row pair of C uses it.
+    for (let j = 0; j < nFull; j += NRS) {
+      const jB = <usize>j << 2;
+      for (let i = 0; i < M; i += 2) {
+        kernel2x16(a0 + <usize>i * ai, ai, ak, b0 + jB, ldbB, kc, c + <usize>i * ldcB + jB, ldcB, bias + jB, mode,
+          min(2, M - i), 4, 4, 4, 4);
+      }
+    }
+    if (nt) {
+      // The last nt < 16 columns from a zero-padded copy, so no load reads past a row of B.
+      packNarrowB(bp, b, pc, nFull, kc, nt, NRS, false, ldb);
+      const jB = <usize>nFull << 2;
+      for (let i = 0; i < M; i += 2) {
+        kernel2x16(a0 + <usize>i * ai, ai, ak, bp, NRS * 4, kc, c + <usize>i * ldcB + jB, ldcB, biasPad, mode,
+          min(2, M - i), lanes(nt, 0), lanes(nt, 1), lanes(nt, 2), lanes(nt, 3));
+      }
+    }
+  }
+}
+
 /**
  * gemm with explicit leading dimensions (elements between rows of the stored A, B and C), so a
  * thread can compute any row or column range of a bigger product. Same result for each element
@@ -226,6 +425,14 @@ export function gemm_strided(c: usize, a: usize, b: usize, bias: usize, M: i32, 
   const ldcB = <usize>ldc << 2;
   const ta = transA != 0, tb = transB != 0;
   const firstMode = (accumulate != 0 ? 2 : 0) | (bias != 0 ? 1 : 0);
+  if (N > NR && N <= NRN) {
+    gemmNarrow(c, a, b, bias, M, N, K, ta, tb, firstMode, scratch, lda, ldb, ldc);
+    return;
+  }
+  if (M <= 12 && !tb) {
+    gemmShort(c, a, b, bias, M, N, K, ta, firstMode, scratch, lda, ldb, ldc);
+    return;
+  }
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     // pc == 0 runs even when K == 0, so C still gets bias / old C.
