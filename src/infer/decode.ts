@@ -100,7 +100,7 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
   try {
     if (fmt === 'png') return { format: fmt, ...(await decodePng(bytes)) };
     if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, maxPixels)) };
-    return { format: fmt, ...(await decodeGif(bytes, width, height)) };
+    return { format: fmt, ...(await decodeGif(bytes, width, height, maxPixels)) };
   } catch (e) {
     if (e instanceof UserError) throw e;
     const why = (e as Error).message.split('\n')[0];
@@ -139,14 +139,53 @@ function hasJpegEnd(bytes: Uint8Array): boolean {
   return false;
 }
 
-async function decodeGif(bytes: Uint8Array, width: number, height: number): Promise<RgbaImage> {
+async function decodeGif(bytes: Uint8Array, width: number, height: number, maxPixels: number): Promise<RgbaImage> {
   // Every GIF ends with the trailer byte 0x3B; without it the data was cut short.
   if (bytes[bytes.length - 1] !== 0x3b) throw new UserError('truncated GIF: the file ends before its trailer');
   const { GifReader } = (await import('omggif')).default;
   const reader = new GifReader(bytes);
   if (reader.numFrames() < 1) throw new UserError('corrupt GIF: it holds no frame');
+  // omggif allocates the frame's own size (not the screen's) and loops forever on some invalid
+  // LZW codes (both found by the loader fuzz tests): check both before it decodes.
+  const frame = reader.frameInfo(0);
+  checkDimensions(frame.width, frame.height, maxPixels);
+  checkGifLzw(bytes, frame.data_offset);
   // Transparent pixels are left at alpha 0 and composited over white later, like PNG's.
   const data = new Uint8Array(width * height * 4);
   reader.decodeAndBlitFrameRGBA(0, data);
   return { width, height, data };
+}
+
+/**
+ * Walks the first frame's LZW codes exactly as omggif reads them and refuses a stream it would
+ * misread: a minimum code size outside 2..8 (GIF89a), or a code beyond the next table entry (with
+ * such codes omggif's table can form a cycle, and its prefix chase never ends). With every code at
+ * most the next entry, each entry's prefix is an older entry, so every chase terminates.
+ */
+function checkGifLzw(b: Uint8Array, p: number): void {
+  const bad = () => new UserError('corrupt GIF: invalid LZW image data');
+  const min = b[p++];
+  if (!(min >= 2 && min <= 8)) throw bad();
+  const clear = 1 << min, eoi = clear + 1;
+  let next = eoi + 1, size = min + 1, mask = (1 << size) - 1;
+  let cur = 0, shift = 0, sub = b[p++] ?? 0, prev = -1;
+  for (;;) {
+    while (shift < 16 && sub !== 0 && p < b.length) {
+      cur |= b[p++] << shift;
+      shift += 8;
+      sub = sub === 1 ? (b[p++] ?? 0) : sub - 1;
+    }
+    if (shift < size) return; // data ends (omggif stops here too)
+    const code = cur & mask;
+    cur >>= size;
+    shift -= size;
+    if (code === clear) { next = eoi + 1; size = min + 1; mask = (1 << size) - 1; prev = -1; continue; }
+    if (code === eoi) return;
+    if (code > next || (code === next && prev < 0)) throw bad();
+    if (prev >= 0 && next < 4096) {
+      next++;
+      if (next >= mask + 1 && size < 12) { size++; mask = (mask << 1) | 1; }
+    }
+    prev = code;
+  }
 }
