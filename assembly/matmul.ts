@@ -211,17 +211,17 @@ function packB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, nc: i32, transB:
 }
 
 // ---- Narrow and short C: the seed's shapes ----
-// A dense layer with few outputs (the seed's 10) gives C with N <= 12 in the forward pass and
-// M <= 12 in dW. The 4x8 path would fill its 8-column panels to 62.5% at N = 10 and repack the
-// big operand (the batch, 1000x784) on every call: as much memory traffic as the math. These two
-// paths read the big operand in place instead, with two-row micro-kernels:
-//   narrow (8 < N <= 12): 2x12 blocks, A broadcast straight from its rows (or columns, transA),
-//                         B packed into one zero-padded (kc,12) panel per depth block.
+// A dense layer with 10 outputs (the seed's) gives C with N = 10 in the forward pass and M = 10
+// in dW. The 4x8 path fills its 8-column panels to 62.5% there and repacks the big operand (the
+// batch, 1000x784) on every call: as much memory traffic as the math. These two paths read the
+// big operand in place instead, with two-row micro-kernels:
+//   narrow (N = 9 or 10): 2x10 blocks, A broadcast straight from its rows (or columns, transA),
+//                         B packed into one (kc,12) panel per depth block.
 //   short (M <= 12, B not transposed): 2x16 blocks, A broadcast in place, four v128 loads (one
 //                         cache line) straight from each row of B.
 // Two rows, not more: V8 issues every load of an iteration before the arithmetic, so the splats
-// of A, the B vectors and the accumulators are all live at once, and the 16 xmm registers hold
-// 2 + 3 + 6 (2x12) or 2 + 4 + 8 (2x16) plus a product without spilling (3x12 and 5x8 spill).
+// of A, the B vectors and the accumulators are all live at once, and only 15 xmm registers are
+// free (measured: 3x12 and 5x8 spill and run at half speed).
 // Each C element still follows the one sequence of operations above (same init, same madd per k
 // in increasing order; C holds s exactly between depth blocks), so these paths give the same bits
 // as the 4x8 path and a thread's row or column chunk may take another path than the whole call.
@@ -257,41 +257,53 @@ const NRS = 16;
 }
 
 /**
- * The 2x12 micro-kernel of the narrow path. Row r (< mr <= 2) of the A block starts at pa + r*ai
- * and steps ak bytes per k; pb: packed (kc,12) B panel; c: the C block (row stride ldcB bytes),
- * n0..n2 valid columns in its three v128 columns; bias: 12 floats. Mode as kernel4x8.
+ * The 2x10 micro-kernel of the narrow path: columns 0..7 of both rows in four accumulators, and
+ * columns 8..9 of both rows in one, lanes (row 0: 8, 9, row 1: 8, 9), against a B panel row
+ * (b0..b7, b8, b9, b8, b9); so a 2x10 block takes five madds per k where 2x12 blocks take six.
+ * Row r (< mr <= 2) of the A block starts at pa + r*ai and steps ak bytes per k; c: the C block
+ * (row stride ldcB bytes) with nt (1..2) valid columns past 8; bias: 12 floats laid out like a
+ * B panel row. Mode as kernel4x8.
  */
 // @ts-ignore: decorator
-@inline function kernel2x12(pa: usize, ai: usize, ak: usize, pb: usize, kc: i32, c: usize, ldcB: usize,
-  bias: usize, mode: i32, mr: i32, n0: i32, n1: i32, n2: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0);
+@inline function kernel2x10(pa: usize, ai: usize, ak: usize, pb: usize, kc: i32, c: usize, ldcB: usize,
+  bias: usize, mode: i32, mr: i32, nt: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let cx = f32x4.splat(0);
   const c1 = c + ldcB;
   if (mode & 2) {
-    c00 = loadN(c, n0); c01 = loadN(c + 16, n1); c02 = loadN(c + 32, n2);
-    if (mr > 1) { c10 = loadN(c1, n0); c11 = loadN(c1 + 16, n1); c12 = loadN(c1 + 32, n2); }
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    cx = nt == 2 ? v128.load64_zero(c, 32) : v128.load32_zero(c, 32);
+    if (mr > 1) {
+      c10 = v128.load(c1); c11 = v128.load(c1, 16);
+      cx = nt == 2 ? v128.load64_lane(c1, cx, 1, 32) : v128.load32_lane(c1, cx, 2, 32);
+    }
   }
   if (mode & 1) {
     const b0 = v128.load(bias), b1 = v128.load(bias, 16), b2 = v128.load(bias, 32);
-    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1); c02 = f32x4.add(c02, b2);
-    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1); c12 = f32x4.add(c12, b2);
+    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1);
+    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1);
+    cx = f32x4.add(cx, b2);
   }
   const o1: usize = mr > 1 ? ai : 0; // an absent second row re-reads the first and is not stored
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
-    let a = v128.load32_splat(pa);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01); c02 = madd(a, b2, c02);
-    a = v128.load32_splat(pa + o1);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11); c12 = madd(a, b2, c12);
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + o1);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+    cx = madd(v128.shuffle<i64>(a0, a1, 0, 2), b2, cx);
     pa += ak;
     pb += NRN * 4;
   }
-  storeN(c, c00, n0); storeN(c + 16, c01, n1); storeN(c + 32, c02, n2);
-  if (mr > 1) { storeN(c1, c10, n0); storeN(c1 + 16, c11, n1); storeN(c1 + 32, c12, n2); }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  if (nt == 2) v128.store64_lane(c, cx, 0, 32); else v128.store32_lane(c, cx, 0, 32);
+  if (mr > 1) {
+    v128.store(c1, c10); v128.store(c1, c11, 16);
+    if (nt == 2) v128.store64_lane(c1, cx, 1, 32); else v128.store32_lane(c1, cx, 2, 32);
+  }
 }
 
 /**
- * The 2x16 micro-kernel of the short path: A as in kernel2x12; B rows in place at pb, ldbB bytes
+ * The 2x16 micro-kernel of the short path: A as in kernel2x10; B rows in place at pb, ldbB bytes
  * apart (or a padded copy); n0..n3 valid columns per v128; bias: 16 floats. Mode as kernel4x8.
  */
 // @ts-ignore: decorator
@@ -351,25 +363,29 @@ function packNarrowB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, n: i32, w:
   }
 }
 
-/** The narrow path: C with N <= 12 columns. Arguments as gemm_strided. */
+/** The narrow path: C with 9 or 10 columns. Arguments as gemm_strided. */
 function gemmNarrow(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K: i32, ta: bool, tb: bool,
   firstMode: i32, scratch: usize, lda: i32, ldb: i32, ldc: i32): void {
   const bp = scratch;
   const biasPad = scratch + BP_BYTES + AP_BYTES; // the tile area
   if (bias) {
-    for (let q = 0; q < NRN; q++) store<f32>(biasPad + (<usize>q << 2), q < N ? load<f32>(bias + (<usize>q << 2)) : 0);
+    packNarrowB(biasPad, bias, 0, 0, 1, N, NRN, false, N);
+    v128.store(biasPad, v128.shuffle<i64>(v128.load(biasPad, 32), v128.load(biasPad, 32), 0, 0), 32);
   }
   const ldcB = <usize>ldc << 2;
   const ai: usize = ta ? 4 : <usize>lda << 2, ak: usize = ta ? <usize>lda << 2 : 4;
-  const n0 = lanes(N, 0), n1 = lanes(N, 1), n2 = lanes(N, 2);
   for (let pc = 0; pc == 0 || pc < K; pc += KC) {
     const kc = min(KC, K - pc);
     const mode = pc == 0 ? firstMode : 2;
     packNarrowB(bp, b, pc, 0, kc, N, NRN, tb, ldb);
+    // (b8, b9, 0, 0) -> (b8, b9, b8, b9) in every panel row
+    for (let k = 0; k < kc; k++) {
+      const p = bp + <usize>k * NRN * 4 + 32;
+      v128.store(p, v128.shuffle<i64>(v128.load(p), v128.load(p), 0, 0));
+    }
     const a0 = a + <usize>pc * ak;
     for (let i = 0; i < M; i += 2) {
-      kernel2x12(a0 + <usize>i * ai, ai, ak, bp, kc, c + <usize>i * ldcB, ldcB, biasPad, mode, min(2, M - i),
-        n0, n1, n2);
+      kernel2x10(a0 + <usize>i * ai, ai, ak, bp, kc, c + <usize>i * ldcB, ldcB, biasPad, mode, min(2, M - i), N - 8);
     }
   }
 }
@@ -425,7 +441,7 @@ export function gemm_strided(c: usize, a: usize, b: usize, bias: usize, M: i32, 
   const ldcB = <usize>ldc << 2;
   const ta = transA != 0, tb = transB != 0;
   const firstMode = (accumulate != 0 ? 2 : 0) | (bias != 0 ? 1 : 0);
-  if (N > NR && N <= NRN) {
+  if (N > NR && N <= 10) {
     gemmNarrow(c, a, b, bias, M, N, K, ta, tb, firstMode, scratch, lda, ldb, ldc);
     return;
   }

@@ -19,6 +19,8 @@ const backends: Backend[] = [new TsFastBackend(), ...wasm];
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 3, 3], [7, 7, 7], [64, 64, 64], [1, 10, 785], [785, 9, 13], [5, 785, 11],
   [6, 10, 785], [130, 17, 600], [37, 29, 257], [9, 515, 5], [4, 8, 0],
+  // the seed's dense layer (784-10): forward (narrow path) and dW (short path), odd rows, tails
+  [203, 10, 784], [10, 785, 300], [13, 9, 300], [12, 45, 513], [11, 16, 2], [2, 10, 0],
 ];
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
@@ -64,11 +66,16 @@ describe.each(backends.map((be) => [be.name, be] as const))('%s', (name, be) => 
 describe.each(wasm.map((be) => [be.name, be] as const))('%s: row and column splits', (name, be) => {
   const strided = (be.variant === 'scalar' ? be.k.gemm_strided_scalar : be.k.gemm_strided) as
     (...args: number[]) => void;
-  const M = 37, N = 29, K = 600; // K crosses the depth blocking; M and N leave tails
-  const cuts = (n: number) => [0, 1, 5, 6, 13, n];
+  // K crosses the depth blocking; M and N leave tails. The chunks mix the three paths of
+  // assembly/matmul.ts: whole calls take 4x8 (37,29), narrow (14,10) and short (10,40, 4x8 with
+  // transB); chunks of 9 or 10 columns take the narrow path, chunks of at most 12 rows the short
+  // one (4x8 with transB), the others 4x8.
+  const SPLITS: [number, number, number, boolean, boolean][] = [];
+  for (const [M, N] of [[37, 29], [14, 10], [10, 40]]) for (const [ta, tb] of TRANS) SPLITS.push([M, N, 600, ta, tb]);
+  const cuts = (n: number) => [0, 1, 5, 15, 24, n].filter((x) => x <= n);
 
-  it.each(TRANS)('transA=%s transB=%s: row ranges and column ranges equal the whole call bit for bit',
-    (transA, transB) => {
+  it.each(SPLITS)('(%i,%i,%i) transA=%s transB=%s: row ranges and column ranges equal the whole call bit for bit',
+    (M, N, K, transA, transB) => {
       const a = putF32(be, randomF32(M * K, 1)), b = putF32(be, randomF32(K * N, 2));
       const bias = putF32(be, randomF32(N, 3)), c0 = randomF32(M * N, 4);
       const lda = transA ? M : K, ldb = transB ? K : N;
