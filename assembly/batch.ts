@@ -38,7 +38,9 @@ export function gather_batch(x: usize, y: usize, images: usize, labels: usize, i
 
 // @ts-ignore: decorator
 @inline function norm4(q: v128, sv: v128, hv: v128): v128 {
-  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_u(q), sv), hv);
+  // Pixels are 0..255, so the signed convert (one x64 instruction; the unsigned one is about
+  // seven) gives the same floats: the gather takes half the time.
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(q), sv), hv);
 }
 
 /** Scalar twin of gather_batch: one pixel at a time. */
