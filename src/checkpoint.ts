@@ -106,7 +106,7 @@ export function readCheckpoint(path: string): Checkpoint {
     const t = tensors[name];
     if (!t) return null;
     if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${name} is ${t.dtype}, expected F32; the checkpoint is damaged`);
-    return t.data as Float32Array;
+    return finite(t.data as Float32Array, name, `${path}: the checkpoint is damaged`);
   };
   const params: Record<string, Float32Array> = {};
   const mParts: Record<string, Float32Array> = {};
@@ -149,6 +149,18 @@ function checkSpecSizes(spec: ModelSpec, params: Record<string, Float32Array>, p
     throw new UserError(`${path}: the model spec needs ${Math.round(values * EVAL_BATCH * 4 / 2 ** 20)} MiB of activations ` +
       'for a batch, more than the 2 GiB WASM memory; the checkpoint is damaged');
   }
+}
+
+/**
+ * data itself, or a UserError if it holds NaN or an infinity: a flipped bit in stored weights would
+ * otherwise load silently and predict NaN (found by the loader fuzz tests). No written checkpoint
+ * holds one: training stops at the first non-finite loss.
+ */
+function finite<T extends Float32Array | Float64Array>(data: T, name: string, where: string): T {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new UserError(`${where}: tensor ${name} holds ${data[i]} at index ${i}`);
+  }
+  return data;
 }
 
 /** The part of a checkpoint a Trainer continues from. */
@@ -218,6 +230,8 @@ function loadNpzModel(path: string, backend: Backend, activation: Activation): L
       throw bad(`W${i} takes ${W.shape[1]} inputs but W${i - 1} gives ${Ws[i - 2].shape[0]}`);
     }
     if (!['<f4', '<f8'].includes(W.dtype) || !['<f4', '<f8'].includes(b.dtype)) throw bad(`W${i}/b${i} are not float arrays`);
+    finite(W.data as Float32Array, `W${i}`, `${path}: the file is damaged`);
+    finite(b.data as Float32Array, `b${i}`, `${path}: the file is damaged`);
     Ws.push(W);
     bs.push(b);
   }

@@ -117,6 +117,13 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.val) && c.val >= 0)) bad(`--val must be a whole number of rows >= 0, got ${c.val}`);
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) bad(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
   if (!(Number.isFinite(c.scale) && Number.isFinite(c.shift))) bad('--scale and --shift must be finite numbers');
+  // Not flags, or not range-checked by the flag parser: a damaged checkpoint's config can hold anything.
+  for (const k of ['limitTrain', 'limitTest'] as const) {
+    if (!(Number.isSafeInteger(c[k]) && c[k] >= 0)) bad(`--${k === 'limitTrain' ? 'limit-train' : 'limit-test'} must be a whole number >= 0, got ${c[k]}`);
+  }
+  if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1)) bad(`Adam betas must be in [0, 1), got ${c.beta1}, ${c.beta2}`);
+  if (!(c.eps > 0 && Number.isFinite(c.eps))) bad(`Adam eps must be a positive number, got ${c.eps}`);
+  if (!Number.isFinite(c.alpha)) bad(`leaky_relu alpha must be a finite number, got ${c.alpha}`);
   parseWarmup(c.warmup, 1);
 }
 
