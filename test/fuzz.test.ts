@@ -12,7 +12,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModelFile } from '../src/checkpoint.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 import { UserError } from '../src/errors.js';
+import { decodeImage } from '../src/infer/decode.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { validateConfig } from '../src/train/config.js';
+import { Rng } from '../src/util/rng.js';
+import { caseSeed, mutate } from './fuzz/mutate.js';
 import { fuzz, formatKinds, formatTallies, type FuzzTarget, type Tally } from './fuzz/runner.js';
 import { csvTarget, idxTarget, imageTarget, modelTargets } from './fuzz/targets.js';
 
@@ -31,7 +35,7 @@ const tallies: Tally[] = [];
 afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`\nfuzz tally (seed ${BASE_SEED}, ${CASES} cases per format):\n${formatTallies(tallies)}`);
-  for (const t of tallies) console.log(`  ${t.format}: ${formatKinds(t)}`);
+  if (SOAK || process.env.FUZZ_KINDS) for (const t of tallies) console.log(`  ${t.format}: ${formatKinds(t)}`);
   const rss = tallies.length ? `${(tallies[0].peakRssBefore / 2 ** 20).toFixed(0)} -> ${(tallies[tallies.length - 1].peakRssAfter / 2 ** 20).toFixed(0)} MiB` : '-';
   console.log(`  peak RSS over the fuzz run: ${rss}`);
 });
@@ -47,10 +51,11 @@ async function check<R>(target: FuzzTarget<R>): Promise<void> {
   expect(t.clean).toBeGreaterThan(0);
 }
 
+const shipped = decodeSafetensors(new Uint8Array(readFileSync('models/mnist-mlp.safetensors')), 'shipped');
+
 describe('a checkpoint whose model spec claims huge sizes is refused before allocating', () => {
   // Found by the checkpoint fuzz: the Model was built (and its arenas allocated) from the stored
   // spec before the tensors were compared with it; units 1e5 grabbed 1.7 GB, 1e9 threw a raw Error.
-  const shipped = decodeSafetensors(new Uint8Array(readFileSync('models/mnist-mlp.safetensors')), 'shipped');
   const cases: [string, (spec: any) => void][] = [
     ['dense units 1e9', (s) => { s.layers[0].units = 1e9; }],
     ['dense units 1e5', (s) => { s.layers[0].units = 100000; }],
@@ -74,6 +79,29 @@ describe('a checkpoint whose model spec claims huge sizes is refused before allo
       expect(process.memoryUsage().arrayBuffers - buffers).toBeLessThan(16 << 20);
     });
   }
+});
+
+describe('other inputs the fuzz found (regressions)', () => {
+  it('a GIF whose LZW codes sent omggif into an endless loop (gif case 746) is refused', { timeout: 20_000 }, async () => {
+    const t = imageTarget('gif');
+    const rng = new Rng(caseSeed(20261125, 'gif', 746));
+    const seed = t.seeds[rng.int(t.seeds.length)];
+    const m = mutate(seed, rng);
+    await expect(decodeImage(m.bytes)).rejects.toThrow(/invalid LZW/);
+  });
+
+  it('a checkpoint or npz holding NaN weights is refused', () => {
+    const nan = { ...shipped.tensors, W1: { ...shipped.tensors.W1, data: (shipped.tensors.W1.data as Float32Array).slice() } };
+    (nan.W1.data as Float32Array)[7] = NaN;
+    const path = join(tmpdir(), 'wasmnist-fuzz-nan.safetensors');
+    writeFileSync(path, encodeSafetensors(nan, shipped.metadata));
+    expect(() => loadModelFile(path, new WasmBackend('simd', 16 << 20))).toThrow(/W1 holds NaN at index 7/);
+  });
+
+  it('a checkpoint config with a negative --limit-train is refused', () => {
+    const config = { ...JSON.parse(shipped.metadata.config), limitTrain: -(2 ** 31) };
+    expect(() => validateConfig(config)).toThrow(UserError);
+  });
 });
 
 describe('fuzzed loaders end in a result or a UserError', () => {
