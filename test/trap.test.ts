@@ -70,11 +70,12 @@ describe('WASM traps become KernelTrapError', () => {
   describe('threads', () => {
     let tb: ThreadedWasmBackend | null = null;
     afterAll(() => tb?.dispose());
-    it('a trap on a worker (or the main thread) is reported with the kernel name', () => {
+    it('a trap on a worker (or the main thread) is a KernelTrapError with the kernel and the shapes', () => {
       tb = new ThreadedWasmBackend('simd', 2, 4 << 20);
       const out = tb.f32(16), inp = tb.f32(16);
       // Large enough to be split over the pool; every chunk runs past the end of memory.
-      expect(() => tb!.activationForward('relu', out, inp, 1 << 28, 0)).toThrow(/activation_forward/);
+      expectTrap(() => tb!.activationForward('relu', out, inp, 1 << 28, 0), /kernel activation_forward trapped/,
+        /out of bounds/, /N=268435456/, new RegExp(`out=f32\\[16\\]@${out.byteOffset}`));
     });
   });
 });
