@@ -343,7 +343,7 @@ export async function runPeers(opts: { quick: boolean }): Promise<PeerRow[]> {
       const t = timeSteps(step, plan);
       free();
       rows.push({ peer: `tfjs-${backend}`, case: name, median: t.median, min: t.min, max: t.max,
-        note: `${t.samples} steps; ours-1t ${fmtX(t.median / ours[0].t.median)} faster` +
+        note: `${t.samples} step${t.samples > 1 ? 's' : ''}; ours-1t ${fmtX(t.median / ours[0].t.median)} faster` +
           (best.threads > 1 ? `, ours-${best.threads}t ${fmtX(t.median / best.t.median)} faster` : '') + epoch(t) });
     }
   }
