@@ -152,7 +152,15 @@ async function decodeGif(bytes: Uint8Array, width: number, height: number, maxPi
   checkGifLzw(bytes, frame.data_offset);
   // Transparent pixels are left at alpha 0 and composited over white later, like PNG's.
   const data = new Uint8Array(width * height * 4);
-  reader.decodeAndBlitFrameRGBA(0, data);
+  // omggif console.log()s "gif stream shorter/longer than expected" for slightly damaged files:
+  // that would land in stdout (and break `infer --json`); the picture is still decoded.
+  const log = console.log;
+  console.log = () => {};
+  try {
+    reader.decodeAndBlitFrameRGBA(0, data);
+  } finally {
+    console.log = log;
+  }
   return { width, height, data };
 }
 

@@ -3,8 +3,9 @@
 //             known answer when the file was not changed)
 //   clean     the loader threw the project's UserError (one line, says what to do)
 //   failure   anything else: another exception type, a raw WebAssembly trap, a result that breaks
-//             the invariants, a case over its time bound, or an allocation out of proportion to
-//             the input (ArrayBuffer memory or WASM memory up by more than maxAllocBytes)
+//             the invariants, a case over its time bound, an allocation out of proportion to the
+//             input (ArrayBuffer memory or WASM memory up by more than maxAllocBytes), or output
+//             written to the console (it would corrupt a CLI's --json answer)
 // Synchronous targets run under a vm watchdog (node:vm `timeout`), which interrupts a loop that
 // never ends; async targets (image decoding awaits a dynamic import) are timed and a case over
 // the bound counts as a failure. Failing inputs are written to a folder so they can be replayed.
@@ -120,7 +121,12 @@ export async function fuzz<R>(target: FuzzTarget<R>, opts: FuzzOptions): Promise
       }
     }
     Object.assign(console, saved);
-    if (stray) { t.strayOutput++; t.strayExample ||= stray.slice(0, 80); }
+    if (stray) {
+      t.strayOutput++;
+      t.strayExample ||= stray.slice(0, 80);
+      // Console output from a loader lands in stdout and corrupts `--json` answers.
+      if (outcome !== 'failed') { outcome = 'failed'; why = `wrote to the console: ${stray.slice(0, 80)}`; }
+    }
     const ms = performance.now() - c0;
     const grown = process.memoryUsage().arrayBuffers + (target.extraBytes?.() ?? 0) - mem0;
     try { target.cleanup?.(); } catch { /* a cleanup failure shows up in the next case */ }
