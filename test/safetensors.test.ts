@@ -115,6 +115,20 @@ describe('safetensors round trip', () => {
     expectUserError(() => writeSafetensors(join(tmp, 'no', 'such', 'x.safetensors'), everyDtype(2), {}), /folder .* does not exist/);
     expect(existsSync(join(tmp, 'no'))).toBe(false);
   });
+
+  it('writeFileAtomic removes temp files of killed writers, not of live ones', () => {
+    const dir = join(tmp, 'stale');
+    mkdirSync(dir);
+    const p = join(dir, 'ckpt.safetensors');
+    const deadPid = 2 ** 22 + 12345; // above Linux's pid_max: never a running process
+    writeFileSync(join(dir, `.ckpt.safetensors.${deadPid}.0.tmp`), 'torn');
+    writeFileSync(join(dir, `.ckpt.safetensors.${process.ppid}.3.tmp`), 'a live writer');
+    writeFileSync(join(dir, `.other.safetensors.${deadPid}.0.tmp`), 'another target');
+    writeFileAtomic(p, 'whole');
+    expect(readdirSync(dir).sort()).toEqual([
+      `.ckpt.safetensors.${process.ppid}.3.tmp`, `.other.safetensors.${deadPid}.0.tmp`, 'ckpt.safetensors',
+    ]);
+  });
 });
 
 describe('safetensors errors', () => {

@@ -1,7 +1,7 @@
 // Crash-safe file replacement: write a temp file in the same folder, fsync it, rename it over the
 // target (atomic on POSIX and on NTFS), then fsync the folder so the rename itself is durable.
 // A crash at any point leaves either the old file or the new one, never a half-written file.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -26,6 +26,32 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     throw writeUserError(e, path);
   }
   syncDir(dir);
+  removeStaleTemps(dir, basename(path));
+}
+
+/**
+ * Deletes temp files that a killed writer of the same target left behind (`.<name>.<pid>.<n>.tmp`
+ * whose pid is no longer running). Live writers' temp files are left alone.
+ */
+function removeStaleTemps(dir: string, name: string): void {
+  let entries: string[];
+  try { entries = readdirSync(dir); } catch { return; }
+  const prefix = `.${name}.`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix) || !e.endsWith('.tmp')) continue;
+    const pid = Number(e.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    try { unlinkSync(join(dir, e)); } catch { /* someone else removed it */ }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** fsync a folder so a rename inside it survives power loss (not possible on Windows: skipped). */
