@@ -214,14 +214,15 @@ function packB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, nc: i32, transB:
 // A dense layer with 10 outputs (the seed's) gives C with N = 10 in the forward pass and M = 10
 // in dW. The 4x8 path fills its 8-column panels to 62.5% there and repacks the big operand (the
 // batch, 1000x784) on every call: as much memory traffic as the math. These two paths read the
-// big operand in place instead, with two-row micro-kernels:
-//   narrow (N = 9 or 10): 2x10 blocks, A broadcast straight from its rows (or columns, transA),
-//                         B packed into one (kc,12) panel per depth block.
+// big operand in place instead:
+//   narrow (N = 9 or 10): 3x10 blocks (8 accumulators, see kernel3x10), A broadcast straight
+//                         from its rows (or columns, transA), B packed into one (kc,12) panel
+//                         per depth block.
 //   short (M <= 12, B not transposed): 2x16 blocks, A broadcast in place, four v128 loads (one
 //                         cache line) straight from each row of B.
-// Two rows, not more: V8 issues every load of an iteration before the arithmetic, so the splats
-// of A, the B vectors and the accumulators are all live at once, and only 15 xmm registers are
-// free (measured: 3x12 and 5x8 spill and run at half speed).
+// Small blocks on purpose: V8 issues every load of an iteration before the arithmetic, so the
+// splats of A, the B vectors and the accumulators are all live at once in the 15 free xmm
+// registers (measured: 3x12 and 5x8 blocks spill and run at half speed).
 // Each C element still follows the one sequence of operations above (same init, same madd per k
 // in increasing order; C holds s exactly between depth blocks), so these paths give the same bits
 // as the 4x8 path and a thread's row or column chunk may take another path than the whole call.
@@ -257,19 +258,20 @@ const NRS = 16;
 }
 
 /**
- * The 2x10 micro-kernel of the narrow path: columns 0..7 of both rows in four accumulators, and
- * columns 8..9 of both rows in one, lanes (row 0: 8, 9, row 1: 8, 9), against a B panel row
- * (b0..b7, b8, b9, b8, b9); so a 2x10 block takes five madds per k where 2x12 blocks take six.
- * Row r (< mr <= 2) of the A block starts at pa + r*ai and steps ak bytes per k; c: the C block
- * (row stride ldcB bytes) with nt (1..2) valid columns past 8; bias: 12 floats laid out like a
- * B panel row. Mode as kernel4x8.
+ * The 3x10 micro-kernel of the narrow path. Columns 0..7 of each row take two accumulators;
+ * columns 8..9 of rows 0 and 1 share one, lanes (row 0: 8, 9, row 1: 8, 9), against a B panel
+ * row (b0..b7, b8, b9, b8, b9), and those of row 2 take the low half of another: 8 madds per k
+ * for 30 elements. Row r (< mr <= 3) of the A block starts at pa + r*ai and steps ak bytes per k;
+ * c: the C block (row stride ldcB bytes) with nt (1..2) valid columns past 8; bias: 12 floats
+ * laid out like a B panel row. Mode as kernel4x8.
  */
 // @ts-ignore: decorator
-@inline function kernel2x10(pa: usize, ai: usize, ak: usize, pb: usize, kc: i32, c: usize, ldcB: usize,
+@inline function kernel3x10(pa: usize, ai: usize, ak: usize, pb: usize, kc: i32, c: usize, ldcB: usize,
   bias: usize, mode: i32, mr: i32, nt: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let cx = f32x4.splat(0);
-  const c1 = c + ldcB;
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let cx = f32x4.splat(0), cy = f32x4.splat(0);
+  const c1 = c + ldcB, c2 = c1 + ldcB;
   if (mode & 2) {
     c00 = v128.load(c); c01 = v128.load(c, 16);
     cx = nt == 2 ? v128.load64_zero(c, 32) : v128.load32_zero(c, 32);
@@ -277,20 +279,28 @@ const NRS = 16;
       c10 = v128.load(c1); c11 = v128.load(c1, 16);
       cx = nt == 2 ? v128.load64_lane(c1, cx, 1, 32) : v128.load32_lane(c1, cx, 2, 32);
     }
+    if (mr > 2) {
+      c20 = v128.load(c2); c21 = v128.load(c2, 16);
+      cy = nt == 2 ? v128.load64_zero(c2, 32) : v128.load32_zero(c2, 32);
+    }
   }
   if (mode & 1) {
     const b0 = v128.load(bias), b1 = v128.load(bias, 16), b2 = v128.load(bias, 32);
     c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1);
     c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1);
-    cx = f32x4.add(cx, b2);
+    c20 = f32x4.add(c20, b0); c21 = f32x4.add(c21, b1);
+    cx = f32x4.add(cx, b2); cy = f32x4.add(cy, b2);
   }
-  const o1: usize = mr > 1 ? ai : 0; // an absent second row re-reads the first and is not stored
+  // absent rows re-read the first and are not stored
+  const o1: usize = mr > 1 ? ai : 0, o2: usize = mr > 2 ? 2 * ai : o1;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
-    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + o1);
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + o1), a2 = v128.load32_splat(pa + o2);
     c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
     c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
     cx = madd(v128.shuffle<i64>(a0, a1, 0, 2), b2, cx);
+    c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+    cy = madd(a2, b2, cy);
     pa += ak;
     pb += NRN * 4;
   }
@@ -300,10 +310,14 @@ const NRS = 16;
     v128.store(c1, c10); v128.store(c1, c11, 16);
     if (nt == 2) v128.store64_lane(c1, cx, 1, 32); else v128.store32_lane(c1, cx, 2, 32);
   }
+  if (mr > 2) {
+    v128.store(c2, c20); v128.store(c2, c21, 16);
+    if (nt == 2) v128.store64_lane(c2, cy, 0, 32); else v128.store32_lane(c2, cy, 0, 32);
+  }
 }
 
 /**
- * The 2x16 micro-kernel of the short path: A as in kernel2x10; B rows in place at pb, ldbB bytes
+ * The 2x16 micro-kernel of the short path: A as in kernel3x10; B rows in place at pb, ldbB bytes
  * apart (or a padded copy); n0..n3 valid columns per v128; bias: 16 floats. Mode as kernel4x8.
  */
 // @ts-ignore: decorator
@@ -384,8 +398,8 @@ function gemmNarrow(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K
       v128.store(p, v128.shuffle<i64>(v128.load(p), v128.load(p), 0, 0));
     }
     const a0 = a + <usize>pc * ak;
-    for (let i = 0; i < M; i += 2) {
-      kernel2x10(a0 + <usize>i * ai, ai, ak, bp, kc, c + <usize>i * ldcB, ldcB, biasPad, mode, min(2, M - i), N - 8);
+    for (let i = 0; i < M; i += 3) {
+      kernel3x10(a0 + <usize>i * ai, ai, ak, bp, kc, c + <usize>i * ldcB, ldcB, biasPad, mode, min(3, M - i), N - 8);
     }
   }
 }
