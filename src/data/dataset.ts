@@ -1,6 +1,7 @@
 // The in-memory form of every labelled image set, whatever file it came from: u8 pixels and u8
 // labels exactly as stored (47 MB for MNIST's 60k training images; normalization happens per batch
 // in the batch kernel), plus the helpers that slice it (validation split) and describe it.
+import { isAbsolute, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 
@@ -33,7 +34,14 @@ export function labelHistogram(ds: Dataset): number[] {
 
 /** One line for logs: "60000 images 28x28, 10 classes (data/mnist/train-images-idx3-ubyte.gz)". */
 export function describeDataset(ds: Dataset): string {
-  return `${ds.n} images ${ds.height}x${ds.width}, ${ds.classes} classes (${ds.source})`;
+  return `${ds.n} images ${ds.height}x${ds.width}, ${ds.classes} classes (${shortPath(ds.source)})`;
+}
+
+/** A path relative to the working folder when it lies inside it (shorter logs), else as given. */
+function shortPath(p: string): string {
+  if (!isAbsolute(p)) return p;
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
 }
 
 /** A new Dataset holding copies of the given rows, in the given order. */
