@@ -41,3 +41,13 @@ export function expectUserError(fn: () => unknown, re: RegExp): UserError {
   expect((err as Error).message).not.toContain('\n');
   return err as UserError;
 }
+
+/** IDX file bytes: magic 0x0800 | ndims (or the given one), big-endian u32 sizes, then the values. */
+export function encodeIdx(dims: number[], values: Uint8Array, magic = 0x800 | dims.length): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + values.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, magic, false);
+  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
+  out.set(values, 4 + 4 * dims.length);
+  return out;
+}

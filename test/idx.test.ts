@@ -9,7 +9,7 @@ import { labelHistogram, splitValidation, type Dataset } from '../src/data/datas
 import { loadIdxDir, loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
 import { defaultDataDir, loadData } from '../src/data/index.js';
 import { Rng } from '../src/util/rng.js';
-import { expectUserError } from './helpers.js';
+import { expectUserError, encodeIdx } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'idx-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -17,14 +17,6 @@ let dirCount = 0;
 const newDir = () => { const d = join(tmp, `d${dirCount++}`); mkdirSync(d); return d; };
 
 /** IDX bytes: magic 00 00 08 <ndims>, big-endian u32 dims, then the values. */
-function idx(dims: number[], values: Uint8Array, magic = 0x800 | dims.length): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + values.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, magic, false);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
-  out.set(values, 4 + 4 * dims.length);
-  return out;
-}
 
 /** n seeded images of h x w and labels in 0..classes-1. */
 function fixture(n: number, h: number, w: number, classes: number, seed: number) {
@@ -40,8 +32,8 @@ function writeSet(dir: string, prefix: string, f: { images: Uint8Array; labels: 
   const sep = dot ? '.' : '-';
   const ext = gz ? '.gz' : '';
   const wrap = (b: Uint8Array) => (gz ? gzipSync(b) : b);
-  writeFileSync(join(dir, `${prefix}-images${sep}idx3-ubyte${ext}`), wrap(idx([n, h, w], f.images)));
-  writeFileSync(join(dir, `${prefix}-labels${sep}idx1-ubyte${ext}`), wrap(idx([n], f.labels)));
+  writeFileSync(join(dir, `${prefix}-images${sep}idx3-ubyte${ext}`), wrap(encodeIdx([n, h, w], f.images)));
+  writeFileSync(join(dir, `${prefix}-labels${sep}idx1-ubyte${ext}`), wrap(encodeIdx([n], f.labels)));
 }
 
 
@@ -129,8 +121,8 @@ describe('splitValidation', () => {
 
 describe('IDX errors', () => {
   const good = fixture(4, 3, 3, 3, 9);
-  const gimg = idx([4, 3, 3], good.images);
-  const glab = idx([4], good.labels);
+  const gimg = encodeIdx([4, 3, 3], good.images);
+  const glab = encodeIdx([4], good.labels);
   const file = (name: string, bytes: Uint8Array) => { const p = join(newDir(), name); writeFileSync(p, bytes); return p; };
 
   it('missing folder, file instead of folder, and missing files listed', () => {
@@ -159,12 +151,12 @@ describe('IDX errors', () => {
     expectUserError(() => loadIdxImages(file('lab', glab)), /magic.*expected 0x00000803.*found 0x00000801/);
     expectUserError(() => loadIdxLabels(file('img', gimg)), /magic.*expected 0x00000801.*found 0x00000803/);
     expectUserError(() => loadIdxImages(file('html', new TextEncoder().encode('<!DOCTYPE html><html>'))), /magic.*found 0x3c21444f.*not an IDX/);
-    expectUserError(() => loadIdxImages(file('f32', idx([1, 1, 1], new Uint8Array(4), 0x0d03))), /magic.*float/);
+    expectUserError(() => loadIdxImages(file('f32', encodeIdx([1, 1, 1], new Uint8Array(4), 0x0d03))), /magic.*float/);
     expectUserError(() => loadIdxImages(file('short', new Uint8Array([0, 0]))), /too short/);
   });
 
   it('dims claiming more bytes than the file holds, before allocating', () => {
-    const huge = idx([0xffffffff, 0xffff, 0xffff], new Uint8Array(10));
+    const huge = encodeIdx([0xffffffff, 0xffff, 0xffff], new Uint8Array(10));
     expectUserError(() => loadIdxImages(file('huge', huge)), /truncated.*4294967295x65535x65535/);
     expectUserError(() => loadIdxImages(file('cut', gimg.subarray(0, gimg.length - 1))), /truncated/);
     expectUserError(() => loadIdxImages(file('head', gimg.subarray(0, 10))), /truncated.*header/);
@@ -174,16 +166,16 @@ describe('IDX errors', () => {
   it('count mismatch, empty sets, zero-size images, size mismatch between sets', () => {
     const dir = newDir();
     writeFileSync(join(dir, 'train-images-idx3-ubyte'), gimg);
-    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx([3], good.labels.subarray(0, 3)));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), encodeIdx([3], good.labels.subarray(0, 3)));
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), gimg);
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), glab);
     expectUserError(() => loadIdxDir(dir), /4 images but .* 3 labels/);
     writeFileSync(join(dir, 'train-labels-idx1-ubyte'), glab);
-    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idx([4, 9, 1], good.images));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), encodeIdx([4, 9, 1], good.images));
     expectUserError(() => loadIdxDir(dir), /3x3 but test images are 9x1/);
-    expectUserError(() => loadIdxImages(file('empty', idx([0, 28, 28], new Uint8Array(0)))), /no images.*empty/);
-    expectUserError(() => loadIdxLabels(file('emptyl', idx([0], new Uint8Array(0)))), /no labels.*empty/);
-    expectUserError(() => loadIdxImages(file('zero', idx([4, 0, 3], new Uint8Array(0)))), /0x3 images/);
+    expectUserError(() => loadIdxImages(file('empty', encodeIdx([0, 28, 28], new Uint8Array(0)))), /no images.*empty/);
+    expectUserError(() => loadIdxLabels(file('emptyl', encodeIdx([0], new Uint8Array(0)))), /no labels.*empty/);
+    expectUserError(() => loadIdxImages(file('zero', encodeIdx([4, 0, 3], new Uint8Array(0)))), /0x3 images/);
   });
 
   it('loadData argument checks', () => {

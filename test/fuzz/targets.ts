@@ -25,6 +25,7 @@ import { Rng } from '../../src/util/rng.js';
 import { encodeGif, encodeJpeg, encodePalettePng, encodePng, mnistTest, scene } from '../infer-fixtures.js';
 import { mutateJson, type Field, type Seed } from './mutate.js';
 import type { FuzzTarget } from './runner.js';
+import { encodeIdx } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmnist-fuzz-'));
 const fail = (msg: string): never => { throw new Error(`invalid result: ${msg}`); };
@@ -39,14 +40,6 @@ function scratch(name: string, bytes: Uint8Array): string {
 
 // ---------------------------------------------------------------- IDX
 
-function idxFile(dims: number[], data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, 0x800 | dims.length, false);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
 
 const idxFields = (ndims: number): Field[] => [
   { name: 'magic', offset: 0, size: 4, le: false },
@@ -59,9 +52,9 @@ export function idxTarget(): FuzzTarget<{ length: number; n: number; shape: numb
   images.forEach((im, i) => img.set(im, i * 784));
   const lab = Uint8Array.from(labels);
   const raw: Seed[] = [
-    { name: 'images', bytes: idxFile([6, 28, 28], img), fields: idxFields(3) },
-    { name: 'labels', bytes: idxFile([6], lab), fields: idxFields(1) },
-    { name: 'images-small', bytes: idxFile([3, 2, 5], img.subarray(0, 30)), fields: idxFields(3) },
+    { name: 'images', bytes: encodeIdx([6, 28, 28], img), fields: idxFields(3) },
+    { name: 'labels', bytes: encodeIdx([6], lab), fields: idxFields(1) },
+    { name: 'images-small', bytes: encodeIdx([3, 2, 5], img.subarray(0, 30)), fields: idxFields(3) },
   ];
   // gzip seeds: byte damage hits the gzip framing; the structural mutation damages a header field
   // of the inner file and re-compresses it, so the IDX checks run behind the gzip path.

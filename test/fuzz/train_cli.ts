@@ -6,17 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIdxImages, loadIdxLabels } from '../../src/data/idx.js';
 import { projectRoot } from '../../src/engine/root.js';
+import { encodeIdx } from '../helpers.js';
 
 export const TRAIN = join(projectRoot(), 'dist', 'src', 'cli', 'train.js');
 
-function idx(dims: number[], data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, 0x800 | dims.length, false);
-  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
 
 /** Writes the first nTrain/nTest MNIST rows as raw IDX files into dir (an MNIST-style folder). */
 export function writeTinyMnist(dir: string, nTrain: number, nTest: number): string {
@@ -25,8 +18,8 @@ export function writeTinyMnist(dir: string, nTrain: number, nTest: number): stri
   for (const [stem, n] of [['train', nTrain], ['t10k', nTest]] as const) {
     const im = loadIdxImages(join(src, `${stem}-images-idx3-ubyte.gz`));
     const lb = loadIdxLabels(join(src, `${stem}-labels-idx1-ubyte.gz`));
-    writeFileSync(join(dir, `${stem}-images-idx3-ubyte`), idx([n, 28, 28], im.images.subarray(0, n * 784)));
-    writeFileSync(join(dir, `${stem}-labels-idx1-ubyte`), idx([n], lb.subarray(0, n)));
+    writeFileSync(join(dir, `${stem}-images-idx3-ubyte`), encodeIdx([n, 28, 28], im.images.subarray(0, n * 784)));
+    writeFileSync(join(dir, `${stem}-labels-idx1-ubyte`), encodeIdx([n], lb.subarray(0, n)));
   }
   return dir;
 }
