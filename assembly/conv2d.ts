@@ -235,27 +235,55 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
 export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
-  if (stride == 1) {
-    directBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
-    return;
-  }
+  if (stride == 1) directBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, OC);
+  else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
+}
+
+// Split parts of conv2d_backward, for threads (src/engine/threads/backend.ts). Each computes its
+// elements with the same code and operation order as conv2d_backward, so any split of the images
+// (input part) or of the output channels in multiples of 4 (weight part: the 4-row blocks start at
+// o0 as they start at 0) gives the same bits.
+
+/** conv2d_backward's dinp(B,C,H,W) alone (overwritten): images are independent, so chunks of the batch. */
+export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32,
+  W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  if (stride == 1) directBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, 0);
+  else colBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, 0);
+}
+
+/**
+ * conv2d_backward's dweight += and dbias += (0: skip) alone, for output channels [o0, o0+on) summed
+ * over the whole batch in image order; o0 a multiple of 4. (No OH, OW: a split call has at most 16
+ * arguments; they follow from the rest.)
+ */
+export function conv2d_backward_weight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, o0: i32, on: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  if (stride == 1) directBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, o0, o0 + on);
+  else colBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, o0, o0 + on);
+}
+
+/** The im2col path of conv2d_backward: dinp (0: skip), and dweight/dbias rows [o0, o1) (empty: skip). */
+function colBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
+  weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
+  OH: i32, OW: i32, scratch: usize, o0: i32, o1: i32): void {
   const K = C * KH * KW, P = OH * OW, T = tileCols(P);
   const K4 = <usize>K << 2, T4 = <usize>T << 2, P4 = <usize>P << 2;
   const col = scratch, dcol = scratch + <usize>K * T4;
   for (let b = 0; b < B; b++) {
     const img = inp + (<usize>(b * C * H * W) << 2);
     const db = dout + (<usize>(b * OC) * P4);
-    if (dbias) biasGrad(dbias, db, OC, P);
+    if (dbias) biasGrad(dbias, db, o0, o1, P);
     const dimg = dinp + (<usize>(b * C * H * W) << 2);
     if (dinp) memory.fill(dimg, 0, <usize>(C * H * W) << 2);
     for (let p0 = 0; p0 < P; p0 += T) {
       const tn = min(T, P - p0);
       const tn4 = tn & ~3;
       const dt = db + (<usize>p0 << 2);
-      im2colTile(col, T, img, p0, tn, C, H, W, KH, KW, stride, pad, OW, false);
+      if (o1 > o0) im2colTile(col, T, img, p0, tn, C, H, W, KH, KW, stride, pad, OW, false);
       // dweight(OC,K) += dout(OC,tn) col(K,tn)^T: 4x2 blocks of dot products along the pixels
-      let o = 0;
-      for (; o + 4 <= OC; o += 4) {
+      let o = o0;
+      for (; o + 4 <= o1; o += 4) {
         const d0 = dt + <usize>o * P4;
         let k = 0;
         for (; k + 2 <= K; k += 2) {
@@ -292,7 +320,7 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
         }
         for (; k < K; k++) for (let r = 0; r < 4; r++) dotInto(dweight + <usize>(o + r) * K4 + (<usize>k << 2), d0 + <usize>r * P4, col + <usize>k * T4, tn);
       }
-      for (; o < OC; o++) {
+      for (; o < o1; o++) {
         for (let k = 0; k < K; k++) dotInto(dweight + <usize>o * K4 + (<usize>k << 2), dt + <usize>o * P4, col + <usize>k * T4, tn);
       }
       if (!dinp) continue;
@@ -332,10 +360,10 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   }
 }
 
-/** dbias(OC) += sum over the P pixels of each row of dout(OC,P) (one image). */
-function biasGrad(dbias: usize, db: usize, OC: i32, P: i32): void {
+/** dbias[o0..o1) += sum over the P pixels of each row of dout(OC,P) (one image). */
+function biasGrad(dbias: usize, db: usize, o0: i32, o1: i32, P: i32): void {
   const P4 = <usize>P << 2;
-  for (let o = 0; o < OC; o++) {
+  for (let o = o0; o < o1; o++) {
     const r = db + <usize>o * P4;
     let acc = f32x4.splat(0);
     let t = 0;
@@ -441,9 +469,10 @@ function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i3
   }
 }
 
+/** The stride-1 path of conv2d_backward: dinp (0: skip), and dweight/dbias rows [o0, o1) (empty: skip). */
 function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32,
-  OW: i32, scratch: usize): void {
+  OW: i32, scratch: usize, o0: i32, o1: i32): void {
   const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
   const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2, OW4 = <usize>OW << 2;
   const total = paddedFloats(C, KH, KW, OH, OW);
@@ -451,12 +480,12 @@ function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, 
   const ow4 = OW & ~3;
   fillOffsets(offs, C, KH, KW, Hp, Wp);
   for (let b = 0; b < B; b++) {
-    padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
+    if (o1 > o0) padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
     const db = dout + <usize>(b * OC) * P4;
-    if (dbias) biasGrad(dbias, db, OC, P);
+    if (dbias) biasGrad(dbias, db, o0, o1, P);
     // dweight(OC,K) += sum over pixels of dout(o, y, x) * img(offs[k] + (y, x)): 4x2 blocks
-    let o = 0;
-    for (; o + 4 <= OC; o += 4) {
+    let o = o0;
+    for (; o + 4 <= o1; o += 4) {
       const d0 = db + <usize>o * P4;
       let k = 0;
       for (; k + 2 <= K; k += 2) {
@@ -495,7 +524,7 @@ function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, 
       }
       for (; k < K; k++) for (let r = 0; r < 4; r++) directDot(dweight + <usize>(o + r) * K4 + (<usize>k << 2), d0 + <usize>r * P4, img + <usize>load<i32>(offs + (<usize>k << 2)), OH, OW, Wp);
     }
-    for (; o < OC; o++) {
+    for (; o < o1; o++) {
       for (let k = 0; k < K; k++) directDot(dweight + <usize>o * K4 + (<usize>k << 2), db + <usize>o * P4, img + <usize>load<i32>(offs + (<usize>k << 2)), OH, OW, Wp);
     }
     if (!dinp) continue;
@@ -628,13 +657,35 @@ export function conv2d_forward_scalar(out: usize, inp: usize, weight: usize, bia
 export function conv2d_backward_scalar(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
+  scalarBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, 0, OC);
+}
+
+/** Scalar twin of conv2d_backward_input. */
+export function conv2d_backward_input_scalar(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32,
+  W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  scalarBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, 0, 0);
+}
+
+/** Scalar twin of conv2d_backward_weight. */
+export function conv2d_backward_weight_scalar(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, o0: i32, on: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  scalarBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, o0, o0 + on);
+}
+
+/** Direct loops: dinp (0: skip), and dweight/dbias rows [o0, o1); the same order for every part. */
+function scalarBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
+  weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
+  OH: i32, OW: i32, o0: i32, o1: i32): void {
   if (dinp) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < OC; o++) {
+      const doW = o >= o0 && o < o1;
+      if (!doW && !dinp) continue;
       for (let y = 0; y < OH; y++) {
         for (let x = 0; x < OW; x++) {
           const g = load<f32>(dout + (<usize>(((b * OC + o) * OH + y) * OW + x) << 2));
-          if (dbias) store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + g);
+          if (doW && dbias) store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + g);
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < KH; i++) {
               const iy = y * stride + i - pad;
@@ -642,11 +693,10 @@ export function conv2d_backward_scalar(dinp: usize, dweight: usize, dbias: usize
               for (let j = 0; j < KW; j++) {
                 const ix = x * stride + j - pad;
                 if (ix < 0 || ix >= W) continue;
-                const wi = weight + (<usize>(((o * C + c) * KH + i) * KW + j) << 2);
+                const wk = <usize>(((o * C + c) * KH + i) * KW + j) << 2;
                 const xi = <usize>(((b * C + c) * H + iy) * W + ix) << 2;
-                const dw = dweight + (<usize>(((o * C + c) * KH + i) * KW + j) << 2);
-                store<f32>(dw, load<f32>(dw) + g * load<f32>(inp + xi));
-                if (dinp) store<f32>(dinp + xi, load<f32>(dinp + xi) + g * load<f32>(wi));
+                if (doW) store<f32>(dweight + wk, load<f32>(dweight + wk) + g * load<f32>(inp + xi));
+                if (dinp) store<f32>(dinp + xi, load<f32>(dinp + xi) + g * load<f32>(weight + wk));
               }
             }
           }

@@ -10,6 +10,9 @@ import type { Backend, OptimizerStep } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { projectRoot } from '../src/engine/root.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
+import type { Conv2dShape } from '../src/engine/backend.js';
+import { Model } from '../src/model/model.js';
+import { parseArch } from '../src/model/spec.js';
 import { KernelTrapError, WasmBackend, enableRelaxedSimd, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
 import { Rng } from '../src/util/rng.js';
 import { randomF32 } from './helpers.js';
@@ -134,6 +137,22 @@ describe('threaded kernels equal one thread bit for bit', () => {
     });
   }
 
+  // OC = 22: output-channel chunks of 12 or 8 rows, the last one with 2 rows left over past the
+  // 4-row blocks; dweight and dbias start non-zero (they accumulate) and take two calls.
+  for (const [stride, pad] of [[1, 2], [2, 1], [1, 0]]) {
+    for (const withDinp of [true, false]) {
+      for (const withBias of [true, false]) {
+        it(`conv2d backward stride ${stride} pad ${pad}${withDinp ? '' : ', no dinp'}${withBias ? '' : ', no dbias'}`, () => {
+          const res = [one, two, three].map((be) => convBackward(be, stride, pad, withDinp, withBias));
+          for (const r of res.slice(1)) for (let i = 0; i < 3; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
+          const d0 = randomF32(22 * 3 * 25, 42);
+          expect(res[0][0].some((v, i) => v !== d0[i])).toBe(true);
+          if (withDinp) expect(res[0][2].some((v) => v !== 0)).toBe(true);
+        });
+      }
+    }
+  }
+
   it('gather_batch', () => {
     const R = 1000, D = 784, B = 401; // B*D above the split threshold
     const rng = new Rng(13);
@@ -151,6 +170,21 @@ describe('threaded kernels equal one thread bit for bit', () => {
     expect(new Int32Array(res[0][1].buffer, res[0][1].byteOffset, B)[7]).toBe(lab[idx[7]]);
   });
 });
+
+/** conv2d backward twice on fixed data (above the split threshold); returns [dweight, dbias, dinp]. */
+function convBackward(be: Backend, stride: number, pad: number, withDinp: boolean, withBias: boolean): Float32Array[] {
+  const B = 29, C = 3, H = 20, W = 20, OC = 22, KH = 5, KW = 5;
+  const OH = Math.floor((H + 2 * pad - KH) / stride) + 1, OW = Math.floor((W + 2 * pad - KW) / stride) + 1;
+  const s: Conv2dShape = { B, C, H, W, OC, KH, KW, stride, pad, OH, OW };
+  const x = fill(be, randomF32(B * C * H * W, 40)), w = fill(be, randomF32(OC * C * KH * KW, 41));
+  const dw = fill(be, randomF32(OC * C * KH * KW, 42)), db = fill(be, randomF32(OC, 43));
+  const dinp = withDinp ? be.f32(B * C * H * W).fill(NaN) : null; // overwritten, never read
+  for (let rep = 0; rep < 2; rep++) {
+    const dout = fill(be, randomF32(B * OC * OH * OW, 44 + rep));
+    be.conv2dBackward(dinp, dw, withBias ? db : null, dout, x, w, s);
+  }
+  return [dw.slice(), db.slice(), dinp ? dinp.slice() : new Float32Array(0)];
+}
 
 /** A 784-512-256-10 ReLU MLP trained for a few steps from Backend calls; returns all parameters. */
 function trainSteps(be: Backend, steps: number, optimizer: 'sgd' | 'adam'): Float32Array {
@@ -211,6 +245,43 @@ describe('training steps', () => {
   }
 });
 
+describe('CNN training steps', () => {
+  /** The W3 net (conv, relu, max pool, twice, then dense) after `steps` Adam steps; returns all parameters. */
+  function trainCnn(be: Backend, steps: number): Float32Array {
+    const B = 64;
+    const spec = parseArch('conv8k5-relu-pool2-conv16k5-relu-pool2-dense10',
+      { activation: 'relu', alpha: 0.01, dropout: 0 }, { height: 28, width: 28, classes: 10 });
+    const model = new Model(be, spec, B);
+    const rng = new Rng(5);
+    model.init(rng, 'he');
+    const x = be.f32(B * 784), y = be.i32(B), dl = be.f32(B * 10);
+    const m = be.f32(model.params.length), v = be.f32(model.params.length);
+    const data = new Rng(6);
+    for (let step = 1; step <= steps; step++) {
+      for (let i = 0; i < x.length; i++) x[i] = data.float();
+      for (let i = 0; i < B; i++) y[i] = data.int(10);
+      let h = x;
+      for (const l of model.layers) h = l.forward(h, B, { training: true, rng });
+      be.softmaxCrossEntropy(dl, h, y, B, 10);
+      model.zeroGrad();
+      let d: Float32Array | null = dl;
+      for (let i = model.layers.length - 1; i >= 0 && d; i--) d = model.layers[i].backward(d, B);
+      be.optimizerStep(model.params, model.grads, m, v, model.params.length,
+        { kind: 'adam', lr: 1e-3, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step });
+    }
+    return model.params.slice();
+  }
+
+  it('W3 parameters after 3 Adam steps are bit-identical for 1, 2 and 3 threads', () => {
+    const p1 = trainCnn(new WasmBackend('simd'), 3);
+    const p2 = trainCnn(threaded(2), 3);
+    const p3 = trainCnn(threaded(3), 3);
+    expect(bytesEqual(p2, p1)).toBe(true);
+    expect(bytesEqual(p3, p1)).toBe(true);
+    expect(p1.every(Number.isFinite)).toBe(true);
+  });
+});
+
 describe('other builds', () => {
   // relaxed: the FMA build (what --relaxed picks); scalar: the naive twins (gemm_strided_scalar).
   for (const variant of ['relaxed', 'scalar'] as WasmVariant[]) {
@@ -234,6 +305,16 @@ describe('other builds', () => {
       });
       expect(bytesEqual(res[1][0], res[0][0])).toBe(true);
       expect(bytesEqual(res[1][1], res[0][1])).toBe(true);
+    });
+
+    it(`${variant}: conv2d backward is bit-identical for 1 and 2 threads`, () => {
+      if (variant === 'relaxed') enableRelaxedSimd();
+      const two = new ThreadedWasmBackend(variant, 2);
+      open.push(two);
+      for (const [stride, pad] of [[1, 2], [2, 1]]) {
+        const res = [new WasmBackend(variant), two].map((be) => convBackward(be, stride, pad, true, true));
+        for (let i = 0; i < 3; i++) expect(bytesEqual(res[1][i], res[0][i])).toBe(true);
+      }
     });
   }
 });

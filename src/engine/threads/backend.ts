@@ -20,10 +20,14 @@
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
 //                 and B*O = 128*512 adds take about as long as one round trip), pooling (its
-//                 argmax holds indices into the whole batch), conv2d backward (dweight sums over
-//                 the batch in one order).
+//                 argmax holds indices into the whole batch).
 //   conv2d fwd    chunks of whole images (2 per thread), each thread with its own scratch;
 //                 images are independent, so the output is the same bytes.
+//   conv2d bwd    two calls. dinp: chunks of whole images, as forward (conv2d_backward_input).
+//                 dweight/dbias: one chunk per thread of output channels, in multiples of 4 (the
+//                 kernel's row blocks), each summing its rows over the whole batch in image order
+//                 (conv2d_backward_weight): every thread pads or im2cols every image for its rows,
+//                 which costs little next to the dot products on the direct stride-1 path.
 //
 // Thresholds, from the sync cost measured on this machine (2-core AMD EPYC, Node 20, load
 // average 5-9 from other processes): waking one worker and waiting for it, 12 us median (p10 10,
@@ -195,17 +199,45 @@ export class ThreadedWasmBackend extends WasmBackend {
       return super.conv2dForward(out, inp, weight, bias, s);
     }
     // Images are independent: chunks of the batch, each thread with its own scratch.
+    this.growConvScratch(s);
+    this.guard('conv2d_forward', () => this.split('conv2d_forward', s.B, 1, this.threads * 2,
+      [this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW,
+        s.stride, s.pad, s.OH, s.OW, 0],
+      [s.OC * P * 4, s.C * s.H * s.W * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 4, 15, -1, this.convScratches),
+    { out, inp, weight, bias, ...s });
+  }
+
+  override conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+    dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
+    // each part (dinp, dweight) costs about 2 B OC P K flop
+    const flop = 2 * s.B * s.OC * s.OH * s.OW * s.C * s.KH * s.KW;
+    const splitW = s.OC >= 8, splitIn = dinp !== null && s.B >= 2;
+    if (this.threads === 1 || flop < GEMM_MIN_FLOP || (!splitW && !splitIn)) {
+      return super.conv2dBackward(dinp, dweight, dbias, dout, inp, weight, s);
+    }
+    this.growConvScratch(s);
+    const P = s.OH * s.OW;
+    const geom = [s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW];
+    const args = { dinp, dweight, dbias, dout, inp, weight, ...s };
+    // dweight/dbias rows [o0, o0 + on): arguments 14 (o0, moves with the start) and 15 (on); the
+    // kernel takes no OH, OW (a split call has at most 16 arguments)
+    this.guard('conv2d_backward', () => this.split('conv2d_backward_weight', s.OC, 4, splitW ? this.threads : 1,
+      [this.ptr(dweight), this.ptr(dbias), this.ptr(dout), this.ptr(inp), s.B, ...geom.slice(0, 8), 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 15, 13, -1, this.convScratches), args);
+    if (!dinp) return;
+    this.guard('conv2d_backward', () => this.split('conv2d_backward_input', s.B, 1, this.threads * 2,
+      [this.ptr(dinp), this.ptr(dout), this.ptr(weight), s.B, ...geom, 0],
+      [s.C * s.H * s.W * 4, s.OC * P * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 3, 14, -1, this.convScratches), args);
+  }
+
+  /** Grows each thread's conv2d scratch to this shape's size. */
+  private growConvScratch(s: Conv2dShape): void {
     const bytes = this.k.conv2d_scratch_bytes(s.C, s.KH, s.KW, s.OH, s.OW) as number;
     if (bytes > this.convScratchBytes) {
       this.convScratches = [];
       for (let t = 0; t < this.threads; t++) this.convScratches.push(this.alloc(bytes));
       this.convScratchBytes = bytes;
     }
-    this.guard('conv2d_forward', () => this.split('conv2d_forward', s.B, 1, this.threads * 2,
-      [this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW,
-        s.stride, s.pad, s.OH, s.OW, 0],
-      [s.OC * P * 4, s.C * s.H * s.W * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 4, 15, -1, this.convScratches),
-    { out, inp, weight, bias, ...s });
   }
 
   override release(mark: number): void {
