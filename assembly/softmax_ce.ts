@@ -5,8 +5,28 @@
 //   p_j = e^(z_j - m) / s,  s = sum_j e^(z_j - m),  loss = log s - (z_t - m),
 //   d(mean loss)/dz_j = (p_j - [j == t]) / B.
 // Subtracting m keeps every exponent <= 0, so logits of +-1000 give finite loss and gradients.
+// A row's last C % 4 values go through the vector code too, as one vector loaded and stored lane
+// by lane (never past the row) whose lanes past the row are masked out.
 // See src/engine/ref/softmax_ce.ts.
 import { exp4, hmax4, hsum4 } from './simd_math';
+
+/** The r = 1..3 floats at p in lanes 0..r-1, fill in the others. */
+// @ts-ignore: decorator
+@inline function loadTail(p: usize, r: usize, fill: v128): v128 {
+  let v = fill;
+  v = v128.load32_lane(p, v, 0);
+  if (r > 1) v = v128.load32_lane(p, v, 1, 4);
+  if (r > 2) v = v128.load32_lane(p, v, 2, 8);
+  return v;
+}
+
+/** Stores lanes 0..r-1 (r = 1..3) of v at p. */
+// @ts-ignore: decorator
+@inline function storeTail(p: usize, v: v128, r: usize): void {
+  v128.store32_lane(p, v, 0);
+  if (r > 1) v128.store32_lane(p, v, 1, 4);
+  if (r > 2) v128.store32_lane(p, v, 2, 8);
+}
 
 // @ts-ignore: decorator
 @inline function rowMax(z: usize, C: i32): f32 {
@@ -26,44 +46,54 @@ import { exp4, hmax4, hsum4 } from './simd_math';
 // @ts-ignore: decorator
 @inline function rowExp(e: usize, z: usize, C: i32, m: f32): f32 {
   const n = <usize>C << 2;
+  const full = n & ~(<usize>15);
   const mv = f32x4.splat(m);
   let sv = f32x4.splat(0);
-  let j: usize = 0;
-  for (; j + 16 <= n; j += 16) {
+  for (let j: usize = 0; j < full; j += 16) {
     const ev = exp4(f32x4.sub(v128.load(z + j), mv));
     if (e) v128.store(e + j, ev);
     sv = f32x4.add(sv, ev);
   }
-  let s = hsum4(sv);
-  for (; j < n; j += 4) {
-    const ej = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(z + j) - m)), 0);
-    if (e) store<f32>(e + j, ej);
-    s += ej;
+  if (full < n) {
+    const r = (n - full) >> 2;
+    // lanes past the row hold m: e^0 = 1, then masked to 0 (padding with -inf instead would
+    // make exp4 build 2^-126 * e^r, a subnormal product that cost 27 ns a row, measured)
+    const ev = v128.and(exp4(f32x4.sub(loadTail(z + full, r, mv), mv)), i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(<i32>r)));
+    if (e) storeTail(e + full, ev, r);
+    sv = f32x4.add(sv, ev);
   }
-  return s;
+  return hsum4(sv);
 }
 
 /** probs(B,C) = softmax of each row of logits(B,C); probs may alias logits. */
 export function softmax_forward(probs: usize, logits: usize, B: i32, C: i32): void {
   const rowBytes = <usize>C << 2;
   const n = rowBytes;
+  const full = n & ~(<usize>15);
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
     const p = probs + <usize>b * rowBytes;
     const s = rowExp(p, z, C, rowMax(z, C));
     const sv = f32x4.splat(s);
-    let j: usize = 0;
-    for (; j + 16 <= n; j += 16) v128.store(p + j, f32x4.div(v128.load(p + j), sv));
-    for (; j < n; j += 4) store<f32>(p + j, load<f32>(p + j) / s);
+    for (let j: usize = 0; j < full; j += 16) v128.store(p + j, f32x4.div(v128.load(p + j), sv));
+    for (let j = full; j < n; j += 4) store<f32>(p + j, load<f32>(p + j) / s);
   }
 }
+
+// Rows whose sums s go into one product before a log: 1 <= s <= C, so 8 of them stay below
+// C^8 <= 2^248 for any i32 C, and one Math.log serves 8 rows (the log was a third of the kernel).
+const LOG_GROUP = 8;
 
 /** Sum over rows of -log softmax(logits)[label]; dlogits(B,C) (0 = none) gets (p - onehot) / B. */
 export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usize, B: i32, C: i32): f64 {
   const rowBytes = <usize>C << 2;
   const n = rowBytes;
+  const full = n & ~(<usize>15);
   const invB = f32x4.splat(<f32>1 / <f32>B);
-  let total: f64 = 0;
+  const one = f32x4.splat(1);
+  let logSum: f64 = 0;  // sum of log s
+  let zSum: f64 = 0;    // sum of z_t - m
+  let prod: f64 = 1;    // product of the s of the rows since the last log
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
     const d = dlogits ? dlogits + <usize>b * rowBytes : 0;
@@ -72,42 +102,55 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
     const zt = <u32>t < <u32>C ? load<f32>(z + (<usize>t << 2)) : NaN; // read before d (may alias z)
     const m = rowMax(z, C);
     const s = rowExp(d, z, C, m);
-    total += Math.log(<f64>s) - <f64>(zt - m);
+    zSum += <f64>(zt - m);
+    prod *= <f64>s;
+    if (b % LOG_GROUP == LOG_GROUP - 1 || b == B - 1) {
+      logSum += Math.log(prod);
+      prod = 1;
+    }
     if (d) {
       // d holds e^(z - m): turn it into (e / s - onehot) / B; the one-hot lane is where lane
       // index == t, found by comparing an index vector.
       const sv = f32x4.splat(s);
       const tv = i32x4.splat(t);
-      const one = f32x4.splat(1);
       let idx = i32x4(0, 1, 2, 3);
-      let j: usize = 0;
-      for (; j + 16 <= n; j += 16) {
+      for (let j: usize = 0; j < full; j += 16) {
         const hot = v128.and(one, i32x4.eq(idx, tv));
         const p = f32x4.div(v128.load(d + j), sv);
         v128.store(d + j, f32x4.mul(f32x4.sub(p, hot), invB));
         idx = i32x4.add(idx, i32x4.splat(4));
       }
-      for (; j < n; j += 4) {
-        const hot: f32 = <i32>(j >> 2) == t ? 1 : 0;
-        const p = f32x4.div(f32x4.splat(load<f32>(d + j)), sv);
-        store<f32>(d + j, f32x4.extract_lane(f32x4.mul(f32x4.sub(p, f32x4.splat(hot)), invB), 0));
+      if (full < n) {
+        const r = (n - full) >> 2;
+        const hot = v128.and(one, i32x4.eq(idx, tv));
+        const p = f32x4.div(loadTail(d + full, r, one), sv);
+        storeTail(d + full, f32x4.mul(f32x4.sub(p, hot), invB), r);
       }
     }
   }
-  return total;
+  return logSum - zSum;
 }
 
 /** Number of rows of logits(B,C) whose first maximum sits at labels(B). */
 export function count_correct(logits: usize, labels: usize, B: i32, C: i32): i32 {
   const rowBytes = <usize>C << 2;
+  const n = rowBytes;
+  const full = n & ~(<usize>15);
   let correct = 0;
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
-    const m = rowMax(z, C);
-    // first j holding the maximum; none matches when the row has a NaN, then scan like the reference
+    const mv = f32x4.splat(rowMax(z, C));
+    // first j holding the maximum, from the lanes equal to it; none matches when the row has a
+    // NaN (m is NaN), then scan like the reference
     let best = -1;
-    for (let j = 0; j < C; j++) {
-      if (load<f32>(z + (<usize>j << 2)) == m) { best = j; break; }
+    let j: usize = 0;
+    for (; j < full; j += 16) {
+      const hit = i32x4.bitmask(f32x4.eq(v128.load(z + j), mv));
+      if (hit) { best = <i32>(j >> 2) + ctz(hit); break; }
+    }
+    if (best < 0 && full < n) {
+      const hit = i32x4.bitmask(f32x4.eq(loadTail(z + full, (n - full) >> 2, f32x4.splat(NaN)), mv));
+      if (hit) best = <i32>(full >> 2) + ctz(hit);
     }
     if (best < 0) best = argmaxScalar(z, C);
     if (best == load<i32>(labels + (<usize>b << 2))) correct++;

@@ -5,8 +5,9 @@ import { Rng } from '../src/util/rng.js';
 import { randomF32 } from './helpers.js';
 import { check, putF32, putI32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
-// (B, C): C below, at and above one vector, C = 785 for a long row, C = 1 degenerate
-const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 7], [7, 10], [5, 17], [64, 10], [3, 785], [2, 64]];
+// (B, C): C below, at and above one vector, C = 785 for a long row, C = 1 degenerate; tails C % 4 of 1-3
+const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 7], [7, 10], [5, 17], [64, 10], [3, 785], [2, 64],
+  [13, 10], [21, 6], [9, 2]]; // B not a multiple of 8: a partial group of row sums before the last log
 
 function labelsFor(B: number, C: number, seed: number): Int32Array {
   const rng = new Rng(seed);
