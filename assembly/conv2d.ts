@@ -522,7 +522,35 @@ function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, 
         store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4) + (hsum(a20) + s20)); store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4, 4) + (hsum(a21) + s21), 4);
         store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4) + (hsum(a30) + s30)); store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4, 4) + (hsum(a31) + s31), 4);
       }
-      for (; k < K; k++) for (let r = 0; r < 4; r++) directDot(dweight + <usize>(o + r) * K4 + (<usize>k << 2), d0 + <usize>r * P4, img + <usize>load<i32>(offs + (<usize>k << 2)), OH, OW, Wp);
+      // odd K (5x5 on one channel): the last column as 4x1 blocks (the scalar directDot here
+      // made the first W3 layer's backward 0.70 ms instead of 0.57)
+      for (; k < K; k++) {
+        const ub = img + <usize>load<i32>(offs + (<usize>k << 2));
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+        for (let y = 0; y < OH; y++) {
+          const r0 = ub + <usize>y * Wp4, g0 = d0 + <usize>y * OW4;
+          for (let x = 0; x < ow4; x += 4) {
+            const q = <usize>x << 2;
+            const u = v128.load(r0 + q);
+            a0 = madd(v128.load(g0 + q), u, a0);
+            a1 = madd(v128.load(g0 + P4 + q), u, a1);
+            a2 = madd(v128.load(g0 + 2 * P4 + q), u, a2);
+            a3 = madd(v128.load(g0 + 3 * P4 + q), u, a3);
+          }
+          for (let x = ow4; x < OW; x++) {
+            const q = <usize>x << 2;
+            const u = load<f32>(r0 + q);
+            s0 += load<f32>(g0 + q) * u; s1 += load<f32>(g0 + P4 + q) * u;
+            s2 += load<f32>(g0 + 2 * P4 + q) * u; s3 += load<f32>(g0 + 3 * P4 + q) * u;
+          }
+        }
+        const dw = dweight + <usize>o * K4 + (<usize>k << 2);
+        store<f32>(dw, load<f32>(dw) + (hsum(a0) + s0));
+        store<f32>(dw + K4, load<f32>(dw + K4) + (hsum(a1) + s1));
+        store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4) + (hsum(a2) + s2));
+        store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4) + (hsum(a3) + s3));
+      }
     }
     for (; o < o1; o++) {
       for (let k = 0; k < K; k++) directDot(dweight + <usize>o * K4 + (<usize>k << 2), db + <usize>o * P4, img + <usize>load<i32>(offs + (<usize>k << 2)), OH, OW, Wp);
