@@ -37,7 +37,7 @@ export function createBackend(name: BackendName = 'wasm', opts: BackendOptions =
   } else {
     variant = name.slice(5) as WasmVariant;
     if (variant === 'relaxed' && !relaxedSupported()) {
-      throw new Error('relaxed SIMD is not available in this Node: pass --relaxed, or run node with ' +
+      throw new UserError('relaxed SIMD is not available in this Node: pass --relaxed, or run node with ' +
         '--experimental-wasm-relaxed-simd');
     }
   }
