@@ -100,6 +100,8 @@ export class WasmBackend implements Backend {
   private top: number;
   private readonly buffers = new Set<ArrayBufferLike>();
   private readonly sfx: string;
+  /** The exports this variant calls, by base name (`gemm` is `gemm_scalar` in the scalar variant). */
+  protected readonly fn: KernelExports;
   /** Per-thread packing buffer of the matmul (main thread's). */
   readonly scratch: number;
   /** im2col scratch of conv2d (grown on demand to the largest shape seen; 0 until needed). */
@@ -114,6 +116,7 @@ export class WasmBackend implements Backend {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
     const instance = instantiateSync(kernelModule(variant), { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
+    this.fn = variant === 'scalar' ? scalarTwins(this.k) : this.k;
     this.buffers.add(this.memory.buffer);
     this.top = alignUp(Math.max(this.k.heap_base(), 1024));
     this.scratch = this.alloc(this.k.gemm_scratch_bytes());
@@ -188,42 +191,42 @@ export class WasmBackend implements Backend {
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     try {
-      this.k['gemm' + this.sfx](this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
+      this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
         transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
     } catch (e) { throw this.trapped(e, 'gemm', { c, a, b, bias, M, N, K, transA, transB, accumulate }); }
   }
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void {
     try {
-      this.k['bias_backward' + this.sfx](this.ptr(dbias), this.ptr(dout), B, O);
+      this.fn.bias_backward(this.ptr(dbias), this.ptr(dout), B, O);
     } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     try {
-      this.k['activation_forward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
+      this.fn.activation_forward(ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
     } catch (e) { throw this.trapped(e, 'activation_forward', { kind, out, inp, N, alpha }); }
   }
   activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
     N: number, alpha: number): void {
     try {
-      this.k['activation_backward' + this.sfx](ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
+      this.fn.activation_backward(ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
         this.ptr(out), N, alpha);
     } catch (e) { throw this.trapped(e, 'activation_backward', { kind, dinp, dout, out, N, alpha }); }
   }
   softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
     try {
-      this.k['softmax_forward' + this.sfx](this.ptr(probs), this.ptr(logits), B, C);
+      this.fn.softmax_forward(this.ptr(probs), this.ptr(logits), B, C);
     } catch (e) { throw this.trapped(e, 'softmax_forward', { probs, logits, B, C }); }
   }
   softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
     B: number, C: number): number {
     try {
-      return this.k['softmax_cross_entropy' + this.sfx](this.ptr(dlogits), this.ptr(logits),
+      return this.fn.softmax_cross_entropy(this.ptr(dlogits), this.ptr(logits),
         this.ptr(labels), B, C);
     } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C }); }
   }
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {
     try {
-      return this.k['count_correct' + this.sfx](this.ptr(logits), this.ptr(labels), B, C);
+      return this.fn.count_correct(this.ptr(logits), this.ptr(labels), B, C);
     } catch (e) { throw this.trapped(e, 'count_correct', { logits, labels, B, C }); }
   }
   optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
@@ -231,26 +234,26 @@ export class WasmBackend implements Backend {
     const bc1 = 1 - Math.pow(h.beta1, h.step);
     const bc2 = 1 - Math.pow(h.beta2, h.step);
     try {
-      this.k['optimizer_step' + this.sfx](OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
+      this.fn.optimizer_step(OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
         this.ptr(m), this.ptr(v), N, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
     } catch (e) { throw this.trapped(e, 'optimizer_step', { kind: h.kind, params, grads, m, v, N, step: h.step }); }
   }
   gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
     try {
-      this.k['gather_batch' + this.sfx](this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
+      this.fn.gather_batch(this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
         this.ptr(idx), B, D, scale, shift);
     } catch (e) { throw this.trapped(e, 'gather_batch', { x, y, images, labels, idx, B, D }); }
   }
   dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
     try {
-      this.k['dropout_forward' + this.sfx](this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
+      this.fn.dropout_forward(this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
     } catch (e) { throw this.trapped(e, 'dropout_forward', { out, mask, inp, N, p }); }
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     try {
-      this.k['dropout_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
+      this.fn.dropout_backward(this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
   }
 
@@ -266,42 +269,51 @@ export class WasmBackend implements Backend {
   conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
     s: Conv2dShape): void {
     try {
-      this.k['conv2d_forward' + this.sfx](this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
+      this.fn.conv2d_forward(this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
         s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW, this.convScratchFor(s));
     } catch (e) { throw this.trapped(e, 'conv2d_forward', { out, inp, weight, bias, ...s }); }
   }
   conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
     dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
     try {
-      this.k['conv2d_backward' + this.sfx](this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
+      this.fn.conv2d_backward(this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
         this.ptr(inp), this.ptr(weight), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW,
         this.convScratchFor(s));
     } catch (e) { throw this.trapped(e, 'conv2d_backward', { dinp, dweight, dbias, dout, inp, weight, ...s }); }
   }
   maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
     try {
-      this.k['maxpool_forward' + this.sfx](this.ptr(out), this.ptr(argmax), this.ptr(inp),
+      this.fn.maxpool_forward(this.ptr(out), this.ptr(argmax), this.ptr(inp),
         p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
     } catch (e) { throw this.trapped(e, 'maxpool_forward', { out, argmax, inp, ...p }); }
   }
   maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
     try {
-      this.k['maxpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
+      this.fn.maxpool_backward(this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
         p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
     } catch (e) { throw this.trapped(e, 'maxpool_backward', { dinp, dout, argmax, ...p }); }
   }
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
     try {
-      this.k['avgpool_forward' + this.sfx](this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
+      this.fn.avgpool_forward(this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
         p.OH, p.OW);
     } catch (e) { throw this.trapped(e, 'avgpool_forward', { out, inp, ...p }); }
   }
   avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
     try {
-      this.k['avgpool_backward' + this.sfx](this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
+      this.fn.avgpool_backward(this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
         p.OH, p.OW);
     } catch (e) { throw this.trapped(e, 'avgpool_backward', { dinp, dout, ...p }); }
   }
+}
+
+/** The exports with every `name_scalar` twin standing in for `name`. */
+function scalarTwins(k: KernelExports): KernelExports {
+  const out: KernelExports = { ...k };
+  for (const name of Object.keys(k)) {
+    if (name.endsWith('_scalar')) out[name.slice(0, -'_scalar'.length)] = k[name];
+  }
+  return out;
 }
 
 function alignUp(n: number): number {
