@@ -322,8 +322,9 @@ describe('other builds', () => {
 describe('failures and lifetime', () => {
   it('a trap in a worker is an Error in the main thread naming the kernel, within a second', () => {
     const be = threaded(2);
-    // Two chunks: chunk 0 is 4M valid elements (long enough for the worker to wake and take
-    // chunk 1), chunk 1 points past the end of memory, so whoever runs it traps.
+    // Two chunks: chunk 0 is 4M valid elements of tanh (about 12 ms, long enough for the worker
+    // to wake and take chunk 1 even on a busy machine; relu's 0.7 ms was not), chunk 1 points
+    // past the end of memory, so whoever runs it traps.
     const n = 1 << 22;
     const out = be.f32(n), inp = be.f32(n);
     const jump = Math.ceil((be.memory.buffer.byteLength + (1 << 20)) / n);
@@ -332,7 +333,7 @@ describe('failures and lifetime', () => {
       const t0 = Date.now();
       let msg = '';
       try {
-        be.pool.run({ kernel: 'activation_forward', base: [1, be.ptr(out), be.ptr(inp), 2 * n, 0],
+        be.pool.run({ kernel: 'activation_forward', base: [4, be.ptr(out), be.ptr(inp), 2 * n, 0],
           coef: [0, jump, jump, 0, 0], countArg: 3, scratchArg: -1, wrapArg: -1, total: 2 * n, chunkLen: n });
       } catch (e) {
         msg = (e as Error).message;
