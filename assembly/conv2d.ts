@@ -47,12 +47,14 @@ const TMAX: i32 = 512;
 
 /**
  * Bytes of scratch conv2d_forward/conv2d_backward need for this geometry: the larger of the
- * im2col path (col + dcol tiles) and the stride-1 path (offset table + padded image and gradient).
+ * im2col path (col + dcol tiles) and the stride-1 path (offset table, padded image and gradient,
+ * transposed dout and dweight accumulators of up to OC channels rounded up to 4).
  */
-export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32): usize {
+export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
   const K = <usize>(C * KH * KW);
   const cols: usize = <usize>2 * K * <usize>tileCols(OH * OW) * 4;
-  const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4;
+  const ocr = <usize>((OC + 3) & ~3);
+  const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4 + (<usize>(OH * OW) + K) * ocr * 4;
   return max<usize>(cols, direct);
 }
 
@@ -235,8 +237,10 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
 export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
-  if (stride == 1) directBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, OC);
-  else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
+  if (stride == 1) {
+    directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, OC);
+    if (dinp) directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
+  } else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
 }
 
 // Split parts of conv2d_backward, for threads (src/engine/threads/backend.ts). Each computes its
@@ -247,7 +251,7 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
 /** conv2d_backward's dinp(B,C,H,W) alone (overwritten): images are independent, so chunks of the batch. */
 export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32,
   W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  if (stride == 1) directBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, 0);
+  if (stride == 1) directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   else colBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, 0);
 }
 
@@ -259,7 +263,7 @@ export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B
 export function conv2d_backward_weight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, o0: i32, on: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-  if (stride == 1) directBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, o0, o0 + on);
+  if (stride == 1) directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, o0, o0 + on);
   else colBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, o0, o0 + on);
 }
 
@@ -469,93 +473,166 @@ function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i3
   }
 }
 
-/** The stride-1 path of conv2d_backward: dinp (0: skip), and dweight/dbias rows [o0, o1) (empty: skip). */
-function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
-  weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32,
-  OW: i32, scratch: usize, o0: i32, o1: i32): void {
+// dweight with stride 1: vectors over output channels. dweight[o, k=(c,i,j)] is the sum over
+// images and pixels of dout[o, y, x] * img[c, y+i, x+j]. Per image, dout's rows o0..o1 are
+// transposed to dT(P, onr) (onr = on rounded up to 4, zero lanes past o1), so 8 channels of one
+// pixel are two vector loads; the 5 pixels under weights j..j+4 of kernel row (c,i) are 5
+// consecutive floats of the padded image (load32_splat at fixed offsets from one pointer). A 8x5
+// block keeps 10 accumulators (plus 2 gradient vectors and a splat: 13 of V8's ~14 free xmm
+// registers) for every pixel of the image, stored in acc(K, onr) between images: each element is
+// one sequential sum over (image, pixel), whatever the block shape or the split of channels, and
+// dweight += acc once at the end. No horizontal sums, no per-image stores into dweight.
+
+/** acc(K, onr) columns o..o+7, rows k..k+jb-1 += sum over pixels of g(pixel, o..o+7) * u(pixel + j). */
+// @ts-ignore: decorator
+@inline function dwBlock8(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, jb: i32): void {
+  let a00 = v128.load(acc), a01 = v128.load(acc, 16);
+  let a10 = f32x4.splat(0), a11 = a10, a20 = a10, a21 = a10, a30 = a10, a31 = a10, a40 = a10, a41 = a10;
+  if (jb > 1) { a10 = v128.load(acc + S); a11 = v128.load(acc + S, 16); }
+  if (jb > 2) { a20 = v128.load(acc + 2 * S); a21 = v128.load(acc + 2 * S, 16); }
+  if (jb > 3) { a30 = v128.load(acc + 3 * S); a31 = v128.load(acc + 3 * S, 16); }
+  if (jb > 4) { a40 = v128.load(acc + 4 * S); a41 = v128.load(acc + 4 * S, 16); }
+  let pg = g;
+  for (let y = 0; y < OH; y++) {
+    let pu = u + <usize>y * Wp4;
+    const end = pu + (<usize>OW << 2);
+    for (; pu < end; pu += 4) {
+      const g0 = v128.load(pg), g1 = v128.load(pg, 16);
+      let s = v128.load32_splat(pu);
+      a00 = madd(g0, s, a00); a01 = madd(g1, s, a01);
+      if (jb > 1) { s = v128.load32_splat(pu, 4); a10 = madd(g0, s, a10); a11 = madd(g1, s, a11); }
+      if (jb > 2) { s = v128.load32_splat(pu, 8); a20 = madd(g0, s, a20); a21 = madd(g1, s, a21); }
+      if (jb > 3) { s = v128.load32_splat(pu, 12); a30 = madd(g0, s, a30); a31 = madd(g1, s, a31); }
+      if (jb > 4) { s = v128.load32_splat(pu, 16); a40 = madd(g0, s, a40); a41 = madd(g1, s, a41); }
+      pg += S;
+    }
+  }
+  v128.store(acc, a00); v128.store(acc, a01, 16);
+  if (jb > 1) { v128.store(acc + S, a10); v128.store(acc + S, a11, 16); }
+  if (jb > 2) { v128.store(acc + 2 * S, a20); v128.store(acc + 2 * S, a21, 16); }
+  if (jb > 3) { v128.store(acc + 3 * S, a30); v128.store(acc + 3 * S, a31, 16); }
+  if (jb > 4) { v128.store(acc + 4 * S, a40); v128.store(acc + 4 * S, a41, 16); }
+}
+
+/** dwBlock8 for 4 channels (the last block of a chunk whose width is not a multiple of 8). */
+// @ts-ignore: decorator
+@inline function dwBlock4(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, jb: i32): void {
+  let a0 = v128.load(acc), a1 = f32x4.splat(0), a2 = a1, a3 = a1, a4 = a1;
+  if (jb > 1) a1 = v128.load(acc + S);
+  if (jb > 2) a2 = v128.load(acc + 2 * S);
+  if (jb > 3) a3 = v128.load(acc + 3 * S);
+  if (jb > 4) a4 = v128.load(acc + 4 * S);
+  let pg = g;
+  for (let y = 0; y < OH; y++) {
+    let pu = u + <usize>y * Wp4;
+    const end = pu + (<usize>OW << 2);
+    for (; pu < end; pu += 4) {
+      const g0 = v128.load(pg);
+      a0 = madd(g0, v128.load32_splat(pu), a0);
+      if (jb > 1) a1 = madd(g0, v128.load32_splat(pu, 4), a1);
+      if (jb > 2) a2 = madd(g0, v128.load32_splat(pu, 8), a2);
+      if (jb > 3) a3 = madd(g0, v128.load32_splat(pu, 12), a3);
+      if (jb > 4) a4 = madd(g0, v128.load32_splat(pu, 16), a4);
+      pg += S;
+    }
+  }
+  v128.store(acc, a0);
+  if (jb > 1) v128.store(acc + S, a1);
+  if (jb > 2) v128.store(acc + 2 * S, a2);
+  if (jb > 3) v128.store(acc + 3 * S, a3);
+  if (jb > 4) v128.store(acc + 4 * S, a4);
+}
+
+/** One kernel row (c,i): weights j = 0..KW-1 in blocks of 3 or 2 (1 at most once), for channel block ob (8 or 4 wide). */
+function dwRow(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, KW: i32, wide: bool): void {
+  let j = 0;
+  while (j < KW) {
+    const a = acc + <usize>j * S, v = u + (<usize>j << 2);
+    const r = KW - j;
+    if (r == 3 || r > 4) {
+      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 3); else dwBlock4(a, S, g, v, OH, OW, Wp4, 3);
+      j += 3;
+    } else if (r != 1) {
+      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 2); else dwBlock4(a, S, g, v, OH, OW, Wp4, 2);
+      j += 2;
+    } else {
+      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 1); else dwBlock4(a, S, g, v, OH, OW, Wp4, 1);
+      j += 1;
+    }
+  }
+}
+
+/** dT(P, onr) columns 0..on-1 = rows 0..on-1 of g(on, P) (4x4 shuffles; columns past on stay as they are). */
+function transposeRows(dT: usize, g: usize, on: i32, onr: i32, P: i32): void {
+  const S = <usize>onr << 2, P4 = <usize>P << 2;
+  const p4 = P & ~3;
+  let o = 0;
+  for (; o + 4 <= on; o += 4) {
+    const r0 = g + <usize>o * P4, d = dT + (<usize>o << 2);
+    for (let p = 0; p < p4; p += 4) {
+      const q = <usize>p << 2;
+      const a = v128.load(r0 + q), b = v128.load(r0 + P4 + q), c = v128.load(r0 + 2 * P4 + q), e = v128.load(r0 + 3 * P4 + q);
+      const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+      const ce0 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce1 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+      const dp = d + <usize>p * S;
+      v128.store(dp, v128.shuffle<f32>(ab0, ce0, 0, 1, 4, 5));
+      v128.store(dp + S, v128.shuffle<f32>(ab0, ce0, 2, 3, 6, 7));
+      v128.store(dp + 2 * S, v128.shuffle<f32>(ab1, ce1, 0, 1, 4, 5));
+      v128.store(dp + 3 * S, v128.shuffle<f32>(ab1, ce1, 2, 3, 6, 7));
+    }
+    for (let p = p4; p < P; p++) {
+      for (let r = 0; r < 4; r++) store<f32>(d + <usize>p * S + (<usize>r << 2), load<f32>(r0 + <usize>r * P4 + (<usize>p << 2)));
+    }
+  }
+  for (; o < on; o++) {
+    for (let p = 0; p < P; p++) store<f32>(dT + <usize>p * S + (<usize>o << 2), load<f32>(g + <usize>o * P4 + (<usize>p << 2)));
+  }
+}
+
+/** The stride-1 path of conv2d_backward's dweight/dbias rows [o0, o1) (see above). */
+function directWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32,
+  W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, o0: i32, o1: i32): void {
+  if (o1 <= o0) return;
   const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
-  const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2, OW4 = <usize>OW << 2;
+  const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2;
+  const on = o1 - o0, onr = (on + 3) & ~3, S = <usize>onr << 2;
   const total = paddedFloats(C, KH, KW, OH, OW);
-  const offs = scratch, img = scratch + ((K4 + 63) & ~63), dimg = img + (total << 2);
-  const ow4 = OW & ~3;
-  fillOffsets(offs, C, KH, KW, Hp, Wp);
+  const img = scratch + ((K4 + 63) & ~63), dT = img + (total << 3), acc = dT + <usize>P * S;
+  memory.fill(acc, 0, <usize>K * S);
+  if (onr > on) memory.fill(dT, 0, <usize>P * S); // lanes past o1 stay 0
   for (let b = 0; b < B; b++) {
-    if (o1 > o0) padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
+    padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
     const db = dout + <usize>(b * OC) * P4;
     if (dbias) biasGrad(dbias, db, o0, o1, P);
-    // dweight(OC,K) += sum over pixels of dout(o, y, x) * img(offs[k] + (y, x)): 4x2 blocks
-    let o = o0;
-    for (; o + 4 <= o1; o += 4) {
-      const d0 = db + <usize>o * P4;
-      let k = 0;
-      for (; k + 2 <= K; k += 2) {
-        const u0b = img + <usize>load<i32>(offs + (<usize>k << 2)), u1b = img + <usize>load<i32>(offs + (<usize>k << 2), 4);
-        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00;
-        let a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        let s00: f32 = 0, s01: f32 = 0, s10: f32 = 0, s11: f32 = 0, s20: f32 = 0, s21: f32 = 0, s30: f32 = 0, s31: f32 = 0;
-        for (let y = 0; y < OH; y++) {
-          const r0 = u0b + <usize>y * Wp4, r1 = u1b + <usize>y * Wp4, g0 = d0 + <usize>y * OW4;
-          for (let x = 0; x < ow4; x += 4) {
-            const q = <usize>x << 2;
-            const u0 = v128.load(r0 + q), u1 = v128.load(r1 + q);
-            let g = v128.load(g0 + q);
-            a00 = madd(g, u0, a00); a01 = madd(g, u1, a01);
-            g = v128.load(g0 + P4 + q);
-            a10 = madd(g, u0, a10); a11 = madd(g, u1, a11);
-            g = v128.load(g0 + 2 * P4 + q);
-            a20 = madd(g, u0, a20); a21 = madd(g, u1, a21);
-            g = v128.load(g0 + 3 * P4 + q);
-            a30 = madd(g, u0, a30); a31 = madd(g, u1, a31);
-          }
-          for (let x = ow4; x < OW; x++) {
-            const q = <usize>x << 2;
-            const u0 = load<f32>(r0 + q), u1 = load<f32>(r1 + q);
-            let g = load<f32>(g0 + q); s00 += g * u0; s01 += g * u1;
-            g = load<f32>(g0 + P4 + q); s10 += g * u0; s11 += g * u1;
-            g = load<f32>(g0 + 2 * P4 + q); s20 += g * u0; s21 += g * u1;
-            g = load<f32>(g0 + 3 * P4 + q); s30 += g * u0; s31 += g * u1;
-          }
-        }
-        const dw = dweight + <usize>o * K4 + (<usize>k << 2);
-        store<f32>(dw, load<f32>(dw) + (hsum(a00) + s00)); store<f32>(dw, load<f32>(dw, 4) + (hsum(a01) + s01), 4);
-        store<f32>(dw + K4, load<f32>(dw + K4) + (hsum(a10) + s10)); store<f32>(dw + K4, load<f32>(dw + K4, 4) + (hsum(a11) + s11), 4);
-        store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4) + (hsum(a20) + s20)); store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4, 4) + (hsum(a21) + s21), 4);
-        store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4) + (hsum(a30) + s30)); store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4, 4) + (hsum(a31) + s31), 4);
-      }
-      // odd K (5x5 on one channel): the last column as 4x1 blocks (the scalar directDot here
-      // made the first W3 layer's backward 0.70 ms instead of 0.57)
-      for (; k < K; k++) {
-        const ub = img + <usize>load<i32>(offs + (<usize>k << 2));
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-        for (let y = 0; y < OH; y++) {
-          const r0 = ub + <usize>y * Wp4, g0 = d0 + <usize>y * OW4;
-          for (let x = 0; x < ow4; x += 4) {
-            const q = <usize>x << 2;
-            const u = v128.load(r0 + q);
-            a0 = madd(v128.load(g0 + q), u, a0);
-            a1 = madd(v128.load(g0 + P4 + q), u, a1);
-            a2 = madd(v128.load(g0 + 2 * P4 + q), u, a2);
-            a3 = madd(v128.load(g0 + 3 * P4 + q), u, a3);
-          }
-          for (let x = ow4; x < OW; x++) {
-            const q = <usize>x << 2;
-            const u = load<f32>(r0 + q);
-            s0 += load<f32>(g0 + q) * u; s1 += load<f32>(g0 + P4 + q) * u;
-            s2 += load<f32>(g0 + 2 * P4 + q) * u; s3 += load<f32>(g0 + 3 * P4 + q) * u;
-          }
-        }
-        const dw = dweight + <usize>o * K4 + (<usize>k << 2);
-        store<f32>(dw, load<f32>(dw) + (hsum(a0) + s0));
-        store<f32>(dw + K4, load<f32>(dw + K4) + (hsum(a1) + s1));
-        store<f32>(dw + 2 * K4, load<f32>(dw + 2 * K4) + (hsum(a2) + s2));
-        store<f32>(dw + 3 * K4, load<f32>(dw + 3 * K4) + (hsum(a3) + s3));
+    transposeRows(dT, db + <usize>o0 * P4, on, onr, P);
+    for (let ob = 0; ob < onr; ob += 8) {
+      const wide = ob + 8 <= onr;
+      const g = dT + (<usize>ob << 2);
+      for (let ci = 0; ci < C * KH; ci++) {
+        const c = ci / KH, i = ci - c * KH;
+        dwRow(acc + <usize>(ci * KW) * S + (<usize>ob << 2), S, g, img + (<usize>((c * Hp + i) * Wp) << 2), OH, OW, Wp4, KW, wide);
       }
     }
-    for (; o < o1; o++) {
-      for (let k = 0; k < K; k++) directDot(dweight + <usize>o * K4 + (<usize>k << 2), db + <usize>o * P4, img + <usize>load<i32>(offs + (<usize>k << 2)), OH, OW, Wp);
+  }
+  for (let o = 0; o < on; o++) {
+    const dw = dweight + <usize>(o0 + o) * K4;
+    for (let k = 0; k < K; k++) {
+      const p = dw + (<usize>k << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(acc + <usize>k * S + (<usize>o << 2)));
     }
-    if (!dinp) continue;
+  }
+}
+
+/** The stride-1 path of conv2d_backward's dinp(B,C,H,W) (overwritten). */
+function directInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
+  KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
+  const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2;
+  const total = paddedFloats(C, KH, KW, OH, OW);
+  const offs = scratch, dimg = scratch + ((K4 + 63) & ~63) + (total << 2);
+  fillOffsets(offs, C, KH, KW, Hp, Wp);
+  for (let b = 0; b < B; b++) {
+    const db = dout + <usize>(b * OC) * P4;
     // dimg(offs[k] + (y, x..x+7)) += sum over o of weight[o,k] dout[o, y, x..x+7], then crop
     memory.fill(dimg, 0, total << 2);
     for (let y = 0; y < OH; y++) {
@@ -617,15 +694,6 @@ function directBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, 
       }
     }
   }
-}
-
-/** *dst += sum over (y, x) of g(y*OW + x) * u(y*Wp + x): one dweight element (edges). */
-function directDot(dst: usize, g: usize, u: usize, OH: i32, OW: i32, Wp: i32): void {
-  let s: f32 = 0;
-  for (let y = 0; y < OH; y++) {
-    for (let x = 0; x < OW; x++) s += load<f32>(g + (<usize>(y * OW + x) << 2)) * load<f32>(u + (<usize>(y * Wp + x) << 2));
-  }
-  store<f32>(dst, load<f32>(dst) + s);
 }
 
 /** *dst += dot(a[0..n), b[0..n)). */

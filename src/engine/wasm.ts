@@ -259,7 +259,7 @@ export class WasmBackend implements Backend {
 
   /** Scratch for conv2d of this shape: reused while big enough (kernels allocate nothing). */
   private convScratchFor(sh: Conv2dShape): number {
-    const bytes = this.k.conv2d_scratch_bytes(sh.C, sh.KH, sh.KW, sh.OH, sh.OW) as number;
+    const bytes = this.k.conv2d_scratch_bytes(sh.C, sh.KH, sh.KW, sh.OH, sh.OW, sh.OC) as number;
     if (this.convScratch === 0 || this.convScratchEnd - this.convScratch < bytes) {
       this.convScratch = this.alloc(bytes);
       this.convScratchEnd = this.convScratch + bytes;

@@ -232,7 +232,7 @@ export class ThreadedWasmBackend extends WasmBackend {
 
   /** Grows each thread's conv2d scratch to this shape's size. */
   private growConvScratch(s: Conv2dShape): void {
-    const bytes = this.k.conv2d_scratch_bytes(s.C, s.KH, s.KW, s.OH, s.OW) as number;
+    const bytes = this.k.conv2d_scratch_bytes(s.C, s.KH, s.KW, s.OH, s.OW, s.OC) as number;
     if (bytes > this.convScratchBytes) {
       this.convScratches = [];
       for (let t = 0; t < this.threads; t++) this.convScratches.push(this.alloc(bytes));
