@@ -21,6 +21,8 @@ const SHAPES: [number, number, number][] = [
   [6, 10, 785], [130, 17, 600], [37, 29, 257], [9, 515, 5], [4, 8, 0],
   // the seed's dense layer (784-10): forward (narrow path) and dW (short path), odd rows, tails
   [203, 10, 784], [10, 785, 300], [13, 9, 300], [12, 45, 513], [11, 16, 2], [2, 10, 0],
+  // the dot path (B transposed, N <= 12, K >= 32): column groups of 4 and 3, N < 3, K % 4 tails
+  [9, 5, 37], [7, 11, 130], [5, 2, 33], [3, 1, 64], [4, 12, 35], [1, 7, 32],
 ];
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
@@ -82,7 +84,7 @@ describe.each(wasm.map((be) => [be.name, be] as const))('%s: row and column spli
       const ta = transA ? 1 : 0, tb = transB ? 1 : 0;
       const p = (x: Float32Array, elems: number) => be.ptr(x) + 4 * elems;
       const whole = putF32(be, c0);
-      be.gemm(whole, a, b, bias, M, N, K, transA, transB, true);
+      strided(be.ptr(whole), be.ptr(a), be.ptr(b), be.ptr(bias), M, N, K, ta, tb, 1, be.scratch, lda, ldb, N);
 
       const rows = putF32(be, c0);
       const rc = cuts(M);
@@ -105,5 +107,34 @@ describe.each(wasm.map((be) => [be.name, be] as const))('%s: row and column spli
       const want = c0.slice();
       refGemm(want, randomF32(M * K, 1), randomF32(K * N, 2), randomF32(N, 3), M, N, K, transA, transB, true);
       check(`${name} gemm (split)`, whole, want, atolFor(K), RTOL);
+    });
+
+  // gemm_dot (C = A B^T, taken by the host for a whole call): any row or column range of it gives
+  // the same bits as the whole call, whatever 2-row pairs and 3/4-column groups the ranges make.
+  const dot = (be.variant === 'scalar' ? be.k.gemm_dot_scalar : be.k.gemm_dot) as (...args: number[]) => void;
+  it.each([[14, 10, 600], [9, 7, 33], [5, 12, 130]])('gemm_dot (%i,%i,%i): row and column ranges equal the whole call bit for bit',
+    (M, N, K) => {
+      const a = putF32(be, randomF32(M * K, 5)), b = putF32(be, randomF32(N * K, 6));
+      const bias = putF32(be, randomF32(N, 7)), c0 = randomF32(M * N, 8);
+      const p = (x: Float32Array, elems: number) => be.ptr(x) + 4 * elems;
+      const whole = putF32(be, c0);
+      dot(be.ptr(whole), be.ptr(a), be.ptr(b), be.ptr(bias), M, N, K, 1, K, K, N);
+      const rows = putF32(be, c0);
+      const rc = cuts(M);
+      for (let s = 0; s + 1 < rc.length; s++) {
+        const r0 = rc[s];
+        dot(p(rows, r0 * N), p(a, r0 * K), be.ptr(b), be.ptr(bias), rc[s + 1] - r0, N, K, 1, K, K, N);
+      }
+      expect(bits(rows)).toEqual(bits(whole));
+      const cols = putF32(be, c0);
+      const cc = cuts(N);
+      for (let s = 0; s + 1 < cc.length; s++) {
+        const j0 = cc[s];
+        dot(p(cols, j0), be.ptr(a), p(b, j0 * K), p(bias, j0), M, cc[s + 1] - j0, K, 1, K, K, N);
+      }
+      expect(bits(cols)).toEqual(bits(whole));
+      const want = c0.slice();
+      refGemm(want, randomF32(M * K, 5), randomF32(N * K, 6), randomF32(N, 7), M, N, K, false, true, true);
+      check(`${name} gemm_dot`, whole, want, atolFor(K), RTOL);
     });
 });

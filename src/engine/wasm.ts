@@ -191,8 +191,12 @@ export class WasmBackend implements Backend {
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     try {
-      this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
-        transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
+      if (dotPath(M, N, K, transA, transB)) {
+        this.fn.gemm_dot(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K, accumulate ? 1 : 0, K, K, N);
+      } else {
+        this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
+          transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
+      }
     } catch (e) { throw this.trapped(e, 'gemm', { c, a, b, bias, M, N, K, transA, transB, accumulate }); }
   }
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void {
@@ -308,6 +312,17 @@ export class WasmBackend implements Backend {
 }
 
 /** The exports with every `name_scalar` twin standing in for `name`. */
+/**
+ * Whether a gemm runs as assembly/matmul.ts gemm_dot (C = A B^T, every element a dot product of two
+ * rows): few columns and a depth worth the horizontal sums. Decided for the whole call, so that
+ * every chunk of a threaded split takes the same path (and gives the same bits).
+ */
+export function dotPath(M: number, N: number, K: number, transA: boolean, transB: boolean): boolean {
+  return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K && M >= 1;
+}
+const DOT_MAX_N = 12;
+const DOT_MIN_K = 32;
+
 function scalarTwins(k: KernelExports): KernelExports {
   const out: KernelExports = { ...k };
   for (const name of Object.keys(k)) {

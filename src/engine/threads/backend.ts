@@ -10,7 +10,8 @@
 //                 sums each element over k in one order wherever it sits (assembly/matmul.ts).
 //                 Splitting the larger of M and N duplicates the smaller packing work: a row
 //                 split packs all of B (K*N) in each chunk, a column split all of A (M*K); that is
-//                 also why gemm gets no more chunks than threads.
+//                 also why gemm gets no more chunks than threads. A call on the dot path
+//                 (wasm.ts dotPath: B transposed, N <= 12) splits its rows through gemm_dot.
 //   element-wise  activations, dropout, optimizer step: 4 chunks per thread, in multiples of 16
 //                 elements, so every chunk but the last has no N % 4 tail and the global tail
 //                 stays on the tail code path. Dropout's mask hashes the global index: a chunk
@@ -41,7 +42,7 @@
 //     gather_batch 0.22 per pixel -> the MIN_ELEMS below (about 60 us each).
 import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
-import { WasmBackend, kernelModule, type WasmVariant } from '../wasm.js';
+import { WasmBackend, dotPath, kernelModule, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
 
 /** Smallest gemm (2*M*N*K flop) that is split across threads. */
@@ -119,6 +120,15 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     const cp = this.ptr(c), ap = this.ptr(a), bp = this.ptr(b), biasp = this.ptr(bias);
+    if (dotPath(M, N, K, transA, transB)) {
+      // gemm_dot: no packing, so rows (of A and C) or columns (rows of B) split at no extra cost
+      const base = [cp, ap, bp, biasp, M, N, K, accumulate ? 1 : 0, K, K, N];
+      const byRows = M >= N;
+      const coef = byRows ? [N * 4, K * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0] : [4, 0, K * 4, biasp ? 4 : 0, 0, 0, 0, 0, 0, 0, 0];
+      this.guard('gemm', () => this.split('gemm_dot', byRows ? M : N, byRows ? 4 : 16, this.threads, base, coef,
+        byRows ? 4 : 5), { c, a, b, bias, M, N, K, transA, transB, accumulate });
+      return;
+    }
     const lda = transA ? M : K, ldb = transB ? K : N, ldc = N;
     const base = [cp, ap, bp, biasp, M, N, K, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, 0, lda, ldb, ldc];
     // One chunk per thread: a gemm chunk repacks the operand it shares, so fewer is cheaper.
