@@ -54,7 +54,7 @@ export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   const K = <usize>(C * KH * KW);
   const cols: usize = <usize>2 * K * <usize>tileCols(OH * OW) * 4;
   const ocr = <usize>((OC + 3) & ~3);
-  const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4 + (<usize>(OH * OW) + K) * ocr * 4;
+  const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4 + (<usize>(OH * ((OW + 7) & ~7)) + K) * ocr * 4;
   return max<usize>(cols, direct);
 }
 
@@ -405,17 +405,6 @@ function fillOffsets(offs: usize, C: i32, KH: i32, KW: i32, Hp: i32, Wp: i32): v
   }
 }
 
-/** v = 8 floats at p, or the first n (< 8) with zeros after (no read past them). */
-// @ts-ignore: decorator
-@inline function loadN(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (n > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
 function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32, H: i32,
   W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
   const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
@@ -623,68 +612,71 @@ function directWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: 
   }
 }
 
-/** The stride-1 path of conv2d_backward's dinp(B,C,H,W) (overwritten). */
+/**
+ * dimg(offs[k..k+kb) + 8 pixels) += sum over o of weight[o, k..] g[o, 8 pixels] for kb = 4 or 1
+ * weights: the scatter of one row segment (g: gradient rows with plane stride G4).
+ */
+// @ts-ignore: decorator
+@inline function dinBlock(base: usize, ko: usize, weight: usize, g: usize, OC: i32, K4: usize, G4: usize, kb: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  let pa = weight, pb = g;
+  for (let o = 0; o < OC; o++) {
+    const x0 = v128.load(pb), x1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, x0, c00); c01 = madd(a, x1, c01);
+    if (kb > 1) {
+      a = v128.load32_splat(pa, 4);
+      c10 = madd(a, x0, c10); c11 = madd(a, x1, c11);
+      a = v128.load32_splat(pa, 8);
+      c20 = madd(a, x0, c20); c21 = madd(a, x1, c21);
+      a = v128.load32_splat(pa, 12);
+      c30 = madd(a, x0, c30); c31 = madd(a, x1, c31);
+    }
+    pa += K4;
+    pb += G4;
+  }
+  let p = base + <usize>load<i32>(ko);
+  v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16);
+  if (kb > 1) {
+    p = base + <usize>load<i32>(ko, 4);
+    v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16);
+    p = base + <usize>load<i32>(ko, 8);
+    v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16);
+    p = base + <usize>load<i32>(ko, 12);
+    v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
+  }
+}
+
+/**
+ * The stride-1 path of conv2d_backward's dinp(B,C,H,W) (overwritten): dimg(offs[k] + (y, x..x+7))
+ * += sum over o of weight[o,k] dout[o, y, x..x+7], then crop. When OW is not a multiple of 8 each
+ * image's dout is first copied with its rows zero-padded to OWr (lanes past the row end then add
+ * zeros to neighbouring padded pixels), so the loop has no partial loads.
+ */
 function directInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
   KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
   const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
   const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2;
+  const OWr = (OW + 7) & ~7, OWr4 = <usize>OWr << 2, G4 = <usize>(OH * OWr) << 2;
   const total = paddedFloats(C, KH, KW, OH, OW);
-  const offs = scratch, dimg = scratch + ((K4 + 63) & ~63) + (total << 2);
+  const offs = scratch, dimg = scratch + ((K4 + 63) & ~63) + (total << 2), gpad = dimg + (total << 2);
   fillOffsets(offs, C, KH, KW, Hp, Wp);
+  if (OWr != OW) memory.fill(gpad, 0, <usize>OC * G4);
   for (let b = 0; b < B; b++) {
-    const db = dout + <usize>(b * OC) * P4;
-    // dimg(offs[k] + (y, x..x+7)) += sum over o of weight[o,k] dout[o, y, x..x+7], then crop
+    let g = dout + <usize>(b * OC) * P4;
+    if (OWr != OW) {
+      for (let r = 0; r < OC * OH; r++) memory.copy(gpad + <usize>r * OWr4, g + (<usize>(r * OW) << 2), <usize>OW << 2);
+      g = gpad;
+    }
     memory.fill(dimg, 0, total << 2);
     for (let y = 0; y < OH; y++) {
       for (let x = 0; x < OW; x += 8) {
-        const n = OW - x;
-        const gb = db + (<usize>(y * OW + x) << 2);
+        const gb = g + <usize>y * OWr4 + (<usize>x << 2);
         const base = dimg + <usize>y * Wp4 + (<usize>x << 2);
         let k = 0;
-        for (; k + 4 <= K; k += 4) {
-          let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
-          let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-          let pa = weight + (<usize>k << 2);
-          let pb = gb;
-          for (let o = 0; o < OC; o++) {
-            // past the row end the gradient is 0 (lanes that add to neighbouring padded pixels)
-            const x0 = n >= 8 ? v128.load(pb) : loadN(pb, n);
-            const x1 = n >= 8 ? v128.load(pb, 16) : loadN(pb + 16, n - 4);
-            let a = v128.load32_splat(pa);
-            c00 = madd(a, x0, c00); c01 = madd(a, x1, c01);
-            a = v128.load32_splat(pa, 4);
-            c10 = madd(a, x0, c10); c11 = madd(a, x1, c11);
-            a = v128.load32_splat(pa, 8);
-            c20 = madd(a, x0, c20); c21 = madd(a, x1, c21);
-            a = v128.load32_splat(pa, 12);
-            c30 = madd(a, x0, c30); c31 = madd(a, x1, c31);
-            pa += K4;
-            pb += P4;
-          }
-          const ko = offs + (<usize>k << 2);
-          let p = base + <usize>load<i32>(ko);
-          v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16);
-          p = base + <usize>load<i32>(ko, 4);
-          v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16);
-          p = base + <usize>load<i32>(ko, 8);
-          v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16);
-          p = base + <usize>load<i32>(ko, 12);
-          v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
-        }
-        for (; k < K; k++) {
-          let c00 = f32x4.splat(0), c01 = c00;
-          let pa = weight + (<usize>k << 2);
-          let pb = gb;
-          for (let o = 0; o < OC; o++) {
-            const a = v128.load32_splat(pa);
-            c00 = madd(a, n >= 8 ? v128.load(pb) : loadN(pb, n), c00);
-            c01 = madd(a, n >= 8 ? v128.load(pb, 16) : loadN(pb + 16, n - 4), c01);
-            pa += K4;
-            pb += P4;
-          }
-          const p = base + <usize>load<i32>(offs + (<usize>k << 2));
-          v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16);
-        }
+        for (; k + 4 <= K; k += 4) dinBlock(base, offs + (<usize>k << 2), weight + (<usize>k << 2), gb, OC, K4, G4, 4);
+        for (; k < K; k++) dinBlock(base, offs + (<usize>k << 2), weight + (<usize>k << 2), gb, OC, K4, G4, 1);
       }
     }
     const di = dinp + (<usize>(b * C * H * W) << 2);
