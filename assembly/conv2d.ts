@@ -661,7 +661,18 @@ function directInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H:
   const OWr = (OW + 7) & ~7, OWr4 = <usize>OWr << 2, G4 = <usize>(OH * OWr) << 2;
   const total = paddedFloats(C, KH, KW, OH, OW);
   const offs = scratch, dimg = scratch + ((K4 + 63) & ~63) + (total << 2), gpad = dimg + (total << 2);
-  fillOffsets(offs, C, KH, KW, Hp, Wp);
+  const wp = gpad + <usize>((OC + 3) & ~3) * G4;
+  // Weights in the order (c, j, i) (offs and the columns of a copy wp(OC,K) of weight): the 4
+  // read-modify-writes of a block then hit different rows of dimg. In (c, i, j) order they
+  // overlap by 28 of 32 bytes one after the other, and each load waits for the store before it
+  // to retire (no store-to-load forwarding across two stores).
+  let n: usize = 0;
+  for (let c = 0; c < C; c++) for (let j = 0; j < KW; j++) for (let i = 0; i < KH; i++) {
+    store<i32>(offs + (n << 2), ((c * Hp + i) * Wp + j) << 2);
+    const k = (c * KH + i) * KW + j;
+    for (let o = 0; o < OC; o++) store<f32>(wp + <usize>o * K4 + (n << 2), load<f32>(weight + <usize>o * K4 + (<usize>k << 2)));
+    n++;
+  }
   if (OWr != OW) memory.fill(gpad, 0, <usize>OC * G4);
   for (let b = 0; b < B; b++) {
     let g = dout + <usize>(b * OC) * P4;
@@ -675,8 +686,8 @@ function directInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H:
         const gb = g + <usize>y * OWr4 + (<usize>x << 2);
         const base = dimg + <usize>y * Wp4 + (<usize>x << 2);
         let k = 0;
-        for (; k + 4 <= K; k += 4) dinBlock(base, offs + (<usize>k << 2), weight + (<usize>k << 2), gb, OC, K4, G4, 4);
-        for (; k < K; k++) dinBlock(base, offs + (<usize>k << 2), weight + (<usize>k << 2), gb, OC, K4, G4, 1);
+        for (; k + 4 <= K; k += 4) dinBlock(base, offs + (<usize>k << 2), wp + (<usize>k << 2), gb, OC, K4, G4, 4);
+        for (; k < K; k++) dinBlock(base, offs + (<usize>k << 2), wp + (<usize>k << 2), gb, OC, K4, G4, 1);
       }
     }
     const di = dinp + (<usize>(b * C * H * W) << 2);
