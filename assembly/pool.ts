@@ -1,16 +1,21 @@
 // 2-D max and average pooling over channels-first images, forward and backward.
 //   inp (B,C,H,W) -> out (B,C,OH,OW), window k, stride s, no padding: OH = (H - k) / s + 1
-//   argmax (B,C,OH,OW) i32: index into inp of each window's first maximum (row-major order)
+//   argmax (B,C,OH,OW) i32: i0 + index into inp of each window's first maximum (row-major order)
 // Reference: src/engine/ref/pool.ts. Flatten needs no kernel: (B,C,H,W) is (B,C*H*W) in memory.
-// SIMD pays only for the common 2x2 stride-2 forward (de-interleave even/odd columns with
-// shuffles); other windows and both backwards (a fill plus a scatter) share the scalar code.
+// i0 lets a thread run images b0.. of a batch (inp, out, argmax, dinp, dout advanced to image b0,
+// i0 = b0*C*H*W) and still store and read the batch-wide indices of the Backend contract; one
+// call over the whole batch passes 0. Windows never cross images, so any split by images gives
+// the same bytes.
+// SIMD pays for the common 2x2 stride-2 case: forward de-interleaves even/odd columns with
+// shuffles; max backward writes each 2x2 window's 4 gradients directly (g where argmax points, 0
+// elsewhere: no fill, no scatter). Other windows share the scalar code (a fill plus a scatter).
 
 /** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
 export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
-      for (let x = 0; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, k, stride, OH, OW, y, x);
+      for (let x = 0; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, k, stride, OH, OW, y, x, i0);
     }
   }
 }
@@ -18,7 +23,7 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
 /** Max pooling of one window: output (y, x) of plane bc. */
 // @ts-ignore: decorator
 @inline function maxWindow(out: usize, argmax: usize, inp: usize, bc: i32, H: i32, W: i32, k: i32,
-  stride: i32, OH: i32, OW: i32, y: i32, x: i32): void {
+  stride: i32, OH: i32, OW: i32, y: i32, x: i32, i0: i32): void {
   const plane = bc * H * W;
   let at = plane + y * stride * W + x * stride;
   let best = load<f32>(inp + (<usize>at << 2));
@@ -31,14 +36,14 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
   }
   const o = <usize>((bc * OH + y) * OW + x) << 2;
   store<f32>(out + o, best);
-  store<i32>(argmax + o, at);
+  store<i32>(argmax + o, i0 + at);
 }
 
-/** out(B,C,OH,OW) = max over each k x k window of inp(B,C,H,W); argmax(B,C,OH,OW) = its index. */
+/** out(B,C,OH,OW) = max over each k x k window of inp(B,C,H,W); argmax(B,C,OH,OW) = i0 + its index. */
 export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
   if (k != 2 || stride != 2) {
-    maxpool_forward_scalar(out, argmax, inp, B, C, H, W, k, stride, OH, OW);
+    maxpool_forward_scalar(out, argmax, inp, B, C, H, W, k, stride, OH, OW, i0);
     return;
   }
   const W4 = <usize>W << 2;
@@ -48,9 +53,9 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
       const r0 = inp + (<usize>((bc * H + 2 * y) * W) << 2);
       const o = out + (<usize>((bc * OH + y) * OW) << 2);
       const g = argmax + (<usize>((bc * OH + y) * OW) << 2);
-      const base = (bc * H + 2 * y) * W;
+      const base = i0 + (bc * H + 2 * y) * W;
       // index of the top-left pixel of windows x..x+3
-      let i0 = i32x4.add(i32x4.splat(base), i32x4(0, 2, 4, 6));
+      let tl = i32x4.add(i32x4.splat(base), i32x4(0, 2, 4, 6));
       const one = i32x4.splat(1), w = i32x4.splat(W);
       let x = 0;
       for (; x + 4 <= OW; x += 4) {
@@ -62,33 +67,74 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
         const be = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), bo = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
         const tm = f32x4.gt(to, te), bm = f32x4.gt(bo, be);
         const tv = v128.bitselect(to, te, tm), bv = v128.bitselect(bo, be, bm);
-        const ti = i32x4.add(i0, v128.and(tm, one));
-        const bi = i32x4.add(i32x4.add(i0, w), v128.and(bm, one));
+        const ti = i32x4.add(tl, v128.and(tm, one));
+        const bi = i32x4.add(i32x4.add(tl, w), v128.and(bm, one));
         const m = f32x4.gt(bv, tv);
         v128.store(o + (<usize>x << 2), v128.bitselect(bv, tv, m));
         v128.store(g + (<usize>x << 2), v128.bitselect(bi, ti, m));
-        i0 = i32x4.add(i0, step);
+        tl = i32x4.add(tl, step);
       }
-      for (; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, 2, 2, OH, OW, y, x);
+      for (; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, 2, 2, OH, OW, y, x, i0);
     }
   }
 }
 
-/** dinp(B,C,H,W) = 0, then dinp[argmax] += dout (windows overlap when stride < k). */
+/** dinp(B,C,H,W) = 0, then dinp[argmax - i0] += dout (windows overlap when stride < k). */
 export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
-  memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
-  const n = B * C * OH * OW;
-  for (let o = 0; o < n; o++) {
-    const q = dinp + (<usize>load<i32>(argmax + (<usize>o << 2)) << 2);
-    store<f32>(q, load<f32>(q) + load<f32>(dout + (<usize>o << 2)));
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
+  if (k != 2 || stride != 2) {
+    maxpool_backward_scalar(dinp, dout, argmax, B, C, H, W, k, stride, OH, OW, i0);
+    return;
+  }
+  // rows or columns past the last window get no gradient: zero them first
+  if (H != 2 * OH || W != 2 * OW) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  const W4 = <usize>W << 2;
+  const zero = f32x4.splat(0), one = i32x4.splat(1), w = i32x4.splat(W), step = i32x4.splat(8);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      const r0 = dinp + (<usize>((bc * H + 2 * y) * W) << 2);
+      const go = dout + (<usize>((bc * OH + y) * OW) << 2);
+      const ga = argmax + (<usize>((bc * OH + y) * OW) << 2);
+      // index of the top-left pixel of windows x..x+3
+      let tl = i32x4.add(i32x4.splat(i0 + (bc * H + 2 * y) * W), i32x4(0, 2, 4, 6));
+      let x = 0;
+      for (; x + 4 <= OW; x += 4) {
+        const g = v128.load(go + (<usize>x << 2)), a = v128.load(ga + (<usize>x << 2));
+        // g + 0 as the fill-and-add of the scalar code gives (-0 becomes +0)
+        const l = f32x4.add(v128.and(g, i32x4.eq(a, tl)), zero);
+        const r = f32x4.add(v128.and(g, i32x4.eq(a, i32x4.add(tl, one))), zero);
+        const bl = i32x4.add(tl, w);
+        const dl = f32x4.add(v128.and(g, i32x4.eq(a, bl)), zero);
+        const dr = f32x4.add(v128.and(g, i32x4.eq(a, i32x4.add(bl, one))), zero);
+        const p = r0 + (<usize>(2 * x) << 2);
+        v128.store(p, v128.shuffle<f32>(l, r, 0, 4, 1, 5));
+        v128.store(p, v128.shuffle<f32>(l, r, 2, 6, 3, 7), 16);
+        v128.store(p + W4, v128.shuffle<f32>(dl, dr, 0, 4, 1, 5));
+        v128.store(p + W4, v128.shuffle<f32>(dl, dr, 2, 6, 3, 7), 16);
+        tl = i32x4.add(tl, step);
+      }
+      for (; x < OW; x++) {
+        const g: f32 = load<f32>(go + (<usize>x << 2)) + 0;
+        const at = load<i32>(ga + (<usize>x << 2)) - (i0 + (bc * H + 2 * y) * W + 2 * x); // 0, 1, W or W+1
+        const p = r0 + (<usize>(2 * x) << 2);
+        store<f32>(p, at == 0 ? g : 0);
+        store<f32>(p, at == 1 ? g : 0, 4);
+        store<f32>(p + W4, at == W ? g : 0);
+        store<f32>(p + W4, at == W + 1 ? g : 0, 4);
+      }
+    }
   }
 }
 
-/** Scalar twin of maxpool_backward (the same scatter). */
+/** Scalar twin of maxpool_backward: the fill and scatter, for every window. */
 export function maxpool_backward_scalar(dinp: usize, dout: usize, argmax: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32): void {
-  maxpool_backward(dinp, dout, argmax, B, C, H, W, k, stride, OH, OW);
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
+  memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  const n = B * C * OH * OW;
+  for (let o = 0; o < n; o++) {
+    const q = dinp + (<usize>(load<i32>(argmax + (<usize>o << 2)) - i0) << 2);
+    store<f32>(q, load<f32>(q) + load<f32>(dout + (<usize>o << 2)));
+  }
 }
 
 /** Scalar twin of avgpool_forward. */

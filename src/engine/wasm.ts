@@ -288,13 +288,13 @@ export class WasmBackend implements Backend {
   maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
     try {
       this.fn.maxpool_forward(this.ptr(out), this.ptr(argmax), this.ptr(inp),
-        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0);
     } catch (e) { throw this.trapped(e, 'maxpool_forward', { out, argmax, inp, ...p }); }
   }
   maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
     try {
       this.fn.maxpool_backward(this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
-        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW);
+        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0);
     } catch (e) { throw this.trapped(e, 'maxpool_backward', { dinp, dout, argmax, ...p }); }
   }
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
