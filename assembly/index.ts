@@ -15,3 +15,4 @@ export * from './batch';
 export * from './dropout';
 export * from './conv2d';
 export * from './pool';
+export * from './fill';

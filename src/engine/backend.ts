@@ -90,6 +90,10 @@ export interface Backend {
   /** Number of rows whose argmax (first maximum) equals the label. */
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number;
 
+  // ---- gradients: zeroed before each step's backward, which adds into them ----
+  /** x[0, N) = 0. */
+  fillZero(x: Float32Array, N: number): void;
+
   // ---- optimizer: one call updates the whole flat parameter arena ----
   /** m and v are the optimizer state (velocity / first and second moments), N floats each. */
   optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,

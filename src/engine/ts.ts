@@ -17,6 +17,7 @@ export class TsBackend implements Backend {
   u8(n: number): Uint8Array { return new Uint8Array(n); }
   mark(): number { return 0; }
   release(_mark: number): void { /* garbage collected */ }
+  fillZero(x: Float32Array, N: number): void { x.fill(0, 0, N); }
   gemm = gemm;
   biasBackward = biasBackward;
   activationForward = activationForward;

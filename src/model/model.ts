@@ -103,7 +103,7 @@ export class Model {
 
   /** Sets every gradient to zero (before accumulating a new step). */
   zeroGrad(): void {
-    this.grads.fill(0);
+    this.backend.fillZero(this.grads, this.grads.length);
   }
 
   /**
