@@ -155,6 +155,34 @@ describe('threaded kernels equal one thread bit for bit', () => {
     }
   }
 
+  // Chunks of images; max pooling's argmax stays batch-wide (the i0 argument). 2x2 stride 2 takes
+  // the SIMD paths (25x23: rows and columns left past the last window), 3x3 stride 2 the scalar ones.
+  for (const [k, stride, H, W] of [[2, 2, 24, 24], [2, 2, 25, 23], [3, 2, 24, 24]]) {
+    it(`max and avg pooling k${k} s${stride} ${H}x${W} (chunks of images)`, () => {
+      const B = 29, C = 32; // B*C*H*W above the split threshold
+      const OH = Math.floor((H - k) / stride) + 1, OW = Math.floor((W - k) / stride) + 1;
+      const p = { B, C, H, W, k, stride, OH, OW };
+      const x = randomF32(B * C * H * W, 51), d = randomF32(B * C * OH * OW, 52);
+      const res = [one, two, three].map((be) => {
+        const out = be.f32(B * C * OH * OW), arg = be.i32(B * C * OH * OW), dinp = be.f32(B * C * H * W).fill(NaN);
+        const avg = be.f32(B * C * OH * OW), davg = be.f32(B * C * H * W).fill(NaN);
+        be.maxPoolForward(out, arg, fill(be, x), p);
+        be.maxPoolBackward(dinp, fill(be, d), arg, p);
+        be.avgPoolForward(avg, fill(be, x), p);
+        be.avgPoolBackward(davg, fill(be, d), p);
+        return [out, new Float32Array(arg.buffer, arg.byteOffset, arg.length), dinp, avg, davg];
+      });
+      for (const r of res.slice(1)) for (let i = 0; i < 5; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
+      // argmax of the last image's first window points into that image, at its first pixel's window
+      const arg = new Int32Array(res[0][1].buffer, res[0][1].byteOffset, B * C * OH * OW);
+      const first = (B - 1) * C * H * W;
+      expect(arg[(B - 1) * C * OH * OW]).toBeGreaterThanOrEqual(first);
+      expect(arg[(B - 1) * C * OH * OW]).toBeLessThanOrEqual(first + (k - 1) * W + k - 1);
+      expect(res[0][2].some((v) => Number.isNaN(v))).toBe(false);
+      expect(res[0][4].some((v) => Number.isNaN(v))).toBe(false);
+    });
+  }
+
   it('gather_batch', () => {
     const R = 1000, D = 784, B = 401; // B*D above the split threshold
     const rng = new Rng(13);

@@ -20,8 +20,9 @@
 //   gather_batch  4 chunks of batch rows per thread.
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
-//                 and B*O = 128*512 adds take about as long as one round trip), pooling (its
-//                 argmax holds indices into the whole batch).
+//                 and B*O = 128*512 adds take about as long as one round trip).
+//   pooling       chunks of whole images (2 per thread): windows never cross images; max
+//                 pooling's i0 argument (chunk start * C*H*W) keeps argmax batch-wide.
 //   conv2d fwd    chunks of whole images (2 per thread), each thread with its own scratch;
 //                 images are independent, so the output is the same bytes.
 //   conv2d bwd    two calls. dinp: chunks of whole images, as forward (conv2d_backward_input).
@@ -39,8 +40,11 @@
 //   element-wise, measured one-thread cost per element (2^20 elements):
 //     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
 //     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
-//     gather_batch 0.22 per pixel -> the MIN_ELEMS below (about 60 us each).
-import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep } from '../backend.js';
+//     gather_batch 0.22 per pixel, 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.08 (avg
+//     fwd), 1.1 (avg bwd, scalar) -> the MIN_ELEMS below (about 60 us each). Pooling asks for
+//     more: the W3 net's first pool (64x8x24x24 = 295k pixels, 45-48 us a call) measured no
+//     faster on 2 threads (median of 900 calls), so it stays on one thread.
+import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
 import { WasmBackend, dotPath, kernelModule, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
@@ -57,6 +61,7 @@ export const MIN_ELEMS = {
   dropoutForward: 1 << 17,
   dropoutBackward: 1 << 18,
   gatherPixels: 1 << 18,      // B * D
+  poolPixels: 1 << 19,        // B * C * H * W (input)
 } as const;
 
 const GOLDEN = 0x9e3779b9;
@@ -238,6 +243,40 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.guard('conv2d_backward', () => this.split('conv2d_backward_input', s.B, 1, this.threads * 2,
       [this.ptr(dinp), this.ptr(dout), this.ptr(weight), s.B, ...geom, 0],
       [s.C * s.H * s.W * 4, s.OC * P * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 3, 14, -1, this.convScratches), args);
+  }
+
+  override maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
+    if (!this.splitPool(p)) return super.maxPoolForward(out, argmax, inp, p);
+    const o4 = p.C * p.OH * p.OW * 4, i = p.C * p.H * p.W;
+    this.guard('maxpool_forward', () => this.split('maxpool_forward', p.B, 1, this.threads * 2,
+      [this.ptr(out), this.ptr(argmax), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0],
+      [o4, o4, i * 4, 0, 0, 0, 0, 0, 0, 0, 0, i], 3), { out, argmax, inp, ...p });
+  }
+
+  override maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
+    if (!this.splitPool(p)) return super.maxPoolBackward(dinp, dout, argmax, p);
+    const o4 = p.C * p.OH * p.OW * 4, i = p.C * p.H * p.W;
+    this.guard('maxpool_backward', () => this.split('maxpool_backward', p.B, 1, this.threads * 2,
+      [this.ptr(dinp), this.ptr(dout), this.ptr(argmax), p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0],
+      [i * 4, o4, o4, 0, 0, 0, 0, 0, 0, 0, 0, i], 3), { dinp, dout, argmax, ...p });
+  }
+
+  override avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
+    if (!this.splitPool(p)) return super.avgPoolForward(out, inp, p);
+    this.guard('avgpool_forward', () => this.split('avgpool_forward', p.B, 1, this.threads * 2,
+      [this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW],
+      [p.C * p.OH * p.OW * 4, p.C * p.H * p.W * 4, 0, 0, 0, 0, 0, 0, 0, 0], 2), { out, inp, ...p });
+  }
+
+  override avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
+    if (!this.splitPool(p)) return super.avgPoolBackward(dinp, dout, p);
+    this.guard('avgpool_backward', () => this.split('avgpool_backward', p.B, 1, this.threads * 2,
+      [this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW],
+      [p.C * p.H * p.W * 4, p.C * p.OH * p.OW * 4, 0, 0, 0, 0, 0, 0, 0, 0], 2), { dinp, dout, ...p });
+  }
+
+  private splitPool(p: Pool2dShape): boolean {
+    return this.threads > 1 && p.B >= 2 && p.B * p.C * p.H * p.W >= MIN_ELEMS.poolPixels;
   }
 
   /** Grows each thread's conv2d scratch to this shape's size. */
