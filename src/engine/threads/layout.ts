@@ -41,4 +41,7 @@ export const LAYOUT = {
   SCRATCH: 1,    // f64 index within a slot
   MSG_OFFSET: 64,
   MSG_BYTES: 960,
+  // Not a word of the block: how long (ms) a thread spins on SEQ (workers) or DONE (the main
+  // thread) before it sleeps in Atomics.wait; see pool.ts.
+  SPIN_MS: 0.2,
 } as const;

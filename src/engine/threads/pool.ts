@@ -6,15 +6,18 @@
 // CLAIM = (gen, next 0, count), bumps SEQ and Atomics.notify()s as many workers as there are
 // chunks beyond its own. Then everyone, the main thread included, takes chunks with a
 // compareExchange on CLAIM until none is left; each finished chunk counts DONE up. The main
-// thread finally sleeps in Atomics.wait on DONE (100 ms slices, checking for a worker that could
-// not start and for the timeout) until DONE equals the count.
+// thread finally spins, then sleeps in Atomics.wait on DONE (100 ms slices, checking for a worker
+// that could not start and for the timeout) until DONE equals the count.
 //
 // Why chunks are taken rather than handed out: on a busy machine a worker may wake late. Then the
 // main thread takes the late worker's chunks itself instead of waiting for it, and a worker that
 // wakes after the call is over finds nothing to take. Which thread runs a chunk never changes the
 // result: each output element is computed by one chunk with the same code and order of operations.
-// Nobody spins: on a busy 2-core machine a spinning thread can take the core that the thread it
-// waits for needs (12 ms stalls were measured).
+// Threads spin only briefly (LAYOUT.SPIN_MS, 0.2 ms) before they sleep: waking from Atomics.wait
+// costs 20-35 us here, paid twice per call (the worker's start, the main thread's return), and a
+// training step makes its split calls microseconds apart. Longer spins are no good: on a busy
+// 2-core machine a spinning thread can take the core that the thread it waits for needs (12 ms
+// stalls were measured with unbounded spinning).
 //
 // Measured round trip on this machine (2-core AMD EPYC, Node 20, load average 5-8 from other
 // processes): a two-chunk call of an empty kernel, main + 1 worker, 12 us median (p10 10, p90 20).
@@ -181,6 +184,9 @@ export class ThreadPool {
     const I = this.I;
     const deadline = Date.now() + this.timeoutMs;
     let d: number;
+    // The workers' chunks usually end within microseconds of ours: spin a moment before sleeping.
+    const until = performance.now() + L.SPIN_MS;
+    while (Atomics.load(I, L.DONE) !== count && performance.now() < until) { /* spin */ }
     while ((d = Atomics.load(I, L.DONE)) !== count) {
       Atomics.wait(I, L.DONE, d, 100);
       if (Atomics.load(I, L.DONE) !== count && Date.now() > deadline) {
