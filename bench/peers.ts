@@ -313,8 +313,11 @@ export async function runPeers(opts: { quick: boolean }): Promise<PeerRow[]> {
 
   for (const w of WORKLOADS) {
     const name = `train step ${w.id} ${w.cnn ? 'cnn c8k5-c16k5-10' : w.arch} B${w.batch} ${w.optimizer}`;
-    // Per-epoch equivalent (60k images) of a step time, for the CNN.
-    const epoch = (t: Stats) => w.cnn ? `; ${(t.median * epochSteps(w.batch)).toFixed(1)} s/epoch (${epochSteps(w.batch)} steps)` : '';
+    // Per-epoch equivalent (60k images) of a step time: the issues state epoch targets.
+    const epoch = (t: Stats) => {
+      const s = t.median * epochSteps(w.batch);
+      return `; ${s.toFixed(s < 10 ? 2 : 1)} s/epoch (${epochSteps(w.batch)} steps)`;
+    };
     const ours: { threads: number; t: Stats }[] = [];
     let init: Weights | null = null;
     for (const threads of threadCounts) {
