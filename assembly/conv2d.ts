@@ -48,12 +48,12 @@ const TMAX: i32 = 512;
 /**
  * Bytes of scratch conv2d_forward/conv2d_backward need for this geometry: the larger of the
  * im2col path (col + dcol tiles) and the stride-1 path (offset table, padded image and gradient,
- * transposed dout and dweight accumulators of up to OC channels rounded up to 4).
+ * transposed dout and dweight accumulators of up to OC channels rounded up to 8).
  */
 export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
   const K = <usize>(C * KH * KW);
   const cols: usize = <usize>2 * K * <usize>tileCols(OH * OW) * 4;
-  const ocr = <usize>((OC + 3) & ~3);
+  const ocr = <usize>((OC + 7) & ~7);
   const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4 + (<usize>(OH * ((OW + 7) & ~7)) + K) * ocr * 4;
   return max<usize>(cols, direct);
 }
@@ -238,15 +238,16 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
   if (stride == 1) {
-    directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, OC);
+    directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, weightUnits(OC, C * KH * KW, 1));
     if (dinp) directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   } else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
 }
 
 // Split parts of conv2d_backward, for threads (src/engine/threads/backend.ts). Each computes its
 // elements with the same code and operation order as conv2d_backward, so any split of the images
-// (input part) or of the output channels in multiples of 4 (weight part: the 4-row blocks start at
-// o0 as they start at 0) gives the same bits.
+// (input part) or of the weight units (weight part: (8-channel block, weight) pairs with stride 1,
+// output channels in multiples of 4 otherwise, where the 4-row blocks start at u0 as they start
+// at 0) gives the same bits.
 
 /** conv2d_backward's dinp(B,C,H,W) alone (overwritten): images are independent, so chunks of the batch. */
 export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32,
@@ -256,15 +257,22 @@ export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B
 }
 
 /**
- * conv2d_backward's dweight += and dbias += (0: skip) alone, for output channels [o0, o0+on) summed
- * over the whole batch in image order; o0 a multiple of 4. (No OH, OW: a split call has at most 16
- * arguments; they follow from the rest.)
+ * conv2d_backward's dweight += and dbias += (0: skip) alone, for weight units [u0, u0+un) summed
+ * over the whole batch in image order. Units: with stride 1 the ceil(OC/8)*K (8-channel block,
+ * weight k) pairs, block-major (dbias of a block goes with its k = 0); otherwise the OC output
+ * channels, u0 a multiple of 4. (No OH, OW: a split call has at most 16 arguments; they follow
+ * from the rest.)
  */
 export function conv2d_backward_weight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
-  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, o0: i32, on: i32): void {
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, u0: i32, un: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-  if (stride == 1) directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, o0, o0 + on);
-  else colBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, o0, o0 + on);
+  if (stride == 1) directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u0 + un);
+  else colBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, u0, u0 + un);
+}
+
+/** Weight units of conv2d_backward_weight for this geometry (what threads split). */
+export function conv2d_weight_units(C: i32, KH: i32, KW: i32, OC: i32, stride: i32): i32 {
+  return weightUnits(OC, C * KH * KW, stride);
 }
 
 /** The im2col path of conv2d_backward: dinp (0: skip), and dweight/dbias rows [o0, o1) (empty: skip). */
@@ -463,24 +471,31 @@ function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i3
 }
 
 // dweight with stride 1: vectors over output channels. dweight[o, k=(c,i,j)] is the sum over
-// images and pixels of dout[o, y, x] * img[c, y+i, x+j]. Per image, dout's rows o0..o1 are
-// transposed to dT(P, onr) (onr = on rounded up to 4, zero lanes past o1), so 8 channels of one
-// pixel are two vector loads; the 5 pixels under weights j..j+4 of kernel row (c,i) are 5
-// consecutive floats of the padded image (load32_splat at fixed offsets from one pointer). A 8x5
-// block keeps 10 accumulators (plus 2 gradient vectors and a splat: 13 of V8's ~14 free xmm
-// registers) for every pixel of the image, stored in acc(K, onr) between images: each element is
-// one sequential sum over (image, pixel), whatever the block shape or the split of channels, and
-// dweight += acc once at the end. No horizontal sums, no per-image stores into dweight.
+// images and pixels of dout[o, y, x] * img[c, y+i, x+j]. Channels go in blocks of 8 (lanes past
+// OC are 0). Per image, each block's dout rows are transposed to dT(P, 8), so its 8 channels of
+// one pixel are two vector loads, and the pixels under weights j..j+2 of kernel row (c,i) are
+// consecutive floats of the padded image (load32_splat at fixed offsets from one pointer). An 8x3
+// block holds 6 accumulators, 2 gradient vectors and 3 splats (8x5 spilled: V8 hoists the splats)
+// for every pixel of the image, kept in acc(blocks, K, 8) between images: each element is one
+// sequential sum over (image, pixel) whatever the blocking or the split, and dweight += acc once
+// at the end. No horizontal sums, no per-image stores into dweight.
+// Units: the (block, k) pairs, block-major, are what threads split (conv2d_backward_weight): a
+// chunk of consecutive units may start or end inside a kernel row; blocks of 3, 2 or 1 weights
+// never change a sum.
 
-/** acc(K, onr) columns o..o+7, rows k..k+jb-1 += sum over pixels of g(pixel, o..o+7) * u(pixel + j). */
+/** Units of conv2d_backward_weight: (8-channel block, weight) pairs with stride 1, else output channels. */
 // @ts-ignore: decorator
-@inline function dwBlock8(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, jb: i32): void {
+@inline function weightUnits(OC: i32, K: i32, stride: i32): i32 {
+  return stride == 1 ? ((OC + 7) >> 3) * K : OC;
+}
+
+/** acc(K, 8) rows k..k+jb-1 += sum over pixels of g(pixel, 8 channels) * u(pixel + j): jb = 1, 2, 3. */
+// @ts-ignore: decorator
+@inline function dwBlock8(acc: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, jb: i32): void {
   let a00 = v128.load(acc), a01 = v128.load(acc, 16);
-  let a10 = f32x4.splat(0), a11 = a10, a20 = a10, a21 = a10, a30 = a10, a31 = a10, a40 = a10, a41 = a10;
-  if (jb > 1) { a10 = v128.load(acc + S); a11 = v128.load(acc + S, 16); }
-  if (jb > 2) { a20 = v128.load(acc + 2 * S); a21 = v128.load(acc + 2 * S, 16); }
-  if (jb > 3) { a30 = v128.load(acc + 3 * S); a31 = v128.load(acc + 3 * S, 16); }
-  if (jb > 4) { a40 = v128.load(acc + 4 * S); a41 = v128.load(acc + 4 * S, 16); }
+  let a10 = f32x4.splat(0), a11 = a10, a20 = a10, a21 = a10;
+  if (jb > 1) { a10 = v128.load(acc, 32); a11 = v128.load(acc, 48); }
+  if (jb > 2) { a20 = v128.load(acc, 64); a21 = v128.load(acc, 80); }
   let pg = g;
   for (let y = 0; y < OH; y++) {
     let pu = u + <usize>y * Wp4;
@@ -491,69 +506,36 @@ function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i3
       a00 = madd(g0, s, a00); a01 = madd(g1, s, a01);
       if (jb > 1) { s = v128.load32_splat(pu, 4); a10 = madd(g0, s, a10); a11 = madd(g1, s, a11); }
       if (jb > 2) { s = v128.load32_splat(pu, 8); a20 = madd(g0, s, a20); a21 = madd(g1, s, a21); }
-      if (jb > 3) { s = v128.load32_splat(pu, 12); a30 = madd(g0, s, a30); a31 = madd(g1, s, a31); }
-      if (jb > 4) { s = v128.load32_splat(pu, 16); a40 = madd(g0, s, a40); a41 = madd(g1, s, a41); }
-      pg += S;
+      pg += 32;
     }
   }
   v128.store(acc, a00); v128.store(acc, a01, 16);
-  if (jb > 1) { v128.store(acc + S, a10); v128.store(acc + S, a11, 16); }
-  if (jb > 2) { v128.store(acc + 2 * S, a20); v128.store(acc + 2 * S, a21, 16); }
-  if (jb > 3) { v128.store(acc + 3 * S, a30); v128.store(acc + 3 * S, a31, 16); }
-  if (jb > 4) { v128.store(acc + 4 * S, a40); v128.store(acc + 4 * S, a41, 16); }
+  if (jb > 1) { v128.store(acc, a10, 32); v128.store(acc, a11, 48); }
+  if (jb > 2) { v128.store(acc, a20, 64); v128.store(acc, a21, 80); }
 }
 
-/** dwBlock8 for 4 channels (the last block of a chunk whose width is not a multiple of 8). */
-// @ts-ignore: decorator
-@inline function dwBlock4(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, jb: i32): void {
-  let a0 = v128.load(acc), a1 = f32x4.splat(0), a2 = a1, a3 = a1, a4 = a1;
-  if (jb > 1) a1 = v128.load(acc + S);
-  if (jb > 2) a2 = v128.load(acc + 2 * S);
-  if (jb > 3) a3 = v128.load(acc + 3 * S);
-  if (jb > 4) a4 = v128.load(acc + 4 * S);
-  let pg = g;
-  for (let y = 0; y < OH; y++) {
-    let pu = u + <usize>y * Wp4;
-    const end = pu + (<usize>OW << 2);
-    for (; pu < end; pu += 4) {
-      const g0 = v128.load(pg);
-      a0 = madd(g0, v128.load32_splat(pu), a0);
-      if (jb > 1) a1 = madd(g0, v128.load32_splat(pu, 4), a1);
-      if (jb > 2) a2 = madd(g0, v128.load32_splat(pu, 8), a2);
-      if (jb > 3) a3 = madd(g0, v128.load32_splat(pu, 12), a3);
-      if (jb > 4) a4 = madd(g0, v128.load32_splat(pu, 16), a4);
-      pg += S;
-    }
-  }
-  v128.store(acc, a0);
-  if (jb > 1) v128.store(acc + S, a1);
-  if (jb > 2) v128.store(acc + 2 * S, a2);
-  if (jb > 3) v128.store(acc + 3 * S, a3);
-  if (jb > 4) v128.store(acc + 4 * S, a4);
-}
-
-/** One kernel row (c,i): weights j = 0..KW-1 in blocks of 3 or 2 (1 at most once), for channel block ob (8 or 4 wide). */
-function dwRow(acc: usize, S: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, KW: i32, wide: bool): void {
-  let j = 0;
-  while (j < KW) {
-    const a = acc + <usize>j * S, v = u + (<usize>j << 2);
-    const r = KW - j;
+/** Weights j0..j1-1 of one kernel row (acc at j = 0, u the row's first pixel) in blocks of 3 or 2 (1 at most once). */
+function dwRow(acc: usize, g: usize, u: usize, OH: i32, OW: i32, Wp4: usize, j0: i32, j1: i32): void {
+  let j = j0;
+  while (j < j1) {
+    const a = acc + (<usize>j << 5), v = u + (<usize>j << 2);
+    const r = j1 - j;
     if (r == 3 || r > 4) {
-      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 3); else dwBlock4(a, S, g, v, OH, OW, Wp4, 3);
+      dwBlock8(a, g, v, OH, OW, Wp4, 3);
       j += 3;
     } else if (r != 1) {
-      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 2); else dwBlock4(a, S, g, v, OH, OW, Wp4, 2);
+      dwBlock8(a, g, v, OH, OW, Wp4, 2);
       j += 2;
     } else {
-      if (wide) dwBlock8(a, S, g, v, OH, OW, Wp4, 1); else dwBlock4(a, S, g, v, OH, OW, Wp4, 1);
+      dwBlock8(a, g, v, OH, OW, Wp4, 1);
       j += 1;
     }
   }
 }
 
-/** dT(P, onr) columns 0..on-1 = rows 0..on-1 of g(on, P) (4x4 shuffles; columns past on stay as they are). */
-function transposeRows(dT: usize, g: usize, on: i32, onr: i32, P: i32): void {
-  const S = <usize>onr << 2, P4 = <usize>P << 2;
+/** dT(P, 8) columns 0..on-1 = rows 0..on-1 of g(on, P), on <= 8 (4x4 shuffles; other columns untouched). */
+function transposeRows(dT: usize, g: usize, on: i32, P: i32): void {
+  const P4 = <usize>P << 2;
   const p4 = P & ~3;
   let o = 0;
   for (; o + 4 <= on; o += 4) {
@@ -563,51 +545,56 @@ function transposeRows(dT: usize, g: usize, on: i32, onr: i32, P: i32): void {
       const a = v128.load(r0 + q), b = v128.load(r0 + P4 + q), c = v128.load(r0 + 2 * P4 + q), e = v128.load(r0 + 3 * P4 + q);
       const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
       const ce0 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), ce1 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
-      const dp = d + <usize>p * S;
+      const dp = d + (<usize>p << 5);
       v128.store(dp, v128.shuffle<f32>(ab0, ce0, 0, 1, 4, 5));
-      v128.store(dp + S, v128.shuffle<f32>(ab0, ce0, 2, 3, 6, 7));
-      v128.store(dp + 2 * S, v128.shuffle<f32>(ab1, ce1, 0, 1, 4, 5));
-      v128.store(dp + 3 * S, v128.shuffle<f32>(ab1, ce1, 2, 3, 6, 7));
+      v128.store(dp, v128.shuffle<f32>(ab0, ce0, 2, 3, 6, 7), 32);
+      v128.store(dp, v128.shuffle<f32>(ab1, ce1, 0, 1, 4, 5), 64);
+      v128.store(dp, v128.shuffle<f32>(ab1, ce1, 2, 3, 6, 7), 96);
     }
     for (let p = p4; p < P; p++) {
-      for (let r = 0; r < 4; r++) store<f32>(d + <usize>p * S + (<usize>r << 2), load<f32>(r0 + <usize>r * P4 + (<usize>p << 2)));
+      for (let r = 0; r < 4; r++) store<f32>(d + (<usize>p << 5) + (<usize>r << 2), load<f32>(r0 + <usize>r * P4 + (<usize>p << 2)));
     }
   }
   for (; o < on; o++) {
-    for (let p = 0; p < P; p++) store<f32>(dT + <usize>p * S + (<usize>o << 2), load<f32>(g + <usize>o * P4 + (<usize>p << 2)));
+    for (let p = 0; p < P; p++) store<f32>(dT + (<usize>p << 5) + (<usize>o << 2), load<f32>(g + <usize>o * P4 + (<usize>p << 2)));
   }
 }
 
-/** The stride-1 path of conv2d_backward's dweight/dbias rows [o0, o1) (see above). */
+/** The stride-1 path of conv2d_backward's dweight/dbias for units [u0, u1) (see above). */
 function directWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32,
-  W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, o0: i32, o1: i32): void {
-  if (o1 <= o0) return;
+  W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
+  if (u1 <= u0) return;
   const K = C * KH * KW, P = OH * OW, Hp = OH + KH - 1, Wp = OW + KW - 1;
-  const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2;
-  const on = o1 - o0, onr = (on + 3) & ~3, S = <usize>onr << 2;
+  const K4 = <usize>K << 2, P4 = <usize>P << 2, Wp4 = <usize>Wp << 2, P32 = <usize>P << 5;
   const total = paddedFloats(C, KH, KW, OH, OW);
-  const img = scratch + ((K4 + 63) & ~63), dT = img + (total << 3), acc = dT + <usize>P * S;
-  memory.fill(acc, 0, <usize>K * S);
-  if (onr > on) memory.fill(dT, 0, <usize>P * S); // lanes past o1 stay 0
+  const img = scratch + ((K4 + 63) & ~63), dT = img + (total << 3);
+  const ob0 = u0 / K, ob1 = (u1 - 1) / K; // blocks touched
+  const acc = dT + <usize>(ob1 - ob0 + 1) * P32; // acc(block, K, 8) from block ob0
+  memory.fill(acc + (<usize>(u0 - ob0 * K) << 5), 0, <usize>(u1 - u0) << 5);
+  if ((OC & 7) && ob1 == (OC - 1) >> 3) memory.fill(dT + <usize>(ob1 - ob0) * P32, 0, P32); // lanes past OC stay 0
   for (let b = 0; b < B; b++) {
     padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
     const db = dout + <usize>(b * OC) * P4;
-    if (dbias) biasGrad(dbias, db, o0, o1, P);
-    transposeRows(dT, db + <usize>o0 * P4, on, onr, P);
-    for (let ob = 0; ob < onr; ob += 8) {
-      const wide = ob + 8 <= onr;
-      const g = dT + (<usize>ob << 2);
-      for (let ci = 0; ci < C * KH; ci++) {
-        const c = ci / KH, i = ci - c * KH;
-        dwRow(acc + <usize>(ci * KW) * S + (<usize>ob << 2), S, g, img + (<usize>((c * Hp + i) * Wp) << 2), OH, OW, Wp4, KW, wide);
+    for (let ob = ob0; ob <= ob1; ob++) {
+      const o0 = ob << 3, on = min(8, OC - o0);
+      const g = dT + <usize>(ob - ob0) * P32;
+      if (dbias && ob * K >= u0) biasGrad(dbias, db, o0, o0 + on, P); // with the block's unit k = 0
+      transposeRows(g, db + <usize>o0 * P4, on, P);
+      const ab = acc + (<usize>((ob - ob0) * K) << 5);
+      const k0 = max(u0 - ob * K, 0), k1 = min(u1 - ob * K, K);
+      for (let r = k0 / KW; r * KW < k1; r++) {
+        const c = r / KH, i = r - c * KH;
+        dwRow(ab + (<usize>(r * KW) << 5), g, img + (<usize>((c * Hp + i) * Wp) << 2), OH, OW, Wp4,
+          max(k0 - r * KW, 0), min(k1 - r * KW, KW));
       }
     }
   }
-  for (let o = 0; o < on; o++) {
-    const dw = dweight + <usize>(o0 + o) * K4;
-    for (let k = 0; k < K; k++) {
-      const p = dw + (<usize>k << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(acc + <usize>k * S + (<usize>o << 2)));
+  for (let u = u0; u < u1; u++) {
+    const ob = u / K, k = u - ob * K;
+    const src = acc + (<usize>(u - ob0 * K) << 5);
+    for (let l = 0; l < 8 && (ob << 3) + l < OC; l++) {
+      const p = dweight + <usize>((ob << 3) + l) * K4 + (<usize>k << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>l << 2)));
     }
   }
 }
@@ -756,7 +743,7 @@ export function conv2d_forward_scalar(out: usize, inp: usize, weight: usize, bia
 export function conv2d_backward_scalar(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
-  scalarBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, 0, OC);
+  scalarBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, 0, weightUnits(OC, C * KH * KW, stride));
 }
 
 /** Scalar twin of conv2d_backward_input. */
@@ -767,24 +754,27 @@ export function conv2d_backward_input_scalar(dinp: usize, dout: usize, weight: u
 
 /** Scalar twin of conv2d_backward_weight. */
 export function conv2d_backward_weight_scalar(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
-  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, o0: i32, on: i32): void {
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, u0: i32, un: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-  scalarBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, o0, o0 + on);
+  scalarBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, u0, u0 + un);
 }
 
-/** Direct loops: dinp (0: skip), and dweight/dbias rows [o0, o1); the same order for every part. */
+/** Direct loops: dinp (0: skip), and dweight/dbias of weight units [u0, u1); the same order for every part. */
 function scalarBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize,
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
-  OH: i32, OW: i32, o0: i32, o1: i32): void {
+  OH: i32, OW: i32, u0: i32, u1: i32): void {
+  const K = C * KH * KW;
   if (dinp) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < OC; o++) {
-      const doW = o >= o0 && o < o1;
-      if (!doW && !dinp) continue;
+      // this channel's units: (o/8)*K + k with stride 1, else o
+      const ub = stride == 1 ? (o >> 3) * K : o, ue = stride == 1 ? ub + K : o + 1;
+      const anyW = ub < u1 && ue > u0, doB = dbias && ub >= u0 && ub < u1;
+      if (!anyW && !dinp) continue;
       for (let y = 0; y < OH; y++) {
         for (let x = 0; x < OW; x++) {
           const g = load<f32>(dout + (<usize>(((b * OC + o) * OH + y) * OW + x) << 2));
-          if (doW && dbias) store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + g);
+          if (doB) store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + g);
           for (let c = 0; c < C; c++) {
             for (let i = 0; i < KH; i++) {
               const iy = y * stride + i - pad;
@@ -792,9 +782,11 @@ function scalarBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, 
               for (let j = 0; j < KW; j++) {
                 const ix = x * stride + j - pad;
                 if (ix < 0 || ix >= W) continue;
-                const wk = <usize>(((o * C + c) * KH + i) * KW + j) << 2;
+                const k = (c * KH + i) * KW + j;
+                const wk = <usize>(o * K + k) << 2;
                 const xi = <usize>(((b * C + c) * H + iy) * W + ix) << 2;
-                if (doW) store<f32>(dweight + wk, load<f32>(dweight + wk) + g * load<f32>(inp + xi));
+                const u = stride == 1 ? ub + k : o;
+                if (u >= u0 && u < u1) store<f32>(dweight + wk, load<f32>(dweight + wk) + g * load<f32>(inp + xi));
                 if (dinp) store<f32>(dinp + xi, load<f32>(dinp + xi) + g * load<f32>(weight + wk));
               }
             }

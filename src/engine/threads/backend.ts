@@ -26,10 +26,12 @@
 //   conv2d fwd    chunks of whole images (2 per thread), each thread with its own scratch;
 //                 images are independent, so the output is the same bytes.
 //   conv2d bwd    two calls. dinp: chunks of whole images, as forward (conv2d_backward_input).
-//                 dweight/dbias: one chunk per thread of output channels, in multiples of 4 (the
-//                 kernel's row blocks), each summing its rows over the whole batch in image order
-//                 (conv2d_backward_weight): every thread pads or im2cols every image for its rows,
-//                 which costs little next to the dot products on the direct stride-1 path.
+//                 dweight/dbias: one chunk per thread of weight units (conv2d_backward_weight),
+//                 each element summed over the whole batch in image order by one chunk. Stride 1:
+//                 units are (8-channel block, weight) pairs, so even one block of 8 channels (the
+//                 W3 net's first layer) splits evenly; other strides: output channels in
+//                 multiples of 4 (the im2col kernel's row blocks). Every thread pads or im2cols
+//                 every image for its units, which costs little next to the dot products.
 //
 // Thresholds, from the sync cost measured on this machine (2-core AMD EPYC, Node 20, load
 // average 5-9 from other processes): waking one worker and waiting for it, 12 us median (p10 10,
@@ -226,7 +228,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
     // each part (dinp, dweight) costs about 2 B OC P K flop
     const flop = 2 * s.B * s.OC * s.OH * s.OW * s.C * s.KH * s.KW;
-    const splitW = s.OC >= 8, splitIn = dinp !== null && s.B >= 2;
+    const units = this.k.conv2d_weight_units(s.C, s.KH, s.KW, s.OC, s.stride) as number;
+    const unit = s.stride === 1 ? 1 : 4;
+    const splitW = units >= 2 * unit, splitIn = dinp !== null && s.B >= 2;
     if (this.threads === 1 || flop < GEMM_MIN_FLOP || (!splitW && !splitIn)) {
       return super.conv2dBackward(dinp, dweight, dbias, dout, inp, weight, s);
     }
@@ -234,9 +238,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     const P = s.OH * s.OW;
     const geom = [s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW];
     const args = { dinp, dweight, dbias, dout, inp, weight, ...s };
-    // dweight/dbias rows [o0, o0 + on): arguments 14 (o0, moves with the start) and 15 (on); the
+    // dweight/dbias units [u0, u0 + un): arguments 14 (u0, moves with the start) and 15 (un); the
     // kernel takes no OH, OW (a split call has at most 16 arguments)
-    this.guard('conv2d_backward', () => this.split('conv2d_backward_weight', s.OC, 4, splitW ? this.threads : 1,
+    this.guard('conv2d_backward', () => this.split('conv2d_backward_weight', units, unit, splitW ? this.threads : 1,
       [this.ptr(dweight), this.ptr(dbias), this.ptr(dout), this.ptr(inp), s.B, ...geom.slice(0, 8), 0, 0, 0],
       [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 15, 13, -1, this.convScratches), args);
     if (!dinp) return;
