@@ -44,8 +44,9 @@
 //     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
 //     gather_batch 0.22 per pixel, 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.08 (avg
 //     fwd), 1.1 (avg bwd, scalar) -> the MIN_ELEMS below (about 60 us each). Pooling asks for
-//     more: the W3 net's first pool (64x8x24x24 = 295k pixels, 45-48 us a call) measured no
-//     faster on 2 threads (median of 900 calls), so it stays on one thread.
+//     less: the W3 net's first pool (64x8x24x24 = 295k pixels, 45-48 us a call alone) is split,
+//     as the W3 step on 2 threads measured 3-4% faster with it (A/B, 300 steps each, twice);
+//     half its input was just written by the other thread, which a one-thread pool pays for.
 import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
 import { WasmBackend, dotPath, kernelModule, type WasmVariant } from '../wasm.js';
@@ -63,7 +64,7 @@ export const MIN_ELEMS = {
   dropoutForward: 1 << 17,
   dropoutBackward: 1 << 18,
   gatherPixels: 1 << 18,      // B * D
-  poolPixels: 1 << 19,        // B * C * H * W (input)
+  poolPixels: 1 << 18,        // B * C * H * W (input)
 } as const;
 
 const GOLDEN = 0x9e3779b9;
