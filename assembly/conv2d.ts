@@ -11,12 +11,18 @@
 // like assembly/matmul.ts) runs on it without another copy. Backward re-does im2col, then
 //   dweight(OC,K) += dout(OC,P) col(K,P)^T    (4x2 block of dot products along the pixels)
 //   dcol(K,P)      = weight(OC,K)^T dout(OC,P) (4x8 micro-kernel), scattered back by col2im.
-// Stride 1 (the usual case) skips im2col: see "stride 1: implicit im2col" below.
-// Measured, W3 net (batch 64, one thread, Node 20, 2-core EPYC, wasm-simd, min of 200 calls):
+// Stride 1 (the usual case) skips im2col: see "stride 1: implicit im2col" below; its dweight runs
+// vectors over output channels and its dinp a scatter in (c, j, i) weight order (see there).
+// Measured, W3 net (batch 64, one thread, Node 20, 2-core EPYC (Zen 4), wasm-simd, min of 200+
+// calls). 47 GFLOP/s is this core's peak for separate mul and add (2 + 2 per cycle, 128-bit):
 //                         im2col tiles + micro-kernel    implicit im2col (stride-1 path)
-//   conv 1->8 5x5 fwd       0.71 ms (im2col alone 0.38)    0.34 ms  (43 GFLOP/s)
-//   conv 8->16 5x5 fwd      1.37 ms (im2col alone 0.81)    0.55 ms  (47 GFLOP/s)
-//   conv 8->16 5x5 bwd      2.72 ms                        2.43 ms  (dW 1.50 + dinp 0.93)
+//   conv 1->8 5x5 fwd       0.71 ms (im2col alone 0.38)    0.33 ms  (45 GFLOP/s)
+//   conv 8->16 5x5 fwd      1.37 ms (im2col alone 0.81)    0.54 ms  (48 GFLOP/s)
+//   conv 1->8 5x5 dW                                       0.35 ms  (42; was 0.50 with a 4x2
+//                                                                    block of hsummed dot products)
+//   conv 8->16 5x5 dW                                      0.57 ms  (46; was 1.46)
+//   conv 8->16 5x5 dinp                                    0.54 ms  (48; was 0.85)
+//   conv 8->16 5x5 bwd      2.72 ms                        1.2 ms   (dW + dinp + dbias; was 2.43)
 // im2col alone costs more than the whole implicit forward, so im2col + any gemm (the generic
 // packed gemm would also re-pack col) cannot win here: stride 1 runs direct, other strides im2col.
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
