@@ -8,7 +8,8 @@
 // the same bytes.
 // SIMD pays for the common 2x2 stride-2 case: forward de-interleaves even/odd columns with
 // shuffles; max backward writes each 2x2 window's 4 gradients directly (g where argmax points, 0
-// elsewhere: no fill, no scatter). Other windows share the scalar code (a fill plus a scatter).
+// elsewhere: no fill, no scatter), avg backward writes g/4 to all 4. Other windows share the
+// scalar code (a fill plus a scatter).
 
 /** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
 export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
@@ -191,6 +192,41 @@ export function avgpool_forward(out: usize, inp: usize, B: i32, C: i32, H: i32, 
 /** dinp(B,C,H,W) = 0, then every pixel of each window gets dout / (k*k). */
 export function avgpool_backward(dinp: usize, dout: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
   stride: i32, OH: i32, OW: i32): void {
+  if (k != 2 || stride != 2) {
+    avgpool_backward_scalar(dinp, dout, B, C, H, W, k, stride, OH, OW);
+    return;
+  }
+  // 2x2 stride 2: windows tile the image, so each pixel is written once (no fill, no scatter);
+  // rows or columns past the last window are zeroed first
+  if (H != 2 * OH || W != 2 * OW) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
+  const W4 = <usize>W << 2;
+  const q = f32x4.splat(0.25), zero = f32x4.splat(0);
+  for (let bc = 0; bc < B * C; bc++) {
+    for (let y = 0; y < OH; y++) {
+      const r0 = dinp + (<usize>((bc * H + 2 * y) * W) << 2);
+      const go = dout + (<usize>((bc * OH + y) * OW) << 2);
+      let x = 0;
+      for (; x + 4 <= OW; x += 4) {
+        // g / 4 + 0, as the scalar fill-and-add gives (-0 becomes +0)
+        const g = f32x4.add(f32x4.mul(v128.load(go + (<usize>x << 2)), q), zero);
+        const lo = v128.shuffle<f32>(g, g, 0, 0, 1, 1), hi = v128.shuffle<f32>(g, g, 2, 2, 3, 3);
+        const p = r0 + (<usize>(2 * x) << 2);
+        v128.store(p, lo); v128.store(p, hi, 16);
+        v128.store(p + W4, lo); v128.store(p + W4, hi, 16);
+      }
+      for (; x < OW; x++) {
+        const g: f32 = load<f32>(go + (<usize>x << 2)) * 0.25 + 0;
+        const p = r0 + (<usize>(2 * x) << 2);
+        store<f32>(p, g); store<f32>(p, g, 4);
+        store<f32>(p + W4, g); store<f32>(p + W4, g, 4);
+      }
+    }
+  }
+}
+
+/** Scalar twin of avgpool_backward: the fill, then the windows' adds. */
+export function avgpool_backward_scalar(dinp: usize, dout: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
+  stride: i32, OH: i32, OW: i32): void {
   memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   const inv: f32 = 1 / <f32>(k * k);
   for (let bc = 0; bc < B * C; bc++) {
@@ -206,8 +242,3 @@ export function avgpool_backward(dinp: usize, dout: usize, B: i32, C: i32, H: i3
   }
 }
 
-/** Scalar twin of avgpool_backward (the same loops). */
-export function avgpool_backward_scalar(dinp: usize, dout: usize, B: i32, C: i32, H: i32, W: i32, k: i32,
-  stride: i32, OH: i32, OW: i32): void {
-  avgpool_backward(dinp, dout, B, C, H, W, k, stride, OH, OW);
-}

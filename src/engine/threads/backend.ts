@@ -42,8 +42,8 @@
 //   element-wise, measured one-thread cost per element (2^20 elements):
 //     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
 //     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
-//     gather_batch 0.22 per pixel, 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.08 (avg
-//     fwd), 1.1 (avg bwd, scalar) -> the MIN_ELEMS below (about 60 us each). Pooling asks for
+//     gather_batch 0.22 per pixel, 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.07-0.08
+//     (avg fwd and bwd) -> the MIN_ELEMS below (about 60 us each). Pooling asks for
 //     less: the W3 net's first pool (64x8x24x24 = 295k pixels, 45-48 us a call alone) is split,
 //     as the W3 step on 2 threads measured 3-4% faster with it (A/B, 300 steps each, twice);
 //     half its input was just written by the other thread, which a one-thread pool pays for.
