@@ -426,12 +426,16 @@ function directForward(out: usize, inp: usize, weight: usize, bias: usize, B: i3
   const offs = scratch, img = scratch + ((K4 + 63) & ~63);
   const total = paddedFloats(C, KH, KW, OH, OW);
   fillOffsets(offs, C, KH, KW, Hp, Wp);
+  // no padding and whole 8-pixel row blocks: the image is its own padded copy (no lane reads past a row)
+  const inPlace = pad == 0 && (OW & 7) == 0;
   for (let b = 0; b < B; b++) {
-    padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
+    const src = inp + (<usize>(b * C * H * W) << 2);
+    if (!inPlace) padImage(img, src, C, H, W, pad, Hp, Wp, total);
+    const im = inPlace ? src : img;
     const ob = out + <usize>(b * OC) * P4;
     for (let y = 0; y < OH; y++) {
       for (let x = 0; x < OW; x += 8) {
-        const base = img + <usize>y * Wp4 + (<usize>x << 2);
+        const base = im + <usize>y * Wp4 + (<usize>x << 2);
         const dst = ob + (<usize>(y * OW + x) << 2);
         const n = OW - x;
         let o = 0;
@@ -579,7 +583,10 @@ function directWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: 
   memory.fill(acc + (<usize>(u0 - ob0 * K) << 5), 0, <usize>(u1 - u0) << 5);
   if ((OC & 7) && ob1 == (OC - 1) >> 3) memory.fill(dT + <usize>(ob1 - ob0) * P32, 0, P32); // lanes past OC stay 0
   for (let b = 0; b < B; b++) {
-    padImage(img, inp + (<usize>(b * C * H * W) << 2), C, H, W, pad, Hp, Wp, total);
+    // without padding the image is its own padded copy (the pixel loop reads no lane past a row)
+    const src = inp + (<usize>(b * C * H * W) << 2);
+    if (pad) padImage(img, src, C, H, W, pad, Hp, Wp, total);
+    const im = pad ? img : src;
     const db = dout + <usize>(b * OC) * P4;
     for (let ob = ob0; ob <= ob1; ob++) {
       const o0 = ob << 3, on = min(8, OC - o0);
@@ -590,7 +597,7 @@ function directWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: 
       const k0 = max(u0 - ob * K, 0), k1 = min(u1 - ob * K, K);
       for (let r = k0 / KW; r * KW < k1; r++) {
         const c = r / KH, i = r - c * KH;
-        dwRow(ab + (<usize>(r * KW) << 5), g, img + (<usize>((c * Hp + i) * Wp) << 2), OH, OW, Wp4,
+        dwRow(ab + (<usize>(r * KW) << 5), g, im + (<usize>((c * Hp + i) * Wp) << 2), OH, OW, Wp4,
           max(k0 - r * KW, 0), min(k1 - r * KW, KW));
       }
     }
