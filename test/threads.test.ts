@@ -139,8 +139,11 @@ describe('threaded kernels equal one thread bit for bit', () => {
     });
   }
 
-  // OC = 22: output-channel chunks of 12 or 8 rows, the last one with 2 rows left over past the
-  // 4-row blocks; dweight and dbias start non-zero (they accumulate) and take two calls.
+  // OC = 22, K = 75. Stride 1 splits the 3*75 (8-channel block, weight) units: chunks of 113/112
+  // (2 threads) start inside a kernel row and a block, of 75 (3 threads) on block edges; the last
+  // block has 6 channels. Stride 2 splits output channels: chunks of 12 or 8 rows, the last one
+  // with 2 rows past the 4-row blocks. dweight and dbias start non-zero (they accumulate) and
+  // take two calls; pad 0 reads the images in place.
   for (const [stride, pad] of [[1, 2], [2, 1], [1, 0]]) {
     for (const withDinp of [true, false]) {
       for (const withBias of [true, false]) {
