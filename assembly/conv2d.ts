@@ -142,7 +142,23 @@ export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
                 }
               } else {
                 const ss = <usize>stride << 2;
-                for (let q = 0; q < m; q++) {
+                let q = 0;
+                if (stride == 2) {
+                  // even lanes of 8 floats; q + 4 < m keeps the last read (2q + 7) inside [0, 2m - 1)
+                  const z = f32x4.splat(0);
+                  for (; q + 4 < m; q += 4) {
+                    const s = src + (<usize>q << 3), dq = d + (<usize>q << 2);
+                    if (add) {
+                      // src[2q..2q+7] += (d0, 0, d1, 0, d2, 0, d3, 0)
+                      const v = v128.load(dq);
+                      v128.store(s, f32x4.add(v128.load(s), v128.shuffle<f32>(v, z, 0, 4, 1, 4)));
+                      v128.store(s, f32x4.add(v128.load(s, 16), v128.shuffle<f32>(v, z, 2, 4, 3, 4)), 16);
+                    } else {
+                      v128.store(dq, v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+                    }
+                  }
+                }
+                for (; q < m; q++) {
                   const s = src + <usize>q * ss;
                   if (add) store<f32>(s, load<f32>(s) + load<f32>(d + (<usize>q << 2)));
                   else store<f32>(d + (<usize>q << 2), load<f32>(s));
@@ -396,9 +412,10 @@ function biasGrad(dbias: usize, db: usize, o0: i32, o1: i32, P: i32): void {
 // With stride 1, the 8 im2col values of weight k=(c,i,j) for output pixels (y, x..x+7) are 8
 // consecutive floats of the zero-padded image: img[c, y+i, x+j ..]. So the micro-kernel reads them
 // in place through a table offs[k] = byte offset of (c,i,j), and nothing is copied per k: only the
-// image is copied once into a padded buffer (C*Hp*Wp floats instead of K*P). The input gradient is
-// accumulated the same way into a padded buffer, then cropped. Lanes past the row end read (and in
-// backward add zeros to) neighbouring padded pixels; they are never stored to out.
+// image is copied once into a padded buffer (C*Hp*Wp floats instead of K*P), or not at all without
+// padding when no lane can read past a row. The input gradient is accumulated the same way into a
+// padded buffer, then cropped. Lanes past the row end read (and in backward add zeros to)
+// neighbouring padded pixels; they are never stored to out.
 
 /** dst(C,Hp,Wp) = src(C,H,W) with `pad` zeros around, plus zeroed slack. */
 function padImage(dst: usize, src: usize, C: i32, H: i32, W: i32, pad: i32, Hp: i32, Wp: i32, total: usize): void {
