@@ -10,6 +10,7 @@ import type { Backend, OptimizerStep } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { projectRoot } from '../src/engine/root.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
+import { LAYOUT } from '../src/engine/threads/layout.js';
 import type { Conv2dShape } from '../src/engine/backend.js';
 import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
@@ -392,6 +393,12 @@ describe('failures and lifetime', () => {
     expect(() => be.gemm(fake, fake, fake, null, 512, 512, 512, false, false, false))
       .toThrow(/kernel gemm trapped .*gemm_strided failed in (worker thread 1|the main thread).*M=512/);
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('the constructor returns once every worker has started (benchmarks time all threads from the first call)', () => {
+    const be = threaded(3);
+    const I = (be.pool as unknown as { I: Int32Array }).I;
+    expect(Atomics.load(I, LAYOUT.READY)).toBe(2);
   });
 
   it('memory grown after the pool started is visible to the workers', () => {

@@ -6,7 +6,8 @@
 //     i32 @64   CLAIM      (gen << 16) | (next << 8) | count: chunk `next` of `count` is the next
 //                          one to take; taking it is a compareExchange of the whole word
 //     i32 @128  DONE       chunks finished; the main thread Atomics.waits on it
-//     i32 @192  FN, NARGS, COUNT_ARG, SCRATCH_ARG, CHUNK_LEN, TOTAL, STOP, WRAP_ARG (in order)
+//     i32 @192  FN, NARGS, COUNT_ARG, SCRATCH_ARG, CHUNK_LEN, TOTAL, STOP, WRAP_ARG, READY (in
+//               order); READY counts the workers that have started (or failed to)
 //     f64 @256  BASE[16]   arguments of the call for the range starting at 0
 //     f64 @384  COEF[16]   how each argument moves per element of the range: chunk [s, e) is
 //                          called with BASE[i] + s * COEF[i], and e - s in place of COUNT_ARG;
@@ -30,6 +31,7 @@ export const LAYOUT = {
   TOTAL: 53,
   STOP: 54,
   WRAP_ARG: 55,
+  READY: 56,
   BASE: 32,      // f64 index (byte 256)
   COEF: 48,      // f64 index (byte 384)
   MAX_ARGS: 16,

@@ -31,6 +31,8 @@ export interface PoolOptions {
   threads: number;
   /** Longest a call may wait for its workers before it fails (default 120 s). */
   timeoutMs?: number;
+  /** Longest the constructor waits for the workers to start (default 10 s). */
+  readyTimeoutMs?: number;
 }
 
 /** One kernel call split into chunks over [0, total); see the protocol above. */
@@ -96,6 +98,20 @@ export class ThreadPool {
         if (!this.disposed) this.broken ??= `worker thread ${slot + 1} exited (code ${code})`;
       });
       this.workers.push(w);
+    }
+    this.waitReady(opts.readyTimeoutMs ?? 10_000);
+  }
+
+  /**
+   * Waits until every worker has started (instantiated the module, or failed to): without it the
+   * first calls of a run, up to 100 ms of them, run on the main thread alone, which skews short
+   * benchmarks. Past the timeout it returns anyway (the calls still complete without the worker).
+   */
+  private waitReady(timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs;
+    let n: number;
+    while ((n = Atomics.load(this.I, L.READY)) < this.threads - 1 && !this.broken && Date.now() < deadline) {
+      Atomics.wait(this.I, L.READY, n, 50);
     }
   }
 

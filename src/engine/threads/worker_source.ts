@@ -42,6 +42,8 @@ try {
 } catch (e) {
   report(2, 'could not start: ' + (e && e.stack || e));
 }
+Atomics.add(I, L.READY, 1);
+Atomics.notify(I, L.READY);
 
 const args = [];
 function runChunk(c) {
