@@ -191,7 +191,7 @@ export class WasmBackend implements Backend {
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     try {
-      if (dotPath(M, N, K, transA, transB)) {
+      if (dotPath(N, K, transA, transB)) {
         this.fn.gemm_dot(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K, accumulate ? 1 : 0, K, K, N);
       } else {
         this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
@@ -323,8 +323,8 @@ export class WasmBackend implements Backend {
  * rows): few columns and a depth worth the horizontal sums. Decided for the whole call, so that
  * every chunk of a threaded split takes the same path (and gives the same bits).
  */
-export function dotPath(M: number, N: number, K: number, transA: boolean, transB: boolean): boolean {
-  return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K && M >= 1;
+export function dotPath(N: number, K: number, transA: boolean, transB: boolean): boolean {
+  return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
 }
 const DOT_MAX_N = 12;
 const DOT_MIN_K = 32;

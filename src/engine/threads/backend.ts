@@ -131,7 +131,7 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     const cp = this.ptr(c), ap = this.ptr(a), bp = this.ptr(b), biasp = this.ptr(bias);
-    if (dotPath(M, N, K, transA, transB)) {
+    if (dotPath(N, K, transA, transB)) {
       // gemm_dot: no packing, so rows (of A and C) or columns (rows of B) split at no extra cost
       const base = [cp, ap, bp, biasp, M, N, K, accumulate ? 1 : 0, K, K, N];
       const byRows = M >= N;

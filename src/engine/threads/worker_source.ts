@@ -2,11 +2,12 @@
 // A string rather than a .js file so that the same code runs under vitest (TypeScript sources,
 // no build) and from dist/ (compiled), with no file to copy or resolve; it needs no import of ours.
 //
-// What it does: instantiate the compiled kernel module on the one shared memory, then loop: spin
-// briefly (LAYOUT.SPIN_MS), then sleep in Atomics.wait on SEQ; when woken, take chunks of the current call (compareExchange on CLAIM)
-// until none is left, run each, count DONE and wake the main thread after the last chunk. A
-// failing kernel leaves its message in the worker's slot. If instantiation fails the worker
-// reports it and never takes a chunk, so the calls still finish (on the other threads).
+// What it does: instantiate the compiled kernel module on the one shared memory, count READY,
+// then loop: spin briefly (LAYOUT.SPIN_MS), then sleep in Atomics.wait on SEQ; when woken, take
+// chunks of the current call (compareExchange on CLAIM) until none is left, run each, count DONE
+// and wake the main thread after the last chunk. A failing kernel leaves its message in the
+// worker's slot. If instantiation fails the worker reports it and never takes a chunk, so the
+// calls still finish (on the other threads).
 import { LAYOUT } from './layout.js';
 
 /** JavaScript source of a pool worker (CommonJS script; reads its slot from workerData). */
