@@ -318,6 +318,9 @@ export class WasmBackend implements Backend {
 }
 
 /** The exports with every `name_scalar` twin standing in for `name`. */
+const DOT_MAX_N = 12;
+const DOT_MIN_K = 32;
+
 /**
  * Whether a gemm runs as assembly/matmul.ts gemm_dot (C = A B^T, every element a dot product of two
  * rows): few columns and a depth worth the horizontal sums. Decided for the whole call, so that
@@ -326,8 +329,6 @@ export class WasmBackend implements Backend {
 export function dotPath(N: number, K: number, transA: boolean, transB: boolean): boolean {
   return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
 }
-const DOT_MAX_N = 12;
-const DOT_MIN_K = 32;
 
 function scalarTwins(k: KernelExports): KernelExports {
   const out: KernelExports = { ...k };

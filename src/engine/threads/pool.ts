@@ -106,11 +106,13 @@ export class ThreadPool {
    * Waits until every worker has started (instantiated the module, or failed to): without it the
    * first calls of a run, up to 100 ms of them, run on the main thread alone, which skews short
    * benchmarks. Past the timeout it returns anyway (the calls still complete without the worker).
+   * A worker whose start fails counts itself too; only one that dies first (its 'exit' event cannot
+   * run during this synchronous wait) costs the timeout.
    */
   private waitReady(timeoutMs: number): void {
     const deadline = Date.now() + timeoutMs;
     let n: number;
-    while ((n = Atomics.load(this.I, L.READY)) < this.threads - 1 && !this.broken && Date.now() < deadline) {
+    while ((n = Atomics.load(this.I, L.READY)) < this.threads - 1 && Date.now() < deadline) {
       Atomics.wait(this.I, L.READY, n, 50);
     }
   }
