@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/engine/index.js';
 import { UserError } from '../src/errors.js';
-import { Model } from '../src/model/model.js';
+import { executionOrder, Model } from '../src/model/model.js';
+import { createLayer } from '../src/model/layers/index.js';
+import type { LayerSpec } from '../src/model/layer.js';
 import { parseArch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
 import { expectClose, randomF32 } from './helpers.js';
@@ -82,5 +84,61 @@ describe('Model', () => {
       }
     }
     expectClose(analytic, numeric, 2e-3, 2e-2);
+  });
+});
+
+describe('executionOrder', () => {
+  const cnnSpec = () => parseArch('conv4k3-relu-pool2-conv6k3-relu-maxpool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+
+  it('runs relu after a max pool, and leaves other pairs alone', () => {
+    const kinds = (ls: LayerSpec[]) => ls.map((l) => (l.type === 'activation' ? String(l.fn) : l.type));
+    expect(kinds(executionOrder(cnnSpec().layers))).toEqual(['conv2d', 'pool', 'relu', 'conv2d', 'pool', 'relu', 'dense']);
+    const tanh = parseArch('conv4k3-tanh-pool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+    expect(kinds(executionOrder(tanh.layers))).toEqual(['conv2d', 'tanh', 'pool', 'dense']);
+    const avg = parseArch('conv4k3-relu-avgpool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+    expect(kinds(executionOrder(avg.layers))).toEqual(['conv2d', 'relu', 'pool', 'dense']);
+  });
+
+  it('gives the same logits and gradients, bit for bit, as the layers in spec order', () => {
+    for (const name of ['ts', 'wasm'] as const) {
+      const be = createBackend(name);
+      const spec = cnnSpec();
+      const B = 5;
+      const model = new Model(be, spec, B);
+      model.init(new Rng(3), 'he');
+      // The same layers, built and bound in spec order over the model's own parameter views.
+      let shape = spec.input;
+      const plain = spec.layers.map((ls) => { const l = createLayer(ls, shape); shape = l.outShape; return l; });
+      const grads = be.f32(model.grads.length);
+      let n = 0;
+      plain.forEach((l, i) => {
+        const mine = model.entries.slice(n, n + l.paramDefs.length);
+        n += l.paramDefs.length;
+        l.bind(be, mine.map((e) => e.value), mine.map((e) => grads.subarray(e.offset, e.offset + e.size)), B, i > 0);
+      });
+      const x = be.f32(B * 196);
+      x.set(randomF32(B * 196, 7));
+      const ctx = { training: true, rng: null };
+      const y = be.i32(B);
+      for (let b = 0; b < B; b++) y[b] = b % 10;
+      const d1 = be.f32(B * 10);
+      const d2 = be.f32(B * 10);
+
+      model.zeroGrad();
+      const logits = model.forward(x, B, ctx);
+      const l1 = Float32Array.from(logits);
+      be.softmaxCrossEntropy(d1, logits, y, B, 10);
+      model.backward(d1, B);
+      let h = x;
+      for (const l of plain) h = l.forward(h, B, ctx);
+      const l2 = Float32Array.from(h);
+      be.softmaxCrossEntropy(d2, h, y, B, 10);
+      let d: Float32Array | null = d2;
+      for (let i = plain.length - 1; i >= 0 && d; i--) d = plain[i].backward(d, B);
+
+      expect(Array.from(l1)).toEqual(Array.from(l2));
+      expect(Array.from(model.grads)).toEqual(Array.from(grads));
+      expect(model.grads.some((g) => g !== 0)).toBe(true);
+    }
   });
 });
