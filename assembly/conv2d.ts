@@ -27,6 +27,8 @@
 // packed gemm would also re-pack col) cannot win here: stride 1 runs direct, other strides im2col.
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
+import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes } from './winograd';
+
 /** Output pixels per im2col tile (keeps col within L2: K*TMAX*4 bytes). */
 const TMAX: i32 = 512;
 
@@ -61,7 +63,7 @@ export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   const cols: usize = <usize>2 * K * <usize>tileCols(OH * OW) * 4;
   const ocr = <usize>((OC + 7) & ~7);
   const direct = ((K * 4 + 63) & ~63) + 2 * paddedFloats(C, KH, KW, OH, OW) * 4 + (<usize>(OH * ((OW + 7) & ~7)) + K) * ocr * 4;
-  return max<usize>(cols, direct);
+  return max<usize>(max<usize>(cols, direct), winograd_scratch_bytes(C, KH, KW, OH, OW, OC));
 }
 
 /** Sum of the four lanes. */
@@ -235,6 +237,10 @@ export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
 export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32,
   scratch: usize): void {
+  if (stride == 1 && winograd_forward_fits(C, KW, OC, OW)) {
+    winograd_forward(out, inp, weight, bias, B, C, H, W, OC, KH, pad, OH, OW, scratch);
+    return;
+  }
   if (stride == 1) {
     directForward(out, inp, weight, bias, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
     return;
@@ -261,7 +267,7 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   OH: i32, OW: i32, scratch: usize): void {
   if (stride == 1) {
     directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, weightUnits(OC, C * KH * KW, 1));
-    if (dinp) directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
+    if (dinp) strideOneInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   } else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
 }
 
@@ -271,10 +277,17 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
 // output channels in multiples of 4 otherwise, where the 4-row blocks start at u0 as they start
 // at 0) gives the same bits.
 
+/** The stride-1 input gradient: Winograd where it measures faster, else the direct scatter. */
+function strideOneInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
+  KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  if (winograd_input_fits(C, KW, OC, OW)) winograd_input(dinp, dout, weight, B, C, H, W, OC, KH, pad, OH, OW, scratch);
+  else directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
+}
+
 /** conv2d_backward's dinp(B,C,H,W) alone (overwritten): images are independent, so chunks of the batch. */
 export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32,
   W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  if (stride == 1) directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
+  if (stride == 1) strideOneInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   else colBackward(dinp, 0, 0, dout, 0, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, 0);
 }
 

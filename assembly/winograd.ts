@@ -1,0 +1,471 @@
+// Winograd minimal filtering F(4,5) along the image rows, for stride-1 convolutions with 5-wide
+// kernels: the forward pass and the input gradient. Called from assembly/conv2d.ts, which decides
+// when (see winograd_forward_fits / winograd_input_fits); reference: src/engine/ref/conv2d.ts.
+//   inp (B,C,H,W), weight (OC,C,KH,5), bias (OC) -> out (B,OC,OH,OW), OH = H + 2 pad - KH + 1
+//
+// Derivation. Four outputs of a 1-D correlation with a 5-tap filter g over 8 inputs d,
+//   y[n] = sum_j g[j] d[n + j],  n = 0..3,
+// are the coefficients of a polynomial product, which is determined by its values at 8 points:
+// here 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (the leading coefficient). Evaluating, multiplying
+// point-wise and interpolating gives (Toom-Cook; the correlation is the transpose of the
+// convolution algorithm)  y = A^T [(G g) . (B^T d)]  with 8 multiplies instead of 20:
+//   A^T (4x8) = [1  1  1  1  1   1    1   0]   G (8x5) = [   1     0     0     0     0 ]
+//               [0  1 -1  2 -2  1/2 -1/2  0]             [-2/9  -2/9  -2/9  -2/9  -2/9 ]
+//               [0  1  1  4  4  1/4  1/4  0]             [-2/9   2/9  -2/9   2/9  -2/9 ]
+//               [0  1 -1  8 -8  1/8 -1/8  1]             [1/90  1/45  2/45  4/45  8/45 ]
+//                                                        [1/90 -1/45  2/45 -4/45  8/45 ]
+//   B^T (8x8) = [1   0  -21/4    0   21/4    0  -1  0]   [32/45 16/45  8/45  4/45  2/45 ]
+//               [0   1    1   -17/4 -17/4    1   1  0]   [32/45 -16/45 8/45 -4/45  2/45 ]
+//               [0  -1    1    17/4 -17/4   -1   1  0]   [   0     0     0     0     1 ]
+//               [0  1/2  1/4   -5/2  -5/4    2   1  0]
+//               [0 -1/2  1/4    5/2  -5/4   -2   1  0]   (columns of A^T: powers of each point;
+//               [0   2    4    -5/2   -5    1/2  1  0]    rows of G: the point's powers over the
+//               [0  -2    4     5/2   -5   -1/2  1  0]    product of its distances to the others;
+//               [0  -1    0    21/4    0  -21/4  0  1]    B^T solves the identity; it is F(6,3)'s)
+// (derived and checked in exact rationals by solving sum_j A^T[n,j] G[j,k] B^T[j,l] = [l = n+k].)
+//
+// A 2-D convolution is a sum of such row correlations: out[o,y,x..x+3] = sum over (c,i) of
+// row-corr(weight[o,c,i,:], img[c, y+i, x..x+7]). Transforms are linear, so the sum moves inside:
+//   U[xi](i,c; o)  = (G weight[o,c,i,:])[xi]          once per call (weights change every step)
+//   X[xi](c,t,row) = (B^T img[c,row,4t..4t+7])[xi]    once per input row and tile, reused by the
+//                                                     KH output rows that read it
+//   M[xi](t,y; o)  = sum over (i,c) of U[xi](i,c; o) X[xi](c,t,y+i)    8 gemms, reduction C*KH
+//   out[o,y,4t..4t+3] = A^T M[.](t,y; o) + bias[o]
+// The gemms hold 8/20 of the direct multiplies. Each is the stride-1 "implicit im2col" trick again
+// (conv2d.ts): 4 consecutive rows y of one tile t are 4 consecutive floats of X, read with
+// load32_splat at fixed offsets from a table offs[k]; the weights are vectors over 8 output
+// channels: 4 rows x 8 channels = 8 accumulators, like the other micro-kernels.
+//
+// Input gradient. dinp is the transpose of the forward map: along x the transposed algorithm
+// d(d) = B [(G g) . (A dy)] scatters each 4-wide tile of dout into 8 input columns (no padding
+// waste); along y it is a gather over the 180-degree rotated kernel rows i' = KH-1-i of dout
+// padded by KH-1 zero rows:
+//   X[xi](o,t,q)   = (A dout[o, q-KH+1, 4t..4t+3])[xi]    (0 outside dout's rows)
+//   M[xi](t,r; c)  = sum over (i',o) of U'[xi](i',o; c) X[xi](o,t,r+i'),  U'[xi](i',o; c) = U[xi](KH-1-i',c; o)
+//   dimg[c,r,4t..4t+7] += B M[.](t,r; c)       (tiles overlap by 4: added in registers, t in order)
+// which is the same gemm with C and OC swapped. Row blocks skip the kernel rows that only read
+// zero rows (dout's padding), so the gemm does no work on the KH-1 rows above and below dout.
+//
+// Rounding: the transforms scale values by up to ~10 (21/4, 17/4, 32/45 ...), so results differ
+// from the direct sum by a few ulps of the largest partial sums (measured in test/winograd.test.ts).
+// Every image is computed the same way wherever it runs (threads split by images): same bits.
+// Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
+
+/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(c, f32x4.mul(a, b));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function splat(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+// @ts-ignore: decorator
+@inline function up4(n: i32): i32 {
+  return (n + 3) & ~3;
+}
+
+// @ts-ignore: decorator
+@inline function up8(n: i32): i32 {
+  return (n + 7) & ~7;
+}
+
+// Scratch layout of one call, Cin input planes -> NO output planes (floats unless said):
+//   offs   Kp = Cin*KH i32: byte offset of X(c, 0, i) for k = (i, c), i-major
+//   u      8 x Kp x NR   transformed weights, output planes padded to NR = up8(NO) with zeros
+//   bias   NR            bias padded with zeros (forward)
+//   x      8 x Cin x TW x Rr   transformed input rows (TW tiles of 4 columns, Rr rows)
+//   m      8 x TW x NY4 x NR   gemm results
+//   buf    padded image (forward) or padded input gradient (backward) when not in place
+
+/** Bytes from the start of scratch to the end of region `part` (0 offs .. 5 buf) of the layout above. */
+function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY4: i32, bufFloats: i32): usize {
+  const Kp = Cin * KH, NR = up8(NO);
+  let e: usize = ((<usize>Kp << 2) + 63) & ~63;
+  if (part == 0) return e;
+  e += <usize>(8 * Kp * NR) << 2;
+  if (part == 1) return e;
+  e += <usize>NR << 2;
+  if (part == 2) return e;
+  e += <usize>(8 * Cin * TW * Rr) << 2;
+  if (part == 3) return e;
+  e += <usize>(8 * TW * NY4 * NR) << 2;
+  if (part == 4) return e;
+  return e + (<usize>bufFloats << 2) + 64;
+}
+
+/** Rows of X in the forward pass: the 4-row blocks of OH gemm rows read KH-1 rows more. */
+// @ts-ignore: decorator
+@inline function forwardRows(KH: i32, OH: i32): i32 {
+  return up4(up4(OH) + KH - 1);
+}
+
+/** Rows of X in the input gradient: gemm rows pad..pad+H-1 (in 4-row blocks) + KH-1, and dout's rows at KH-1. */
+// @ts-ignore: decorator
+@inline function inputRows(KH: i32, OH: i32, H: i32, pad: i32): i32 {
+  return up4(max(pad + up4(H) + KH - 1, KH - 1 + up4(OH)));
+}
+
+/** Bytes of scratch the Winograd forward and input gradient need for this geometry (any pad). */
+export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
+  if (KW != 5) return 0;
+  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4;
+  const Rf = forwardRows(KH, OH);
+  let n = regionEnd(5, C, OC, KH, TW, Rf, up4(OH), C * Rf * Wt);
+  for (let pad = 0; pad < KH; pad++) { // conv2d_scratch_bytes has no pad: the largest over all
+    const H = OH + KH - 1 - 2 * pad;
+    if (H <= 0) break;
+    n = max(n, regionEnd(5, OC, C, KH, TW, inputRows(KH, OH, H, pad), up4(H), C * H * Wt));
+  }
+  return n;
+}
+
+// ---- weights: U = G g for every kernel row g = weight[o,c,i,:] ----
+
+/**
+ * u(8, Kp, NR) = G weight rows, zero past the NO output planes. Forward (flip false): k = (i, c),
+ * planes o (NR = up8(OC)). Input gradient (flip true): k = (KH-1-i, o), planes c (NR = up8(C)).
+ */
+function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, flip: bool): void {
+  const Cin = flip ? OC : C, NR = up8(flip ? C : OC), Kp = Cin * KH;
+  const plane = <usize>(Kp * NR) << 2;
+  memory.fill(u, 0, plane << 3);
+  // G's columns as two vectors each (points 0..3 and 4..7): U = sum over j of g[j] * G[:, j]
+  const a0 = f32x4(1, -2.0 / 9, -2.0 / 9, 1.0 / 90), b0 = f32x4(1.0 / 90, 32.0 / 45, 32.0 / 45, 0);
+  const a1 = f32x4(0, -2.0 / 9, 2.0 / 9, 1.0 / 45), b1 = f32x4(-1.0 / 45, 16.0 / 45, -16.0 / 45, 0);
+  const a2 = f32x4(0, -2.0 / 9, -2.0 / 9, 2.0 / 45), b2 = f32x4(2.0 / 45, 8.0 / 45, 8.0 / 45, 0);
+  const a3 = f32x4(0, -2.0 / 9, 2.0 / 9, 4.0 / 45), b3 = f32x4(-4.0 / 45, 4.0 / 45, -4.0 / 45, 0);
+  const a4 = f32x4(0, -2.0 / 9, -2.0 / 9, 8.0 / 45), b4 = f32x4(8.0 / 45, 2.0 / 45, 2.0 / 45, 1);
+  let w = weight;
+  for (let o = 0; o < OC; o++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < KH; i++) {
+        const g0 = v128.load32_splat(w), g1 = v128.load32_splat(w, 4), g2 = v128.load32_splat(w, 8);
+        const g3 = v128.load32_splat(w, 12), g4 = v128.load32_splat(w, 16);
+        w += 20;
+        const lo = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, a0), f32x4.mul(g1, a1)), f32x4.add(f32x4.mul(g2, a2), f32x4.mul(g3, a3))), f32x4.mul(g4, a4));
+        const hi = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, b0), f32x4.mul(g1, b1)), f32x4.add(f32x4.mul(g2, b2), f32x4.mul(g3, b3))), f32x4.mul(g4, b4));
+        const k = flip ? (KH - 1 - i) * OC + o : i * C + c, n = flip ? c : o;
+        const p = u + (<usize>(k * NR + n) << 2);
+        store<f32>(p, f32x4.extract_lane(lo, 0)); store<f32>(p + plane, f32x4.extract_lane(lo, 1));
+        store<f32>(p + 2 * plane, f32x4.extract_lane(lo, 2)); store<f32>(p + 3 * plane, f32x4.extract_lane(lo, 3));
+        store<f32>(p + 4 * plane, f32x4.extract_lane(hi, 0)); store<f32>(p + 5 * plane, f32x4.extract_lane(hi, 1));
+        store<f32>(p + 6 * plane, f32x4.extract_lane(hi, 2)); store<f32>(p + 7 * plane, f32x4.extract_lane(hi, 3));
+      }
+    }
+  }
+}
+
+/** offs(Kp) i32 = byte offset of X(c, t=0, row i) for k = (i, c), i-major (so row ranges are k ranges). */
+function fillOffsets(offs: usize, Cin: i32, KH: i32, TW: i32, Rr: i32): void {
+  let k: usize = 0;
+  for (let i = 0; i < KH; i++) for (let c = 0; c < Cin; c++) store<i32>(offs + (k++ << 2), (c * TW * Rr + i) << 2);
+}
+
+// ---- the 8 gemms ----
+
+/**
+ * m[xi](TW, NY4, NR) = sum over k = (i, c) of u[xi](k, NR) x[xi](c, t, y0 + y + i), for gemm rows
+ * y in 4-row blocks. X rows outside [d0, d1) are zero: a block skips the kernel rows that read only those.
+ */
+function pointGemms(m: usize, u: usize, x: usize, offs: usize, Cin: i32, KH: i32, NR: i32, TW: i32,
+  Rr: i32, NY4: i32, y0: i32, d0: i32, d1: i32): void {
+  const NR4 = <usize>NR << 2;
+  const xPlane = <usize>(Cin * TW * Rr) << 2, uPlane = <usize>(Cin * KH) * NR4, mPlane = <usize>(TW * NY4) * NR4;
+  for (let xi = 0; xi < 8; xi++) {
+    const ux = u + <usize>xi * uPlane, xx = x + <usize>xi * xPlane, mx = m + <usize>xi * mPlane;
+    for (let t = 0; t < TW; t++) {
+      for (let y = 0; y < NY4; y += 4) {
+        const base = xx + (<usize>(t * Rr + y0 + y) << 2);
+        const i0 = max(0, d0 - (y0 + y + 3)), i1 = min(KH, d1 - (y0 + y));
+        const k0 = i0 * Cin, k1 = max(i1 * Cin, k0);
+        const dst = mx + <usize>(t * NY4 + y) * NR4;
+        for (let n = 0; n < NR; n += 8) {
+          let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+          let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+          let pa = ux + <usize>k0 * NR4 + (<usize>n << 2);
+          for (let k = k0; k < k1; k++) {
+            const pb = base + <usize>load<i32>(offs + (<usize>k << 2));
+            const w0 = v128.load(pa), w1 = v128.load(pa, 16);
+            let s = v128.load32_splat(pb);
+            c00 = madd(s, w0, c00); c01 = madd(s, w1, c01);
+            s = v128.load32_splat(pb, 4);
+            c10 = madd(s, w0, c10); c11 = madd(s, w1, c11);
+            s = v128.load32_splat(pb, 8);
+            c20 = madd(s, w0, c20); c21 = madd(s, w1, c21);
+            s = v128.load32_splat(pb, 12);
+            c30 = madd(s, w0, c30); c31 = madd(s, w1, c31);
+            pa += NR4;
+          }
+          const d = dst + (<usize>n << 2);
+          v128.store(d, c00); v128.store(d, c01, 16);
+          v128.store(d + NR4, c10); v128.store(d + NR4, c11, 16);
+          v128.store(d + 2 * NR4, c20); v128.store(d + 2 * NR4, c21, 16);
+          v128.store(d + 3 * NR4, c30); v128.store(d + 3 * NR4, c31, 16);
+        }
+      }
+    }
+  }
+}
+
+// ---- forward ----
+
+/**
+ * x[xi](C, TW, Rr) = B^T of the 8-column windows at 4t of every row of src(C, Rr, Wt), 4 rows at a
+ * time: the 4 rows' windows are transposed so each vector holds one column of 4 rows.
+ */
+function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i32): void {
+  const xPlane = <usize>(C * TW * Rr) << 2, Wt4 = <usize>Wt << 2;
+  const c21_4 = f32x4.splat(21.0 / 4), c17_4 = f32x4.splat(17.0 / 4), c5_4 = f32x4.splat(5.0 / 4);
+  const c5_2 = f32x4.splat(5.0 / 2), c1_4 = f32x4.splat(0.25), c1_2 = f32x4.splat(0.5);
+  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c5 = f32x4.splat(5);
+  for (let c = 0; c < C; c++) {
+    for (let t = 0; t < TW; t++) {
+      for (let q = 0; q < Rr; q += 4) {
+        const p = src + (<usize>((c * Rr + q) * Wt + 4 * t) << 2);
+        // rows q..q+3, columns 0..3 (r*0) and 4..7 (r*1), transposed to columns d0..d7
+        let r0 = v128.load(p), r1 = v128.load(p + Wt4), r2 = v128.load(p + 2 * Wt4), r3 = v128.load(p + 3 * Wt4);
+        let ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        let cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
+        const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
+        r0 = v128.load(p, 16); r1 = v128.load(p + Wt4, 16); r2 = v128.load(p + 2 * Wt4, 16); r3 = v128.load(p + 3 * Wt4, 16);
+        ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5); cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const d4 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d5 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
+        const d6 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d7 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
+        // B^T d: rows in +-pairs share an even part e and an odd part o
+        const dst = x + (<usize>((c * TW + t) * Rr + q) << 2);
+        v128.store(dst, f32x4.add(f32x4.sub(d0, d6), f32x4.mul(c21_4, f32x4.sub(d4, d2))));
+        let e = f32x4.sub(f32x4.add(d2, d6), f32x4.mul(c17_4, d4));
+        let o = f32x4.sub(f32x4.add(d1, d5), f32x4.mul(c17_4, d3));
+        v128.store(dst + xPlane, f32x4.add(e, o));
+        v128.store(dst + 2 * xPlane, f32x4.sub(e, o));
+        e = f32x4.add(f32x4.sub(f32x4.mul(c1_4, d2), f32x4.mul(c5_4, d4)), d6);
+        o = f32x4.add(f32x4.sub(f32x4.mul(c1_2, d1), f32x4.mul(c5_2, d3)), f32x4.mul(c2, d5));
+        v128.store(dst + 3 * xPlane, f32x4.add(e, o));
+        v128.store(dst + 4 * xPlane, f32x4.sub(e, o));
+        e = f32x4.add(f32x4.sub(f32x4.mul(c4, d2), f32x4.mul(c5, d4)), d6);
+        o = f32x4.add(f32x4.sub(f32x4.mul(c2, d1), f32x4.mul(c5_2, d3)), f32x4.mul(c1_2, d5));
+        v128.store(dst + 5 * xPlane, f32x4.add(e, o));
+        v128.store(dst + 6 * xPlane, f32x4.sub(e, o));
+        v128.store(dst + 7 * xPlane, f32x4.add(f32x4.sub(d7, d1), f32x4.mul(c21_4, f32x4.sub(d3, d5))));
+      }
+    }
+  }
+}
+
+/** Stores the first n (1..4) lanes of v at p. */
+// @ts-ignore: decorator
+@inline function storeN(p: usize, v: v128, n: i32): void {
+  if (n >= 4) v128.store(p, v);
+  else {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+    if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  }
+}
+
+/**
+ * Rows 0..nl-1 of the 4x4 transpose of (v0 v1 v2 v3), the first nx floats of each, at p, p + ld, ..:
+ * vectors over 4 planes holding columns 0..3 become each plane's 4 columns.
+ */
+// @ts-ignore: decorator
+@inline function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
+  const ab0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  if (nl >= 4 && nx >= 4) {
+    v128.store(p, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
+    v128.store(p + ld, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
+    v128.store(p + 2 * ld, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
+    v128.store(p + 3 * ld, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
+  } else {
+    storeN(p, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), nx);
+    if (nl > 1) storeN(p + ld, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), nx);
+    if (nl > 2) storeN(p + 2 * ld, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), nx);
+    if (nl > 3) storeN(p + 3 * ld, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), nx);
+  }
+}
+
+/** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
+  return KW == 5 && OW >= 8 && OC >= 8;
+}
+
+/** Forward, stride 1, KW = 5: out(B,OC,OH,OW) = conv(inp, weight) [+ bias]; scratch: winograd_scratch_bytes. */
+export function winograd_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
+  H: i32, W: i32, OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
+  const offs = scratch, u = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY4, 0);
+  const bv = scratch + regionEnd(1, C, OC, KH, TW, Rr, NY4, 0);
+  const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY4, 0);
+  const m = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY4, 0);
+  const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY4, 0);
+  transformWeights(u, weight, C, OC, KH, false);
+  fillOffsets(offs, C, KH, TW, Rr);
+  memory.fill(bv, 0, <usize>NR << 2);
+  if (bias) memory.copy(bv, bias, <usize>OC << 2);
+  // without padding, with whole tiles and X's rows = the image's, the image is read in place
+  const inPlace = pad == 0 && W == Wt && H == Rr;
+  if (!inPlace) memory.fill(buf, 0, <usize>(C * Rr * Wt) << 2); // the padding stays 0 for every image
+  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY4) * NR4, P4 = <usize>(OH * OW) << 2;
+  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
+  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
+  for (let b = 0; b < B; b++) {
+    const img = inp + (<usize>(b * C * H * W) << 2);
+    if (!inPlace) {
+      for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) {
+        memory.copy(buf + (<usize>((c * Rr + y + pad) * Wt + pad) << 2), img + (<usize>((c * H + y) * W) << 2), <usize>W << 2);
+      }
+    }
+    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
+    pointGemms(m, u, x, offs, C, KH, NR, TW, Rr, NY4, 0, pad, pad + H);
+    // out[o, y, 4t..4t+3] = A^T m[.](t, y; o) + bias: vectors over 4 channels, then transposed
+    const ob = out + <usize>(b * OC) * P4;
+    for (let t = 0; t < TW; t++) {
+      const nx = min(4, OW - 4 * t);
+      for (let y = 0; y < OH; y++) {
+        const src = m + <usize>(t * NY4 + y) * NR4;
+        for (let n = 0; n < OC; n += 4) {
+          const p = src + (<usize>n << 2);
+          const m0 = v128.load(p), m7 = v128.load(p + 7 * mPlane);
+          const m1 = v128.load(p + mPlane), m2 = v128.load(p + 2 * mPlane);
+          const m3 = v128.load(p + 3 * mPlane), m4 = v128.load(p + 4 * mPlane);
+          const m5 = v128.load(p + 5 * mPlane), m6 = v128.load(p + 6 * mPlane);
+          const s12 = f32x4.add(m1, m2), d12 = f32x4.sub(m1, m2);
+          const s34 = f32x4.add(m3, m4), d34 = f32x4.sub(m3, m4);
+          const s56 = f32x4.add(m5, m6), d56 = f32x4.sub(m5, m6);
+          const bb = v128.load(bv + (<usize>n << 2));
+          const y0 = f32x4.add(f32x4.add(f32x4.add(m0, s12), f32x4.add(s34, s56)), bb);
+          const y1 = f32x4.add(f32x4.add(d12, f32x4.mul(c2, d34)), f32x4.add(f32x4.mul(c1_2, d56), bb));
+          const y2 = f32x4.add(f32x4.add(s12, f32x4.mul(c4, s34)), f32x4.add(f32x4.mul(c1_4, s56), bb));
+          const y3 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c8, d34)), f32x4.add(f32x4.mul(c1_8, d56), m7)), bb);
+          storeTransposed(ob + <usize>n * P4 + (<usize>(y * OW + 4 * t) << 2), P4, y0, y1, y2, y3, OC - n, nx);
+        }
+      }
+    }
+  }
+}
+
+// ---- input gradient ----
+
+/** The first n (<= 0: none, >= 4: all) of the 4 floats at p, zeros after. */
+// @ts-ignore: decorator
+@inline function loadN(p: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (n > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/**
+ * x[xi](OC, TW, Rr) rows KH-1.. = A of the 4-column tiles of every row of g(OC, OH, OW) (one
+ * image's dout), 4 rows at a time (zeros past row OH and column OW); other rows are left as they are (0).
+ */
+function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, KH: i32, TW: i32, Rr: i32): void {
+  const xPlane = <usize>(OC * TW * Rr) << 2, OW4 = <usize>OW << 2;
+  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
+  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
+  for (let o = 0; o < OC; o++) {
+    for (let t = 0; t < TW; t++) {
+      const nx = OW - 4 * t;
+      for (let y = 0; y < OH; y += 4) {
+        const p = g + (<usize>((o * OH + y) * OW + 4 * t) << 2);
+        const r0 = loadN(p, nx);
+        const r1 = y + 1 < OH ? loadN(p + OW4, nx) : f32x4.splat(0);
+        const r2 = y + 2 < OH ? loadN(p + 2 * OW4, nx) : f32x4.splat(0);
+        const r3 = y + 3 < OH ? loadN(p + 3 * OW4, nx) : f32x4.splat(0);
+        const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
+        const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
+        // A d = (A^T)^T d: each point's powers dotted with the 4 values
+        const dst = x + (<usize>((o * TW + t) * Rr + KH - 1 + y) << 2);
+        v128.store(dst, d0);
+        let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
+        v128.store(dst + xPlane, f32x4.add(e, od));
+        v128.store(dst + 2 * xPlane, f32x4.sub(e, od));
+        e = f32x4.add(d0, f32x4.mul(c4, d2)); od = f32x4.add(f32x4.mul(c2, d1), f32x4.mul(c8, d3));
+        v128.store(dst + 3 * xPlane, f32x4.add(e, od));
+        v128.store(dst + 4 * xPlane, f32x4.sub(e, od));
+        e = f32x4.add(d0, f32x4.mul(c1_4, d2)); od = f32x4.add(f32x4.mul(c1_2, d1), f32x4.mul(c1_8, d3));
+        v128.store(dst + 5 * xPlane, f32x4.add(e, od));
+        v128.store(dst + 6 * xPlane, f32x4.sub(e, od));
+        v128.store(dst + 7 * xPlane, d3);
+      }
+    }
+  }
+}
+
+/** Whether the input gradient takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
+  return KW == 5 && OW >= 8 && C >= 8 && OC >= 8;
+}
+
+/** Input gradient, stride 1, KW = 5: dinp(B,C,H,W) (overwritten) for dout(B,OC,OH,OW); scratch: winograd_scratch_bytes. */
+export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32,
+  OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = inputRows(KH, OH, H, pad), NY4 = up4(H), NR = up8(C);
+  const offs = scratch, u = scratch + regionEnd(0, OC, C, KH, TW, Rr, NY4, 0);
+  const x = scratch + regionEnd(2, OC, C, KH, TW, Rr, NY4, 0);
+  const m = scratch + regionEnd(3, OC, C, KH, TW, Rr, NY4, 0);
+  const buf = scratch + regionEnd(4, OC, C, KH, TW, Rr, NY4, 0);
+  transformWeights(u, weight, C, OC, KH, true);
+  fillOffsets(offs, OC, KH, TW, Rr);
+  memory.fill(x, 0, <usize>(8 * OC * TW * Rr) << 2); // rows outside dout's stay 0 for every image
+  // without padding, with whole tiles and whole 4-channel groups, tiles go straight into dinp
+  const direct = pad == 0 && W == Wt && (C & 3) == 0;
+  const ldd = direct ? W : Wt; // row stride of the gradient image written below
+  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY4) * NR4, plane4 = <usize>(H * ldd) << 2;
+  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c5 = f32x4.splat(5);
+  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c5_4 = f32x4.splat(5.0 / 4);
+  const c5_2 = f32x4.splat(5.0 / 2), c17_4 = f32x4.splat(17.0 / 4), c21_4 = f32x4.splat(21.0 / 4);
+  for (let b = 0; b < B; b++) {
+    inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, KH, TW, Rr);
+    pointGemms(m, u, x, offs, OC, KH, NR, TW, Rr, NY4, pad, KH - 1, KH - 1 + OH);
+    // dimg[c, y, 4t..4t+7] += B m[.](t, y; c): vectors over 4 channels; the 4 columns a tile
+    // shares with the next are carried in registers, so every column is stored once, transposed
+    const di = direct ? dinp + (<usize>(b * C * H * W) << 2) : buf;
+    for (let y = 0; y < H; y++) {
+      for (let n = 0; n < C; n += 4) {
+        let k0 = f32x4.splat(0), k1 = k0, k2 = k0, k3 = k0;
+        const dst = di + <usize>n * plane4 + (<usize>(y * ldd) << 2);
+        for (let t = 0; t < TW; t++) {
+          const p = m + <usize>(t * NY4 + y) * NR4 + (<usize>n << 2);
+          const s0 = v128.load(p), s7 = v128.load(p + 7 * mPlane);
+          const s1 = v128.load(p + mPlane), s2 = v128.load(p + 2 * mPlane);
+          const s3 = v128.load(p + 3 * mPlane), s4 = v128.load(p + 4 * mPlane);
+          const s5 = v128.load(p + 5 * mPlane), s6 = v128.load(p + 6 * mPlane);
+          const a12 = f32x4.add(s1, s2), d12 = f32x4.sub(s1, s2);
+          const a34 = f32x4.add(s3, s4), d34 = f32x4.sub(s3, s4);
+          const a56 = f32x4.add(s5, s6), d56 = f32x4.sub(s5, s6);
+          // B's columns 0..7 (B^T's rows transposed)
+          const e0 = f32x4.add(s0, k0);
+          const e1 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c1_2, d34)), f32x4.sub(f32x4.mul(c2, d56), s7)), k1);
+          const e2 = f32x4.add(f32x4.add(f32x4.sub(a12, f32x4.mul(c21_4, s0)), f32x4.add(f32x4.mul(c1_4, a34), f32x4.mul(c4, a56))), k2);
+          const e3 = f32x4.add(f32x4.sub(f32x4.mul(c21_4, s7), f32x4.add(f32x4.mul(c17_4, d12), f32x4.mul(c5_2, f32x4.add(d34, d56)))), k3);
+          k0 = f32x4.sub(f32x4.mul(c21_4, s0), f32x4.add(f32x4.mul(c17_4, a12), f32x4.add(f32x4.mul(c5_4, a34), f32x4.mul(c5, a56))));
+          k1 = f32x4.sub(f32x4.add(d12, f32x4.add(f32x4.mul(c2, d34), f32x4.mul(c1_2, d56))), f32x4.mul(c21_4, s7));
+          k2 = f32x4.sub(f32x4.add(a12, f32x4.add(a34, a56)), s0);
+          k3 = s7;
+          storeTransposed(dst + (<usize>(4 * t) << 2), plane4, e0, e1, e2, e3, C - n, 4);
+        }
+        storeTransposed(dst + (<usize>(4 * TW) << 2), plane4, k0, k1, k2, k3, C - n, 4);
+      }
+    }
+    if (!direct) {
+      const dimg = dinp + (<usize>(b * C * H * W) << 2);
+      for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) {
+        memory.copy(dimg + (<usize>((c * H + y) * W) << 2), buf + (<usize>((c * H + y) * Wt + pad) << 2), <usize>W << 2);
+      }
+    }
+  }
+}
