@@ -106,12 +106,6 @@ function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY4:
   return up4(up4(OH) + KH - 1);
 }
 
-/** Rows of X in the input gradient: gemm rows pad..pad+H-1 (in 4-row blocks) + KH-1, and dout's rows at KH-1. */
-// @ts-ignore: decorator
-@inline function inputRows(KH: i32, OH: i32, H: i32, pad: i32): i32 {
-  return up4(max(pad + up4(H) + KH - 1, KH - 1 + up4(OH)));
-}
-
 /** Bytes of scratch the Winograd forward and input gradient need for this geometry (any pad). */
 export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
   if (KW != 5) return 0;
@@ -121,7 +115,7 @@ export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i3
   for (let pad = 0; pad < KH; pad++) { // conv2d_scratch_bytes has no pad: the largest over all
     const H = OH + KH - 1 - 2 * pad;
     if (H <= 0) break;
-    n = max(n, regionEnd(5, OC, C, KH, TW, inputRows(KH, OH, H, pad), up4(H), C * H * Wt));
+    n = max(n, regionEnd(5, OC, KH * up4(C), 1, TW, up4(OH), up4(OH), C * H * Wt));
   }
   return n;
 }
@@ -129,11 +123,12 @@ export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i3
 // ---- weights: U = G g for every kernel row g = weight[o,c,i,:] ----
 
 /**
- * u(8, Kp, NR) = G weight rows, zero past the NO output planes. Forward (flip false): k = (i, c),
- * planes o (NR = up8(OC)). Input gradient (flip true): k = (KH-1-i, o), planes c (NR = up8(C)).
+ * u(8, Kp, NR) = G weight rows, zero past the output planes. Forward (flip false): k = (i, c),
+ * planes o (Kp = C*KH, NR = up8(OC)). Input gradient (flip true): k = o, planes (i, c) with c
+ * padded to C4 = up4(C) (Kp = OC, NR = up8(KH*C4)).
  */
 function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, flip: bool): void {
-  const Cin = flip ? OC : C, NR = up8(flip ? C : OC), Kp = Cin * KH;
+  const C4 = up4(C), NR = flip ? up8(KH * C4) : up8(OC), Kp = flip ? OC : C * KH;
   const plane = <usize>(Kp * NR) << 2;
   memory.fill(u, 0, plane << 3);
   // G's columns as two vectors each (points 0..3 and 4..7): U = sum over j of g[j] * G[:, j]
@@ -151,7 +146,7 @@ function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, fli
         w += 20;
         const lo = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, a0), f32x4.mul(g1, a1)), f32x4.add(f32x4.mul(g2, a2), f32x4.mul(g3, a3))), f32x4.mul(g4, a4));
         const hi = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, b0), f32x4.mul(g1, b1)), f32x4.add(f32x4.mul(g2, b2), f32x4.mul(g3, b3))), f32x4.mul(g4, b4));
-        const k = flip ? (KH - 1 - i) * OC + o : i * C + c, n = flip ? c : o;
+        const k = flip ? o : i * C + c, n = flip ? i * C4 + c : o;
         const p = u + (<usize>(k * NR + n) << 2);
         store<f32>(p, f32x4.extract_lane(lo, 0)); store<f32>(p + plane, f32x4.extract_lane(lo, 1));
         store<f32>(p + 2 * plane, f32x4.extract_lane(lo, 2)); store<f32>(p + 3 * plane, f32x4.extract_lane(lo, 3));
@@ -367,10 +362,10 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
 }
 
 /**
- * x[xi](OC, TW, Rr) rows KH-1.. = A of the 4-column tiles of every row of g(OC, OH, OW) (one
- * image's dout), 4 rows at a time (zeros past row OH and column OW); other rows are left as they are (0).
+ * x[xi](OC, TW, Rr) = A of the 4-column tiles of every row of g(OC, OH, OW) (one image's dout),
+ * 4 rows at a time (zeros past row OH and column OW; Rr = up4(OH)).
  */
-function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, KH: i32, TW: i32, Rr: i32): void {
+function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32): void {
   const xPlane = <usize>(OC * TW * Rr) << 2, OW4 = <usize>OW << 2;
   const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
@@ -388,7 +383,7 @@ function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, KH: i32, 
         const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
         const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
         // A d = (A^T)^T d: each point's powers dotted with the 4 values
-        const dst = x + (<usize>((o * TW + t) * Rr + KH - 1 + y) << 2);
+        const dst = x + (<usize>((o * TW + t) * Rr + y) << 2);
         v128.store(dst, d0);
         let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
         v128.store(dst + xPlane, f32x4.add(e, od));
@@ -413,37 +408,42 @@ export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
 /** Input gradient, stride 1, KW = 5: dinp(B,C,H,W) (overwritten) for dout(B,OC,OH,OW); scratch: winograd_scratch_bytes. */
 export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32,
   OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = inputRows(KH, OH, H, pad), NY4 = up4(H), NR = up8(C);
-  const offs = scratch, u = scratch + regionEnd(0, OC, C, KH, TW, Rr, NY4, 0);
-  const x = scratch + regionEnd(2, OC, C, KH, TW, Rr, NY4, 0);
-  const m = scratch + regionEnd(3, OC, C, KH, TW, Rr, NY4, 0);
-  const buf = scratch + regionEnd(4, OC, C, KH, TW, Rr, NY4, 0);
+  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = up4(OH), C4 = up4(C), NR = up8(KH * C4);
+  const offs = scratch, u = scratch + regionEnd(0, OC, NR, 1, TW, Rr, Rr, 0);
+  const x = scratch + regionEnd(2, OC, NR, 1, TW, Rr, Rr, 0);
+  const m = scratch + regionEnd(3, OC, NR, 1, TW, Rr, Rr, 0);
+  const buf = scratch + regionEnd(4, OC, NR, 1, TW, Rr, Rr, 0);
   transformWeights(u, weight, C, OC, KH, true);
-  fillOffsets(offs, OC, KH, TW, Rr);
-  memory.fill(x, 0, <usize>(8 * OC * TW * Rr) << 2); // rows outside dout's stay 0 for every image
+  fillOffsets(offs, OC, 1, TW, Rr);
   // without padding, with whole tiles and whole 4-channel groups, tiles go straight into dinp
   const direct = pad == 0 && W == Wt && (C & 3) == 0;
   const ldd = direct ? W : Wt; // row stride of the gradient image written below
-  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY4) * NR4, plane4 = <usize>(H * ldd) << 2;
+  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * Rr) * NR4, plane4 = <usize>(H * ldd) << 2;
   const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c5 = f32x4.splat(5);
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c5_4 = f32x4.splat(5.0 / 4);
   const c5_2 = f32x4.splat(5.0 / 2), c17_4 = f32x4.splat(17.0 / 4), c21_4 = f32x4.splat(21.0 / 4);
   for (let b = 0; b < B; b++) {
-    inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, KH, TW, Rr);
-    pointGemms(m, u, x, offs, OC, KH, NR, TW, Rr, NY4, pad, KH - 1, KH - 1 + OH);
+    inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, Rr);
+    // m[xi](t, y; i, c) = sum over o of u[xi](o; i, c) x[xi](o, t, y): one gemm row per dout row
+    pointGemms(m, u, x, offs, OC, 1, NR, TW, Rr, Rr, 0, 0, OH);
+    // s[xi](t, r; c) = sum over i of m[xi](t, r-i; i, c) (padded row r = pad + y: dout rows r-i in [0, OH))
     // dimg[c, y, 4t..4t+7] += B m[.](t, y; c): vectors over 4 channels; the 4 columns a tile
     // shares with the next are carried in registers, so every column is stored once, transposed
     const di = direct ? dinp + (<usize>(b * C * H * W) << 2) : buf;
     for (let y = 0; y < H; y++) {
+      const r = pad + y, i0 = max(0, r - OH + 1), i1 = min(KH, r + 1);
       for (let n = 0; n < C; n += 4) {
         let k0 = f32x4.splat(0), k1 = k0, k2 = k0, k3 = k0;
         const dst = di + <usize>n * plane4 + (<usize>(y * ldd) << 2);
         for (let t = 0; t < TW; t++) {
-          const p = m + <usize>(t * NY4 + y) * NR4 + (<usize>n << 2);
-          const s0 = v128.load(p), s7 = v128.load(p + 7 * mPlane);
-          const s1 = v128.load(p + mPlane), s2 = v128.load(p + 2 * mPlane);
-          const s3 = v128.load(p + 3 * mPlane), s4 = v128.load(p + 4 * mPlane);
-          const s5 = v128.load(p + 5 * mPlane), s6 = v128.load(p + 6 * mPlane);
+          let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+          for (let i = i0; i < i1; i++) {
+            const p = m + <usize>(t * Rr + r - i) * NR4 + (<usize>(i * C4 + n) << 2);
+            s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p + mPlane));
+            s2 = f32x4.add(s2, v128.load(p + 2 * mPlane)); s3 = f32x4.add(s3, v128.load(p + 3 * mPlane));
+            s4 = f32x4.add(s4, v128.load(p + 4 * mPlane)); s5 = f32x4.add(s5, v128.load(p + 5 * mPlane));
+            s6 = f32x4.add(s6, v128.load(p + 6 * mPlane)); s7 = f32x4.add(s7, v128.load(p + 7 * mPlane));
+          }
           const a12 = f32x4.add(s1, s2), d12 = f32x4.sub(s1, s2);
           const a34 = f32x4.add(s3, s4), d34 = f32x4.sub(s3, s4);
           const a56 = f32x4.add(s5, s6), d56 = f32x4.sub(s5, s6);
