@@ -290,7 +290,7 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
 
 /** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
 export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
-  return KW == 5 && OW >= 8 && OC >= 8;
+  return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
 }
 
 /** Forward, stride 1, KW = 5: out(B,OC,OH,OW) = conv(inp, weight) [+ bias]; scratch: winograd_scratch_bytes. */

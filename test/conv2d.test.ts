@@ -2,12 +2,15 @@
 // wasm-relaxed where it validates) against a float64 oracle written here from the definition, at
 // odd sizes: kernel 1, 3, 5; stride 1, 2; padding 0, 1, 2; odd H and W; C and OC of 1 and 3; plus
 // shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
-// im2col tile) and unaligned arrays.
+// im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5-wide
+// kernels (assembly/winograd.ts) at odd sizes: tiles of 4 that do not divide the output width,
+// C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to 4, in place or through a copy.
 import { describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
 import { randomF32 } from './helpers.js';
 import { check, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+import { WasmBackend } from '../src/engine/wasm.js';
 
 /** Float64 oracle: pad the input explicitly, then correlate; gradients by the chain rule. */
 function oracle(x: Float32Array, w: Float32Array, bias: Float32Array, dout: Float32Array, s: Conv2dShape) {
@@ -61,7 +64,22 @@ function cases(): Case[] {
   ]) {
     out.push({ s: conv2dShape(B, C, H, W, OC, k, k, stride, pad), label: `B${B} C${C} ${H}x${W} OC${OC} k${k} s${stride} p${pad}` });
   }
+  for (const s of winogradShapes()) out.push({ s, label: `winograd B${s.B} C${s.C} ${s.H}x${s.W} OC${s.OC} k${s.KH}x${s.KW} p${s.pad}` });
   return out;
+}
+
+/** Stride-1 shapes with 5-wide kernels that take the Winograd forward and/or input-gradient path. */
+function winogradShapes(): Conv2dShape[] {
+  return ([
+    [3, 8, 12, 12, 16, 5, 0],  // W3's second conv: image read in place, dinp written in place
+    [2, 8, 13, 12, 16, 5, 0],  // OH 9: forward through the padded copy
+    [1, 9, 11, 14, 11, 5, 1],  // C 9, OC 11, OW 12 (3 tiles), dinp through the padded buffer
+    [2, 12, 10, 17, 8, 3, 2],  // KH 3, OW 17: the last tile has 1 column
+    [3, 8, 9, 12, 9, 5, 4],    // pad 4 = KW-1: dinp's first and last tiles mostly padding
+    [2, 16, 7, 13, 8, 1, 0],   // KH 1, OW 9
+    [2, 5, 8, 13, 13, 2, 3],   // C 5, KH 2, pad 3, OW 15
+    [1, 4, 12, 12, 8, 5, 0],   // C 4: forward only
+  ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 5, 1, pad));
 }
 
 reportMaxDiffs('conv2d: backends vs float64 oracle');
@@ -107,6 +125,22 @@ for (const be of backends) {
     }
   });
 }
+
+describe('conv2d Winograd dispatch', () => {
+  it('the Winograd shapes above take the Winograd forward or input gradient (both paths covered)', () => {
+    const k = new WasmBackend('simd').k as unknown as Record<string, (...a: number[]) => number>;
+    let fwd = 0, inp = 0;
+    for (const s of winogradShapes()) {
+      const f = k.winograd_forward_fits(s.C, s.KW, s.OC, s.OW), i = k.winograd_input_fits(s.C, s.KW, s.OC, s.OW);
+      expect(f || i).toBeTruthy();
+      fwd += f; inp += i;
+    }
+    expect(fwd).toBeGreaterThan(4);
+    expect(inp).toBeGreaterThan(4);
+    // and the W3 net's second conv takes both
+    expect(k.winograd_forward_fits(8, 5, 16, 8) && k.winograd_input_fits(8, 5, 16, 8)).toBeTruthy();
+  });
+});
 
 describe('conv2d shape', () => {
   it('computes OH, OW like PyTorch (floor)', () => {
