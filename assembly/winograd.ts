@@ -31,23 +31,27 @@
 //                                                     KH output rows that read it
 //   M[xi](t,y; o)  = sum over (i,c) of U[xi](i,c; o) X[xi](c,t,y+i)    8 gemms, reduction C*KH
 //   out[o,y,4t..4t+3] = A^T M[.](t,y; o) + bias[o]
+// (Along y the kernel stays direct: 2-D F(2x2,5x5) saves little more (36 vs 40 multiplies per 4
+// outputs) and F(4x4,5x5) needs 2-D transforms of overlapping 8x8 tiles and loses more accuracy.)
 // The gemms hold 8/20 of the direct multiplies. Each is the stride-1 "implicit im2col" trick again
 // (conv2d.ts): 4 consecutive rows y of one tile t are 4 consecutive floats of X, read with
 // load32_splat at fixed offsets from a table offs[k]; the weights are vectors over 8 output
 // channels: 4 rows x 8 channels = 8 accumulators, like the other micro-kernels.
 //
-// Input gradient. dinp is the transpose of the forward map: along x the transposed algorithm
+// Input gradient. dinp is the transpose of the forward map. Along x the transposed algorithm
 // d(d) = B [(G g) . (A dy)] scatters each 4-wide tile of dout into 8 input columns (no padding
-// waste); along y it is a gather over the 180-degree rotated kernel rows i' = KH-1-i of dout
-// padded by KH-1 zero rows:
-//   X[xi](o,t,q)   = (A dout[o, q-KH+1, 4t..4t+3])[xi]    (0 outside dout's rows)
-//   M[xi](t,r; c)  = sum over (i',o) of U'[xi](i',o; c) X[xi](o,t,r+i'),  U'[xi](i',o; c) = U[xi](KH-1-i',c; o)
-//   dimg[c,r,4t..4t+7] += B M[.](t,r; c)       (tiles overlap by 4: added in registers, t in order)
-// which is the same gemm with C and OC swapped. Row blocks skip the kernel rows that only read
-// zero rows (dout's padding), so the gemm does no work on the KH-1 rows above and below dout.
+// waste); along y, dinp row r gathers dout rows r - i over the kernel rows i:
+//   X[xi](o,t,y)    = (A dout[o, y, 4t..4t+3])[xi]
+//   M[xi](t,y; i,c) = sum over o of U[xi](i,c; o) X[xi](o,t,y)     8 gemms, reduction OC, one
+//                                                                  row per dout row: no zero rows
+//   S[xi](t,r; c)   = sum over i with 0 <= r-i < OH of M[xi](t, r-i; i,c)   (linear: sum first)
+//   dimg[c,r,4t..4t+7] += B S[.](t,r; c)     (tiles overlap by 4: carried in registers, t in order)
+// Same multiplies as the forward pass; the row sums are 1 add per gemm output.
 //
 // Rounding: the transforms scale values by up to ~10 (21/4, 17/4, 32/45 ...), so results differ
-// from the direct sum by a few ulps of the largest partial sums (measured in test/winograd.test.ts).
+// from the exact sum by 2-4x the direct path's error: W3's conv 8->16 (values in [-1, 1], outputs
+// ~5 rms) max |error| 2.6e-5 forward, 1.6e-5 dinp (direct 1.3e-5, 0.5e-5), 15x inside the tests'
+// tolerance (2e-6 per term of the reduction, test/conv2d.test.ts).
 // Every image is computed the same way wherever it runs (threads split by images): same bits.
 // Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
 
