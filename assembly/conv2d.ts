@@ -36,7 +36,8 @@
 //   W3 step, one thread     2.90 ms            2.33 ms  (medians, alternating blocks of steps)
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
-import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes } from './winograd';
+import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,
+  winograd_weight, winograd_weight_fits } from './winograd';
 
 /** Output pixels per im2col tile (keeps col within L2: K*TMAX*4 bytes). */
 const TMAX: i32 = 512;
@@ -275,7 +276,7 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32,
   OH: i32, OW: i32, scratch: usize): void {
   if (stride == 1) {
-    directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, weightUnits(OC, C * KH * KW, 1));
+    strideOneWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, 0, weightUnits(OC, C * KH * KW, 1));
     if (dinp) strideOneInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   } else colBackward(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, 0, OC);
 }
@@ -285,6 +286,26 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
 // (input part) or of the weight units (weight part: (8-channel block, weight) pairs with stride 1,
 // output channels in multiples of 4 otherwise, where the 4-row blocks start at u0 as they start
 // at 0) gives the same bits.
+
+/**
+ * The stride-1 dweight/dbias of units [u0, u1): Winograd where it measures faster (dbias then per
+ * image here, in the same order as directWeight), else directWeight.
+ */
+function strideOneWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32,
+  W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
+  if (!winograd_weight_fits(C, KW, OC, OW)) {
+    directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u1);
+    return;
+  }
+  const K = C * KH * KW, P = OH * OW;
+  if (dbias) {
+    for (let b = 0; b < B; b++) {
+      const db = dout + (<usize>(b * OC * P) << 2);
+      for (let ob = 0; ob << 3 < OC; ob++) if (ob * K >= u0 && ob * K < u1) biasGrad(dbias, db, ob << 3, min(OC, (ob + 1) << 3), P);
+    }
+  }
+  winograd_weight(dweight, dout, inp, B, C, H, W, OC, KH, pad, OH, OW, scratch, u0, u1);
+}
 
 /** The stride-1 input gradient: Winograd where it measures faster, else the direct scatter. */
 function strideOneInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
@@ -310,7 +331,7 @@ export function conv2d_backward_input(dinp: usize, dout: usize, weight: usize, B
 export function conv2d_backward_weight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32,
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, scratch: usize, u0: i32, un: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-  if (stride == 1) directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u0 + un);
+  if (stride == 1) strideOneWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u0 + un);
   else colBackward(0, dweight, dbias, dout, inp, 0, B, C, H, W, OC, KH, KW, stride, pad, OH, OW, scratch, u0, u0 + un);
 }
 

@@ -473,3 +473,180 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
     }
   }
 }
+
+// ---- weight gradient ----
+// dweight[o,c,i,:] is the gradient of the forward's G g, so by the chain rule
+//   dweight[o,c,i,j] = sum over xi of G[xi,j] sum over (image, t, y) of X[xi](c,t,y+i) Y[xi](t,y; o)
+// with X = B^T of the input rows (as forward) and Y = A of dout's 4-wide tiles (as the input
+// gradient, here with the output channels as lanes): 8 gemms with reduction over the OH*TW tile
+// positions, accumulated over the images per (point, kernel row, channel), and G^T once at the
+// end. The units are conv2d_backward_weight's (8-channel block, weight k = (c,i,j)) pairs; every
+// kernel row a unit range touches is computed whole (same code and order whatever the range),
+// and only the range's units are added into dweight: any split gives the same bits.
+
+/** Whether dweight takes the Winograd path for this stride-1 geometry. */
+export function winograd_weight_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
+  return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
+}
+
+/**
+ * y[xi](TW, OH, NR) = A of dout's 4-column tiles with the channels as lanes (zero past OC and
+ * column OW), for channels [o0, o1) (multiples of 4 apart).
+ */
+function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, NR: i32, o0: i32, o1: i32): void {
+  const yPlane = <usize>(TW * OH * NR) << 2, P4 = <usize>(OH * OW) << 2;
+  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
+  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
+  const z = f32x4.splat(0);
+  for (let o = o0; o < o1; o += 4) {
+    for (let t = 0; t < TW; t++) {
+      const nx = OW - 4 * t;
+      for (let yy = 0; yy < OH; yy++) {
+        const p = g + <usize>o * P4 + (<usize>(yy * OW + 4 * t) << 2);
+        const r0 = o < OC ? loadN(p, nx) : z, r1 = o + 1 < OC ? loadN(p + P4, nx) : z;
+        const r2 = o + 2 < OC ? loadN(p + 2 * P4, nx) : z, r3 = o + 3 < OC ? loadN(p + 3 * P4, nx) : z;
+        const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
+        const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
+        const dst = y + (<usize>((t * OH + yy) * NR + o) << 2);
+        v128.store(dst, d0);
+        let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
+        v128.store(dst + yPlane, f32x4.add(e, od));
+        v128.store(dst + 2 * yPlane, f32x4.sub(e, od));
+        e = f32x4.add(d0, f32x4.mul(c4, d2)); od = f32x4.add(f32x4.mul(c2, d1), f32x4.mul(c8, d3));
+        v128.store(dst + 3 * yPlane, f32x4.add(e, od));
+        v128.store(dst + 4 * yPlane, f32x4.sub(e, od));
+        e = f32x4.add(d0, f32x4.mul(c1_4, d2)); od = f32x4.add(f32x4.mul(c1_2, d1), f32x4.mul(c1_8, d3));
+        v128.store(dst + 5 * yPlane, f32x4.add(e, od));
+        v128.store(dst + 6 * yPlane, f32x4.sub(e, od));
+        v128.store(dst + 7 * yPlane, d3);
+      }
+    }
+  }
+}
+
+/**
+ * acc[xi](rb rows, 8) += sum over positions (t, y) of x[xi](c_r, t, y + i_r) y[xi](t, y; 8 channels)
+ * for rb = 4 or 1 kernel rows r (xo: their byte offsets into an x plane).
+ */
+// @ts-ignore: decorator
+@inline function weightBlock(acc: usize, xo: usize, x: usize, y: usize, TW: i32, OH: i32, Rr: i32, NR4: usize, rb: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const x0 = x + <usize>load<i32>(xo);
+  const x1 = rb > 1 ? x + <usize>load<i32>(xo, 4) : x0;
+  const x2 = rb > 1 ? x + <usize>load<i32>(xo, 8) : x0;
+  const x3 = rb > 1 ? x + <usize>load<i32>(xo, 12) : x0;
+  let pg = y;
+  for (let t = 0; t < TW; t++) {
+    const tr = <usize>(t * Rr) << 2;
+    for (let yy = 0; yy < OH; yy++) {
+      const q = tr + (<usize>yy << 2);
+      const g0 = v128.load(pg), g1 = v128.load(pg, 16);
+      let s = v128.load32_splat(x0 + q);
+      c00 = madd(s, g0, c00); c01 = madd(s, g1, c01);
+      if (rb > 1) {
+        s = v128.load32_splat(x1 + q);
+        c10 = madd(s, g0, c10); c11 = madd(s, g1, c11);
+        s = v128.load32_splat(x2 + q);
+        c20 = madd(s, g0, c20); c21 = madd(s, g1, c21);
+        s = v128.load32_splat(x3 + q);
+        c30 = madd(s, g0, c30); c31 = madd(s, g1, c31);
+      }
+      pg += NR4;
+    }
+  }
+  v128.store(acc, f32x4.add(v128.load(acc), c00)); v128.store(acc, f32x4.add(v128.load(acc, 16), c01), 16);
+  if (rb > 1) {
+    v128.store(acc, f32x4.add(v128.load(acc, 32), c10), 32); v128.store(acc, f32x4.add(v128.load(acc, 48), c11), 48);
+    v128.store(acc, f32x4.add(v128.load(acc, 64), c20), 64); v128.store(acc, f32x4.add(v128.load(acc, 80), c21), 80);
+    v128.store(acc, f32x4.add(v128.load(acc, 96), c30), 96); v128.store(acc, f32x4.add(v128.load(acc, 112), c31), 112);
+  }
+}
+
+/**
+ * Weight gradient, stride 1, KW = 5: dweight(OC,C,KH,5) += for units [u0, u1) (see above; dbias is
+ * the caller's); scratch: winograd_scratch_bytes (the forward layout: acc in u, dout's transform in m).
+ */
+export function winograd_weight(dweight: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32, W: i32,
+  OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
+  if (u1 <= u0) return;
+  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
+  const K = C * KH * 5, Kp = C * KH, NR4 = <usize>NR << 2;
+  const xo = scratch, acc = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY4, 0);
+  const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY4, 0);
+  const y = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY4, 0);
+  const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY4, 0);
+  const ob0 = u0 / K, ob1 = (u1 - 1) / K;                    // 8-channel blocks touched
+  const r0 = (u0 - ob0 * K) / 5, r1 = ob0 == ob1 ? (u1 - 1 - ob0 * K) / 5 + 1 : Kp; // rows of the first block
+  const rEnd = (u1 - 1 - ob1 * K) / 5 + 1;                   // rows of the last block: [0, rEnd)
+  // acc(block, xi, row, 8) with kernel rows r = (c, i); xo: row r's offset into an x plane
+  const accBlock = <usize>(8 * Kp) * 32, xPlane = <usize>(C * TW * Rr) << 2, yPlane = <usize>(TW * OH) * NR4;
+  for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) store<i32>(xo + (<usize>(c * KH + i) << 2), (c * TW * Rr + i) << 2);
+  memory.fill(acc, 0, <usize>(ob1 - ob0 + 1) * accBlock);
+  const inPlace = pad == 0 && W == Wt && H == Rr;
+  if (!inPlace) memory.fill(buf, 0, <usize>(C * Rr * Wt) << 2);
+  for (let b = 0; b < B; b++) {
+    const img = inp + (<usize>(b * C * H * W) << 2);
+    if (!inPlace) {
+      for (let c = 0; c < C; c++) for (let yy = 0; yy < H; yy++) {
+        memory.copy(buf + (<usize>((c * Rr + yy + pad) * Wt + pad) << 2), img + (<usize>((c * H + yy) * W) << 2), <usize>W << 2);
+      }
+    }
+    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
+    weightDoutTransform(y, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, NR, ob0 << 3, (ob1 + 1) << 3);
+    for (let ob = ob0; ob <= ob1; ob++) {
+      const ra = ob == ob0 ? r0 : 0, rb = ob == ob1 ? (ob == ob0 ? r1 : rEnd) : Kp;
+      for (let xi = 0; xi < 8; xi++) {
+        const ab = acc + <usize>(ob - ob0) * accBlock + (<usize>(xi * Kp) << 5);
+        const xx = x + <usize>xi * xPlane, yy = y + <usize>xi * yPlane + (<usize>ob << 5);
+        let r = ra;
+        for (; r + 4 <= rb; r += 4) weightBlock(ab + (<usize>r << 5), xo + (<usize>r << 2), xx, yy, TW, OH, Rr, NR4, 4);
+        for (; r < rb; r++) weightBlock(ab + (<usize>r << 5), xo + (<usize>r << 2), xx, yy, TW, OH, Rr, NR4, 1);
+      }
+    }
+  }
+  // dweight[o, r, j] += sum over xi of G[xi, j] acc[xi](r, o), for the units in [u0, u1)
+  const g1 = f32x4.splat(-2.0 / 9);
+  const h0 = f32x4.splat(1.0 / 90), h1 = f32x4.splat(1.0 / 45), h2 = f32x4.splat(2.0 / 45), h3 = f32x4.splat(4.0 / 45), h4 = f32x4.splat(8.0 / 45);
+  const p0 = f32x4.splat(32.0 / 45), p1 = f32x4.splat(16.0 / 45), p2 = f32x4.splat(8.0 / 45), p3 = f32x4.splat(4.0 / 45), p4 = f32x4.splat(2.0 / 45);
+  const accPlane = <usize>Kp << 5;
+  for (let ob = ob0; ob <= ob1; ob++) {
+    const ra = ob == ob0 ? r0 : 0, rb = ob == ob1 ? (ob == ob0 ? r1 : rEnd) : Kp;
+    for (let r = ra; r < rb; r++) {
+      for (let h = 0; h < 8; h += 4) {
+        const p = acc + <usize>(ob - ob0) * accBlock + (<usize>r << 5) + (<usize>h << 2);
+        const a0 = v128.load(p), a7 = v128.load(p + 7 * accPlane);
+        const a1 = v128.load(p + accPlane), a2 = v128.load(p + 2 * accPlane);
+        const a3 = v128.load(p + 3 * accPlane), a4 = v128.load(p + 4 * accPlane);
+        const a5 = v128.load(p + 5 * accPlane), a6 = v128.load(p + 6 * accPlane);
+        // G^T: column j of G dotted with the 8 points; +-pairs share sums (s) and differences (d)
+        const s12 = f32x4.add(a1, a2), d12 = f32x4.sub(a1, a2), s34 = f32x4.add(a3, a4), d34 = f32x4.sub(a3, a4);
+        const s56 = f32x4.add(a5, a6), d56 = f32x4.sub(a5, a6);
+        const w0 = f32x4.add(f32x4.add(a0, f32x4.mul(g1, s12)), f32x4.add(f32x4.mul(h0, s34), f32x4.mul(p0, s56)));
+        const w1 = f32x4.add(f32x4.mul(g1, d12), f32x4.add(f32x4.mul(h1, d34), f32x4.mul(p1, d56)));
+        const w2 = f32x4.add(f32x4.mul(g1, s12), f32x4.add(f32x4.mul(h2, s34), f32x4.mul(p2, s56)));
+        const w3 = f32x4.add(f32x4.mul(g1, d12), f32x4.add(f32x4.mul(h3, d34), f32x4.mul(p3, d56)));
+        const w4 = f32x4.add(f32x4.add(f32x4.mul(g1, s12), f32x4.add(f32x4.mul(h4, s34), f32x4.mul(p4, s56))), a7);
+        for (let l = 0; l < 4; l++) {
+          const o = (ob << 3) + h + l;
+          if (o >= OC) break;
+          const dw = dweight + (<usize>(o * K + r * 5) << 2);
+          const k0 = ob * K + r * 5; // unit of j = 0
+          let v = lane(w0, l); if (k0 >= u0 && k0 < u1) store<f32>(dw, load<f32>(dw) + v);
+          v = lane(w1, l); if (k0 + 1 >= u0 && k0 + 1 < u1) store<f32>(dw, load<f32>(dw, 4) + v, 4);
+          v = lane(w2, l); if (k0 + 2 >= u0 && k0 + 2 < u1) store<f32>(dw, load<f32>(dw, 8) + v, 8);
+          v = lane(w3, l); if (k0 + 3 >= u0 && k0 + 3 < u1) store<f32>(dw, load<f32>(dw, 12) + v, 12);
+          v = lane(w4, l); if (k0 + 4 >= u0 && k0 + 4 < u1) store<f32>(dw, load<f32>(dw, 16) + v, 16);
+        }
+      }
+    }
+  }
+}
+
+/** Lane l (0..3, not a constant) of v. */
+// @ts-ignore: decorator
+@inline function lane(v: v128, l: i32): f32 {
+  return l == 0 ? f32x4.extract_lane(v, 0) : l == 1 ? f32x4.extract_lane(v, 1) : l == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
