@@ -398,8 +398,17 @@ export function formatPeers(rows: PeerRow[]): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const quick = process.argv.includes('--quick');
-  if (process.argv.includes('--relaxed')) enableRelaxedSimd();
+  const args = process.argv.slice(2);
+  const bad = args.find((s) => !['--quick', '--relaxed', '--help', '-h'].includes(s));
+  if (bad !== undefined || args.includes('--help') || args.includes('-h')) {
+    if (bad !== undefined) console.error(`unknown option '${bad}'`);
+    console.log('usage: node dist/bench/peers.js [--quick] [--relaxed]\n' +
+      'Trains W1, W2 and W3 on ours (1 and 2 threads) and TensorFlow.js (wasm, cpu) and prints ms/step,\n' +
+      's/epoch and the ratios, all from this one run (a few minutes; --quick: fewer steps).');
+    process.exit(bad === undefined ? 0 : 2);
+  }
+  const quick = args.includes('--quick');
+  if (args.includes('--relaxed')) enableRelaxedSimd();
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`peers${quick ? ' --quick' : ''}: Node ${process.version}, ${cpus()[0]?.model ?? '?'}, ` +
     `${availableParallelism()} cores, load average ${load}`);
