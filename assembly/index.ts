@@ -14,6 +14,6 @@ export * from './optimizer';
 export * from './batch';
 export * from './dropout';
 export * from './conv2d';
-export { winograd_forward_fits, winograd_input_fits } from './winograd';
+export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './winograd';
 export * from './pool';
 export * from './fill';

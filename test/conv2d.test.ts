@@ -9,7 +9,7 @@ import { describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
 import { randomF32 } from './helpers.js';
-import { check, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+import { check, expectSameBits, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 
 /** Float64 oracle: pad the input explicitly, then correlate; gradients by the chain rule. */
@@ -137,8 +137,36 @@ describe('conv2d Winograd dispatch', () => {
     }
     expect(fwd).toBeGreaterThan(4);
     expect(inp).toBeGreaterThan(4);
-    // and the W3 net's second conv takes both
-    expect(k.winograd_forward_fits(8, 5, 16, 8) && k.winograd_input_fits(8, 5, 16, 8)).toBeTruthy();
+    // and the W3 net's second conv takes all three
+    expect(k.winograd_forward_fits(8, 5, 16, 8) && k.winograd_input_fits(8, 5, 16, 8) && k.winograd_weight_fits(8, 5, 16, 8)).toBeTruthy();
+  });
+
+  it('Winograd dweight split into unit ranges (inside kernel rows and 8-channel blocks) gives the bits of one call', () => {
+    const be = new WasmBackend('simd');
+    const k = be.k as unknown as Record<string, (...a: number[]) => number>;
+    const s = conv2dShape(3, 9, 11, 14, 11, 5, 5, 1, 1);
+    const { B, C, H, W, OC, KH, KW, OH, OW } = s;
+    expect(k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
+    const x = putF32(be, randomF32(B * C * H * W, 71)), dout = putF32(be, randomF32(B * OC * OH * OW, 72));
+    const dw0 = randomF32(OC * C * KH * KW, 73), db0 = randomF32(OC, 74);
+    const scratch = be.f32(Math.ceil(k.conv2d_scratch_bytes(C, KH, KW, OH, OW, OC) / 4) + 4);
+    const units = k.conv2d_weight_units(C, KH, KW, OC, 1);
+    expect(units).toBe(2 * C * KH * KW);
+    const run = (cuts: number[]) => {
+      const dw = putF32(be, dw0), db = putF32(be, db0);
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        k.conv2d_backward_weight(dw.byteOffset, db.byteOffset, dout.byteOffset, x.byteOffset, B, C, H, W, OC, KH, KW,
+          1, 1, scratch.byteOffset, cuts[i], cuts[i + 1] - cuts[i]);
+      }
+      return [dw, db];
+    };
+    const [dw1, db1] = run([0, units]);
+    // (the whole call against the float64 oracle: the Winograd shapes above)
+    for (const cuts of [[0, 7, 233, units], [0, 1, 2, 3, 226, 227, units], [0, 224, 225, 449, units]]) {
+      const [dw, db] = run(cuts);
+      expectSameBits(dw, dw1);
+      expectSameBits(db, db1);
+    }
   });
 });
 
