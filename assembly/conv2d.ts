@@ -25,15 +25,18 @@
 //   conv 8->16 5x5 bwd      2.72 ms                        1.2 ms   (dW + dinp + dbias; was 2.43)
 // im2col alone costs more than the whole implicit forward, so im2col + any gemm (the generic
 // packed gemm would also re-pack col) cannot win here: stride 1 runs direct, other strides im2col.
-// At peak, only fewer multiplies help: stride-1 5-wide kernels with OW >= 8 (and C >= 4, OC >= 8
-// forward; C, OC >= 8 for dinp) take Winograd F(4,5) along the rows (assembly/winograd.ts), 8
-// multiplies per 4 outputs instead of 20. Same run, old and new kernels A/B (min of 300 calls):
+// At peak, only fewer multiplies help: stride-1 5-wide kernels with OW >= 8, OC >= 8 and C >= 4
+// (C >= 8 for dinp) take Winograd F(4,5) along the rows (assembly/winograd.ts), 8 multiplies per
+// 4 outputs instead of 20, for the forward pass and both gradients. Old and new kernels A/B in
+// one process (median of 300 calls, same card, a quiet spell):
 //                         implicit im2col    Winograd F(4,5)
-//   conv 8->16 5x5 fwd      0.52 ms            0.26 ms  (2.0x; 101 GFLOP/s of direct-equivalent work)
-//   conv 8->16 5x5 dinp     0.54 ms            0.31 ms  (1.7x)
-//   conv 1->8 5x5 fwd       0.33 ms            0.31 ms  (K = 5 per point: store-bound; 3% slower
-//                                                        inside the W3 step, so it stays direct)
-//   W3 step, one thread     2.90 ms            2.33 ms  (medians, alternating blocks of steps)
+//   conv 8->16 5x5 fwd      0.55 ms            0.27 ms  (2.1x; 97 GFLOP/s of direct-equivalent work)
+//   conv 8->16 5x5 dinp     0.58 ms            0.32 ms  (1.8x)
+//   conv 8->16 5x5 dW       0.59 ms            0.33 ms  (1.8x)
+//   conv 8->16 5x5 bwd      1.20 ms            0.70 ms  (in the W3 step)
+//   W3 step, one thread     2.73 ms            1.95 ms  (medians, alternating blocks of 10 steps)
+// With C = 1 (conv 1->8 5x5, 28x28) Winograd measured 0-5% faster (forward and dW: 5 kernel rows
+// per point are too little work per transform), within the noise of the W3 step: it stays direct.
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
 import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,

@@ -1,6 +1,6 @@
 // Winograd minimal filtering F(4,5) along the image rows, for stride-1 convolutions with 5-wide
-// kernels: the forward pass and the input gradient. Called from assembly/conv2d.ts, which decides
-// when (see winograd_forward_fits / winograd_input_fits); reference: src/engine/ref/conv2d.ts.
+// kernels: the forward pass, the input gradient and the weight gradient. Called from
+// assembly/conv2d.ts, which decides when (winograd_*_fits); reference: src/engine/ref/conv2d.ts.
 //   inp (B,C,H,W), weight (OC,C,KH,5), bias (OC) -> out (B,OC,OH,OW), OH = H + 2 pad - KH + 1
 //
 // Derivation. Four outputs of a 1-D correlation with a 5-tap filter g over 8 inputs d,
@@ -83,9 +83,10 @@
 // Scratch layout of one call, Cin input planes -> NO output planes (floats unless said):
 //   offs   Kp = Cin*KH i32: byte offset of X(c, 0, i) for k = (i, c), i-major
 //   u      8 x Kp x NR   transformed weights, output planes padded to NR = up8(NO) with zeros
+//                        (weight gradient: the accumulators)
 //   bias   NR            bias padded with zeros (forward)
 //   x      8 x Cin x TW x Rr   transformed input rows (TW tiles of 4 columns, Rr rows)
-//   m      8 x TW x NY4 x NR   gemm results
+//   m      8 x TW x NY4 x NR   gemm results (weight gradient: dout's transform)
 //   buf    padded image (forward) or padded input gradient (backward) when not in place
 
 /** Bytes from the start of scratch to the end of region `part` (0 offs .. 5 buf) of the layout above. */
