@@ -42,8 +42,9 @@ describe('--arch with convolutions', () => {
   it('builds the shapes and names W1 (8,1,5,5), b1 (8), ... W3 (10,256)', () => {
     const be = createBackend('ts');
     const m = new Model(be, parseArch('conv8k5-relu-pool2-conv16k5-relu-pool2-dense10', opts, mnist), 4);
+    // Layers in the order they run: each relu after its max pool (Model's executionOrder).
     expect(m.layers.map((l) => l.outShape)).toEqual([
-      [8, 24, 24], [8, 24, 24], [8, 12, 12], [16, 8, 8], [16, 8, 8], [16, 4, 4], [10, 1, 1]]);
+      [8, 24, 24], [8, 12, 12], [8, 12, 12], [16, 8, 8], [16, 4, 4], [16, 4, 4], [10, 1, 1]]);
     expect(m.entries.map((e) => `${e.name} (${e.shape})`)).toEqual(
       ['W1 (8,1,5,5)', 'b1 (8)', 'W2 (16,8,5,5)', 'b2 (16)', 'W3 (10,256)', 'b3 (10)']);
   });
