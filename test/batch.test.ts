@@ -1,5 +1,6 @@
 // gather_batch on every WASM variant against the TS reference: row widths below, at and above
-// the 16-pixel vector, the MNIST width 784, unaligned sources, and every byte value 0..255.
+// the 16-pixel vector, the MNIST width 784, unaligned sources, every byte value 0..255, and rows
+// shuffled or in order (the kernel copies 8 shuffled rows at once, rows in order one by one).
 import { describe, it, expect } from 'vitest';
 import { Rng } from '../src/util/rng.js';
 import { check, putI32, putU8, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
@@ -22,11 +23,15 @@ for (const be of wasmBackends()) {
       for (const D of WIDTHS) {
         for (const [scale, shift] of NORMS) {
           for (const off of [0, 1, 5]) {
-            const rows = 37, B = 11;
+            const rows = 37, B = 27;
             const mark = be.mark();
             const { images, labels } = dataset(rows, D, D + off);
             const rng = new Rng(D * 7 + off);
-            const idx = Int32Array.from({ length: B }, (_, b) => (b === 0 ? rows - 1 : rng.int(rows)));
+            // Groups of 8 rows: shuffled, in order (the kernel copies row by row), in order but for
+            // the last, then 3 rows left over.
+            const runs = [rows - 1, ...Array.from({ length: 7 }, () => rng.int(rows)),
+              ...Array.from({ length: 8 }, (_, i) => 20 + i), ...[3, 4, 5, 6, 7, 8, 9, 11]];
+            const idx = Int32Array.from({ length: B }, (_, b) => runs[b] ?? rng.int(rows));
             const wantX = new Float32Array(B * D), wantY = new Int32Array(B);
             ref.gatherBatch(wantX, wantY, images, labels, idx, B, D, scale, shift);
             const x = be.f32(B * D + 1).subarray(off % 2), y = be.i32(B);

@@ -17,7 +17,7 @@
 //                 stays on the tail code path. Dropout's mask hashes the global index: a chunk
 //                 starting at i0 gets the seed seed + i0 * 0x9e3779b9 (mod 2^32), which draws the
 //                 very same mask.
-//   gather_batch  4 chunks of batch rows per thread.
+//   gather_batch  4 chunks of batch rows per thread, in multiples of 8 rows.
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
 //                 and B*O = 128*512 adds take about as long as one round trip).
@@ -42,7 +42,7 @@
 //   element-wise, measured one-thread cost per element (2^20 elements):
 //     relu fwd 0.13 ns, every activation backward 0.11-0.15 (they read the output), sigmoid fwd
 //     2.4, tanh fwd 3.3, SGD 0.38, momentum 0.63, Adam 6.5, dropout fwd 0.49 / bwd 0.30,
-//     gather_batch 0.22 per pixel, 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.07-0.08
+//     gather_batch 0.22 per pixel (in cache), 2x2 pooling per input pixel 0.16 (max fwd and bwd), 0.07-0.08
 //     (avg fwd and bwd) -> the MIN_ELEMS below (about 60 us each). Pooling asks for
 //     less: the W3 net's first pool (64x8x24x24 = 295k pixels, 45-48 us a call alone) is split,
 //     as the W3 step on 2 threads measured 3-4% faster with it (A/B, 300 steps each, twice);
@@ -192,7 +192,8 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 2) {
       return super.gatherBatch(x, y, images, labels, idx, B, D, scale, shift);
     }
-    this.guard('gather_batch', () => this.split('gather_batch', B, 1, this.threads * CHUNKS_PER_THREAD,
+    // chunks of whole 8-row groups (the kernel copies 8 shuffled rows at once)
+    this.guard('gather_batch', () => this.split('gather_batch', B, 8, this.threads * CHUNKS_PER_THREAD,
       [this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels), this.ptr(idx), B, D, scale, shift],
       [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5), { x, y, images, labels, idx, B, D, scale, shift });
   }
