@@ -3,7 +3,7 @@
 // bits as those elements of the whole call.
 import { describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../src/engine/index.js';
-import { enableRelaxedSimd, relaxedSupported, type WasmBackend } from '../src/engine/wasm.js';
+import { enableRelaxedSimd, kBlocked, kBlockRows, KB_COUNT, relaxedSupported, type WasmBackend } from '../src/engine/wasm.js';
 import { TsFastBackend } from '../src/engine/fast/matmul.js';
 import { gemm as refGemm, biasBackward as refBiasBackward } from '../src/engine/ref/matmul.js';
 import { randomF32 } from './helpers.js';
@@ -23,6 +23,8 @@ const SHAPES: [number, number, number][] = [
   [203, 10, 784], [10, 785, 300], [13, 9, 300], [12, 45, 513], [11, 16, 2], [2, 10, 0],
   // the dot path (B transposed, N <= 12, K >= 32): column groups of 4 and 3, N < 3, K % 4 tails
   [9, 5, 37], [7, 11, 130], [5, 2, 33], [3, 1, 64], [4, 12, 35], [1, 7, 32],
+  // K blocks (A transposed, no bias, M <= 12, K >= 512): the seed's dW, K not a multiple of 8
+  [10, 784, 1000], [1, 7, 512], [12, 33, 1003],
 ];
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
@@ -137,4 +139,37 @@ describe.each(wasm.map((be) => [be.name, be] as const))('%s: row and column spli
       refGemm(want, randomF32(M * K, 5), randomF32(N * K, 6), randomF32(N, 7), M, N, K, false, true, true);
       check(`${name} gemm_dot`, whole, want, atolFor(K), RTOL);
     });
+});
+
+describe.each(wasm.map((be) => [be.name, be] as const))('%s: K blocks', (name, be) => {
+  const strided = (be.variant === 'scalar' ? be.k.gemm_strided_scalar : be.k.gemm_strided) as
+    (...args: number[]) => void;
+  it.each([[10, 784, 1000], [3, 17, 515], [12, 40, 4096]])(
+    '(%i,%i,%i) A^T B is [old C] + the blocks\' partial products, added in block order', (M, N, K) => {
+      expect(kBlocked(M, K, true, false, false)).toBe(true);
+      const kb = kBlockRows(K);
+      expect(kb % 8).toBe(0);
+      expect(Math.ceil(K / kb)).toBeLessThanOrEqual(KB_COUNT);
+      const a = randomF32(K * M, 5), b = randomF32(K * N, 6), c0 = randomF32(M * N, 7);
+      const got = putF32(be, c0);
+      be.gemm(got, putF32(be, a), putF32(be, b), null, M, N, K, true, false, true);
+      // The same sums by hand: each block one plain gemm from zero, then C + P_0 + P_1 + ... in f32.
+      const want = c0.slice();
+      for (let k0 = 0; k0 < K; k0 += kb) {
+        const rows = Math.min(kb, K - k0);
+        const part = putF32(be, new Float32Array(M * N));
+        strided(be.ptr(part), be.ptr(putF32(be, a.subarray(k0 * M, (k0 + rows) * M))),
+          be.ptr(putF32(be, b.subarray(k0 * N, (k0 + rows) * N))), 0, M, N, rows, 1, 0, 0, be.scratch, M, N, N);
+        for (let i = 0; i < M * N; i++) want[i] = Math.fround(want[i] + part[i]);
+      }
+      expect(bits(got)).not.toEqual(bits(plainSum(M, N, K, a, b, c0)));
+      expect(bits(got)).toEqual(bits(want));
+    });
+
+  /** The one-pass sum over all of K, for showing that the blocks are really taken. */
+  function plainSum(M: number, N: number, K: number, a: Float32Array, b: Float32Array, c0: Float32Array) {
+    const c = putF32(be, c0);
+    strided(be.ptr(c), be.ptr(putF32(be, a)), be.ptr(putF32(be, b)), 0, M, N, K, 1, 0, 1, be.scratch, M, N, N);
+    return c;
+  }
 });

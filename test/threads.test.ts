@@ -44,8 +44,9 @@ describe('threaded kernels equal one thread bit for bit', () => {
 
   // Shapes above the split threshold, odd edges included, all four transpose pairs; the seed's
   // forward (1001,10,784) takes the dot path with transB, the narrow or short path otherwise.
+  // Without bias, (10,784,1000) and (12,200,1003) with A transposed take the K blocks.
   const shapes: [number, number, number][] = [[128, 512, 784], [517, 129, 67], [37, 301, 200], [300, 33, 257],
-    [1001, 10, 784]];
+    [1001, 10, 784], [10, 784, 1000], [12, 200, 1003]];
   for (const [M, N, K] of shapes) {
     for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       it(`gemm ${M}x${N}x${K} transA=${tA} transB=${tB} with bias and accumulate`, () => {

@@ -64,7 +64,9 @@ export interface Backend {
    * C(M,N) = op(A) op(B) [+ bias(N) broadcast over rows] [+ C when accumulate].
    * op(A) is (M,K): A is stored (M,K), or (K,M) when transA. op(B) is (K,N): B is stored (K,N),
    * or (N,K) when transB. Every element of C is summed over k in the same order wherever it sits,
-   * so splitting M or N across threads gives bit-identical results.
+   * so splitting M or N across threads gives bit-identical results. (The wasm backends sum a
+   * transA product with few rows and a long K in fixed blocks of K, added in order: the same
+   * bits for any thread count too; see wasm.ts kBlocked.)
    */
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;

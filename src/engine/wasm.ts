@@ -107,6 +107,9 @@ export class WasmBackend implements Backend {
   /** im2col scratch of conv2d (grown on demand to the largest shape seen; 0 until needed). */
   private convScratch = 0;
   private convScratchEnd = 0;
+  /** Partial products of the K-blocked gemm path (0 until needed). */
+  private partials = 0;
+  private partialsEnd = 0;
 
   constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20) {
     this.variant = variant;
@@ -161,6 +164,7 @@ export class WasmBackend implements Backend {
   mark(): number { return this.top; }
   release(mark: number): void {
     if (mark < this.convScratchEnd) { this.convScratch = 0; this.convScratchEnd = 0; } // freed: re-allocate
+    if (mark < this.partialsEnd) { this.partials = 0; this.partialsEnd = 0; }
     // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
     new Uint8Array(this.memory.buffer, mark, this.top - mark).fill(0);
     this.top = mark;
@@ -191,7 +195,11 @@ export class WasmBackend implements Backend {
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     try {
-      if (dotPath(N, K, transA, transB)) {
+      if (kBlocked(M, K, transA, transB, bias !== null)) {
+        const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
+        this.fn.gemm_partials(p, this.ptr(a), this.ptr(b), M, N, K, kb, 0, nb, this.scratch);
+        this.fn.sum_partials(this.ptr(c), p, M * N, nb, accumulate ? 1 : 0);
+      } else if (dotPath(N, K, transA, transB)) {
         this.fn.gemm_dot(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K, accumulate ? 1 : 0, K, K, N);
       } else {
         this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
@@ -267,6 +275,15 @@ export class WasmBackend implements Backend {
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
   }
 
+  /** Byte offset of room for the K-blocked path's partial products, grown on demand. */
+  protected partialsFor(floats: number): number {
+    if (this.partials === 0 || this.partialsEnd - this.partials < floats * 4) {
+      this.partials = this.alloc(floats * 4);
+      this.partialsEnd = this.partials + floats * 4;
+    }
+    return this.partials;
+  }
+
   /** Scratch for conv2d of this shape: reused while big enough (kernels allocate nothing). */
   private convScratchFor(sh: Conv2dShape): number {
     const bytes = this.k.conv2d_scratch_bytes(sh.C, sh.KH, sh.KW, sh.OH, sh.OW, sh.OC) as number;
@@ -317,7 +334,6 @@ export class WasmBackend implements Backend {
   }
 }
 
-/** The exports with every `name_scalar` twin standing in for `name`. */
 const DOT_MAX_N = 12;
 const DOT_MIN_K = 32;
 
@@ -330,6 +346,26 @@ export function dotPath(N: number, K: number, transA: boolean, transB: boolean):
   return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
 }
 
+/** Blocks of the K-blocked path (assembly/matmul.ts gemm_partials): fixed, so any thread count gives the same bits. */
+export const KB_COUNT = 8;
+const KB_MAX_M = 12;
+const KB_MIN_K = 512;
+
+/**
+ * Whether a gemm runs as K blocks (assembly/matmul.ts gemm_partials + sum_partials): C = A^T B
+ * with few rows and a long reduction, the dW of a full-batch layer with few units (the seed's
+ * W1). Decided for the whole call, like dotPath.
+ */
+export function kBlocked(M: number, K: number, transA: boolean, transB: boolean, bias: boolean): boolean {
+  return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K;
+}
+
+/** Rows per K block: K in KB_COUNT blocks, in multiples of 8 (the gather's row groups). */
+export function kBlockRows(K: number): number {
+  return Math.ceil(K / KB_COUNT / 8) * 8;
+}
+
+/** The exports with every `name_scalar` twin standing in for `name`. */
 function scalarTwins(k: KernelExports): KernelExports {
   const out: KernelExports = { ...k };
   for (const name of Object.keys(k)) {

@@ -12,12 +12,14 @@
 //                 split packs all of B (K*N) in each chunk, a column split all of A (M*K); that is
 //                 also why gemm gets no more chunks than threads. A call on the dot path
 //                 (wasm.ts dotPath: B transposed, N <= 12) splits its rows through gemm_dot.
+//                 A K-blocked call (wasm.ts kBlocked: C = A^T B, M <= 12, K >= 512) splits its
+//                 fixed row blocks (gemm_partials), then the main thread adds the partials.
 //   element-wise  activations, dropout, optimizer step: 4 chunks per thread, in multiples of 16
 //                 elements, so every chunk but the last has no N % 4 tail and the global tail
 //                 stays on the tail code path. Dropout's mask hashes the global index: a chunk
 //                 starting at i0 gets the seed seed + i0 * 0x9e3779b9 (mod 2^32), which draws the
 //                 very same mask.
-//   gather_batch  4 chunks of batch rows per thread, in multiples of 8 rows.
+//   gather_batch  one chunk of batch rows per thread, in multiples of 8 rows (see gemm's K blocks).
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
 //                 and B*O = 128*512 adds take about as long as one round trip).
@@ -52,7 +54,7 @@
 //     (the step 2.7% faster), so sgd and momentum split from 2^15.
 import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
-import { WasmBackend, dotPath, kernelModule, type WasmVariant } from '../wasm.js';
+import { WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
 
 /** Smallest gemm (2*M*N*K flop) that is split across threads. */
@@ -131,6 +133,16 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     const cp = this.ptr(c), ap = this.ptr(a), bp = this.ptr(b), biasp = this.ptr(bias);
+    if (kBlocked(M, K, transA, transB, bias !== null)) {
+      // blocks of rows, one chunk per thread: each reads the rows it gathered and ran forward
+      const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
+      this.guard('gemm', () => {
+        this.split('gemm_partials', nb, 1, this.threads, [p, ap, bp, M, N, K, kb, 0, nb, 0],
+          [0, 0, 0, 0, 0, 0, 0, 1, 0, 0], 8, 9, -1, this.gemmScratch);
+        this.fn.sum_partials(cp, p, M * N, nb, accumulate ? 1 : 0);
+      }, { c, a, b, bias, M, N, K, transA, transB, accumulate });
+      return;
+    }
     if (dotPath(N, K, transA, transB)) {
       // gemm_dot: no packing, so rows (of A and C) or columns (rows of B) split at no extra cost
       const base = [cp, ap, bp, biasp, M, N, K, accumulate ? 1 : 0, K, K, N];
@@ -192,8 +204,9 @@ export class ThreadedWasmBackend extends WasmBackend {
     if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 2) {
       return super.gatherBatch(x, y, images, labels, idx, B, D, scale, shift);
     }
-    // chunks of whole 8-row groups (the kernel copies 8 shuffled rows at once)
-    this.guard('gather_batch', () => this.split('gather_batch', B, 8, this.threads * CHUNKS_PER_THREAD,
+    // One chunk of whole 8-row groups per thread, in the row order that the forward gemm's and the
+    // K-blocked dW's chunks take: each thread then reads back mostly the rows it wrote.
+    this.guard('gather_batch', () => this.split('gather_batch', B, 8, this.threads,
       [this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels), this.ptr(idx), B, D, scale, shift],
       [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5), { x, y, images, labels, idx, B, D, scale, shift });
   }
