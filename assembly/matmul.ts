@@ -640,7 +640,7 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, 
 // chunk of 1000 rows. Split by columns, every thread reads every row of x, which the gather and
 // the forward pass (both split by rows) have just written from the other core: with 2 threads the
 // gather alone took 2.5x longer than with one (13-14 vs 5-6 ms per seed epoch, measured), and
-// the epoch was no faster than on one thread. So this shape splits the reduction instead: rows go
+// the epoch barely gained from the second thread. So this shape splits the reduction: rows go
 // in KB_COUNT fixed blocks; block q gives a partial product P_q (summed from 0 over its rows, by
 // the path above), and C = [old C] + P_0 + P_1 + ... in block order. The blocks depend only on K,
 // so any thread count gives the same bits, and each thread reads only the rows it gathered.

@@ -3,7 +3,9 @@
 // bits as those elements of the whole call.
 import { describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../src/engine/index.js';
-import { enableRelaxedSimd, kBlocked, kBlockRows, KB_COUNT, relaxedSupported, type WasmBackend } from '../src/engine/wasm.js';
+import {
+  enableRelaxedSimd, kBlocked, kBlockRows, KB_COUNT, relaxedSupported, type WasmBackend,
+} from '../src/engine/wasm.js';
 import { TsFastBackend } from '../src/engine/fast/matmul.js';
 import { gemm as refGemm, biasBackward as refBiasBackward } from '../src/engine/ref/matmul.js';
 import { randomF32 } from './helpers.js';
@@ -146,7 +148,7 @@ describe.each(wasm.map((be) => [be.name, be] as const))('%s: K blocks', (name, b
     (...args: number[]) => void;
   it.each([[10, 784, 1000], [3, 17, 515], [12, 40, 4096]])(
     '(%i,%i,%i) A^T B is [old C] + the blocks\' partial products, added in block order', (M, N, K) => {
-      expect(kBlocked(M, K, true, false, false)).toBe(true);
+      expect(kBlocked(M, N, K, true, false, false)).toBe(true);
       const kb = kBlockRows(K);
       expect(kb % 8).toBe(0);
       expect(Math.ceil(K / kb)).toBeLessThanOrEqual(KB_COUNT);

@@ -88,14 +88,16 @@ describe('Model', () => {
 });
 
 describe('executionOrder', () => {
-  const cnnSpec = () => parseArch('conv4k3-relu-pool2-conv6k3-relu-maxpool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+  const img14 = { height: 14, width: 14, classes: 10 };
+  const cnnSpec = () => parseArch('conv4k3-relu-pool2-conv6k3-relu-maxpool2-dense10', relu, img14);
 
   it('runs relu after a max pool, and leaves other pairs alone', () => {
     const kinds = (ls: LayerSpec[]) => ls.map((l) => (l.type === 'activation' ? String(l.fn) : l.type));
-    expect(kinds(executionOrder(cnnSpec().layers))).toEqual(['conv2d', 'pool', 'relu', 'conv2d', 'pool', 'relu', 'dense']);
-    const tanh = parseArch('conv4k3-tanh-pool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+    expect(kinds(executionOrder(cnnSpec().layers)))
+      .toEqual(['conv2d', 'pool', 'relu', 'conv2d', 'pool', 'relu', 'dense']);
+    const tanh = parseArch('conv4k3-tanh-pool2-dense10', relu, img14);
     expect(kinds(executionOrder(tanh.layers))).toEqual(['conv2d', 'tanh', 'pool', 'dense']);
-    const avg = parseArch('conv4k3-relu-avgpool2-dense10', relu, { height: 14, width: 14, classes: 10 });
+    const avg = parseArch('conv4k3-relu-avgpool2-dense10', relu, img14);
     expect(kinds(executionOrder(avg.layers))).toEqual(['conv2d', 'relu', 'pool', 'dense']);
   });
 

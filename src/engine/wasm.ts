@@ -195,7 +195,7 @@ export class WasmBackend implements Backend {
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     try {
-      if (kBlocked(M, K, transA, transB, bias !== null)) {
+      if (kBlocked(M, N, K, transA, transB, bias !== null)) {
         const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
         this.fn.gemm_partials(p, this.ptr(a), this.ptr(b), M, N, K, kb, 0, nb, this.scratch);
         this.fn.sum_partials(this.ptr(c), p, M * N, nb, accumulate ? 1 : 0);
@@ -346,18 +346,22 @@ export function dotPath(N: number, K: number, transA: boolean, transB: boolean):
   return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
 }
 
-/** Blocks of the K-blocked path (assembly/matmul.ts gemm_partials): fixed, so any thread count gives the same bits. */
+/** Blocks of the K-blocked path (assembly/matmul.ts gemm_partials): fixed, so any thread count
+ * gives the same bits. */
 export const KB_COUNT = 8;
 const KB_MAX_M = 12;
 const KB_MIN_K = 512;
+/** Largest C (floats) that takes K blocks: their partials (8 copies of C) stay within 8 MB. */
+const KB_MAX_MN = 1 << 18;
 
 /**
  * Whether a gemm runs as K blocks (assembly/matmul.ts gemm_partials + sum_partials): C = A^T B
  * with few rows and a long reduction, the dW of a full-batch layer with few units (the seed's
  * W1). Decided for the whole call, like dotPath.
  */
-export function kBlocked(M: number, K: number, transA: boolean, transB: boolean, bias: boolean): boolean {
-  return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K;
+export function kBlocked(M: number, N: number, K: number, transA: boolean, transB: boolean,
+  bias: boolean): boolean {
+  return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K && M * N <= KB_MAX_MN;
 }
 
 /** Rows per K block: K in KB_COUNT blocks, in multiples of 8 (the gather's row groups). */

@@ -133,7 +133,7 @@ export class ThreadedWasmBackend extends WasmBackend {
       return;
     }
     const cp = this.ptr(c), ap = this.ptr(a), bp = this.ptr(b), biasp = this.ptr(bias);
-    if (kBlocked(M, K, transA, transB, bias !== null)) {
+    if (kBlocked(M, N, K, transA, transB, bias !== null)) {
       // blocks of rows, one chunk per thread: each reads the rows it gathered and ran forward
       const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
       this.guard('gemm', () => {
