@@ -39,21 +39,12 @@
 // per point are too little work per transform), within the noise of the W3 step: it stays direct.
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
+import { madd } from './simd_math';
 import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,
   winograd_weight, winograd_weight_fits } from './winograd';
 
 /** Output pixels per im2col tile (keeps col within L2: K*TMAX*4 bytes). */
 const TMAX: i32 = 512;
-
-/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
 
 // @ts-ignore: decorator
 @inline function tileCols(P: i32): i32 {

@@ -18,6 +18,8 @@
 // over a row range or a column range of a bigger problem is bit-identical to those elements of the
 // whole call: threads can split C freely.
 
+import { madd } from './simd_math';
+
 /** Rows of C per micro-kernel block. */
 const MR = 4;
 /** Columns of C per micro-kernel block (two v128). */
@@ -36,16 +38,6 @@ const TILE_BYTES: usize = <usize>MR * NR * 4;
 /** Bytes of packing scratch one thread needs; the host allocates it once and passes it to gemm. */
 export function gemm_scratch_bytes(): usize {
   return BP_BYTES + AP_BYTES + TILE_BYTES + NR * 4;
-}
-
-/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
 }
 
 /**

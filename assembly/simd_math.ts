@@ -1,6 +1,16 @@
-// Vector math shared by the element-wise kernels: e^x, tanh and horizontal reductions on f32x4.
-// WebAssembly SIMD has no transcendental instructions, so exp is range reduction + polynomial.
-// Not exported from the module; activation.ts and softmax_ce.ts import it.
+// Vector math shared by the kernels: e^x, tanh and horizontal reductions on f32x4, and the
+// multiply-add of the matrix micro-kernels. WebAssembly SIMD has no transcendental instructions,
+// so exp is range reduction + polynomial. Not exported from the module; the kernel files import it.
+
+/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(c, f32x4.mul(a, b));
+  }
+}
 
 // exp: see Cephes Math Library, expf.c (S. L. Moshier), the same scheme as the SSE/NEON ports
 // (sse_mathfun.h by J. Pommier). x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2;

@@ -55,15 +55,7 @@
 // Every image is computed the same way wherever it runs (threads split by images): same bits.
 // Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
 
-/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
+import { madd } from './simd_math';
 
 // @ts-ignore: decorator
 @inline function splat(x: f32): v128 {
