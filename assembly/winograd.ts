@@ -359,13 +359,36 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
 }
 
 /**
+ * Transposes 4 rows r0..r3 (4 values each: one 4-column tile per row) into 4 column vectors d0..d3,
+ * then stores A d at dst + xi * plane for the 8 points xi: A d = (A^T)^T d, each point's powers
+ * dotted with the 4 values (the point infinity takes d3).
+ */
+// @ts-ignore: decorator
+@inline function storeA(dst: usize, plane: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
+  const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
+  v128.store(dst, d0);
+  let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
+  v128.store(dst + plane, f32x4.add(e, od));
+  v128.store(dst + 2 * plane, f32x4.sub(e, od));
+  e = f32x4.add(d0, f32x4.mul(splat(4), d2)); od = f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3));
+  v128.store(dst + 3 * plane, f32x4.add(e, od));
+  v128.store(dst + 4 * plane, f32x4.sub(e, od));
+  e = f32x4.add(d0, f32x4.mul(splat(0.25), d2));
+  od = f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3));
+  v128.store(dst + 5 * plane, f32x4.add(e, od));
+  v128.store(dst + 6 * plane, f32x4.sub(e, od));
+  v128.store(dst + 7 * plane, d3);
+}
+
+/**
  * x[xi](OC, TW, Rr) = A of the 4-column tiles of every row of g(OC, OH, OW) (one image's dout),
  * 4 rows at a time (zeros past row OH and column OW; Rr = up4(OH)).
  */
 function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32): void {
   const xPlane = <usize>(OC * TW * Rr) << 2, OW4 = <usize>OW << 2;
-  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
-  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
   for (let o = 0; o < OC; o++) {
     for (let t = 0; t < TW; t++) {
       const nx = OW - 4 * t;
@@ -375,23 +398,7 @@ function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, 
         const r1 = y + 1 < OH ? loadN(p + OW4, nx) : f32x4.splat(0);
         const r2 = y + 2 < OH ? loadN(p + 2 * OW4, nx) : f32x4.splat(0);
         const r3 = y + 3 < OH ? loadN(p + 3 * OW4, nx) : f32x4.splat(0);
-        const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
-        const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
-        // A d = (A^T)^T d: each point's powers dotted with the 4 values
-        const dst = x + (<usize>((o * TW + t) * Rr + y) << 2);
-        v128.store(dst, d0);
-        let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
-        v128.store(dst + xPlane, f32x4.add(e, od));
-        v128.store(dst + 2 * xPlane, f32x4.sub(e, od));
-        e = f32x4.add(d0, f32x4.mul(c4, d2)); od = f32x4.add(f32x4.mul(c2, d1), f32x4.mul(c8, d3));
-        v128.store(dst + 3 * xPlane, f32x4.add(e, od));
-        v128.store(dst + 4 * xPlane, f32x4.sub(e, od));
-        e = f32x4.add(d0, f32x4.mul(c1_4, d2)); od = f32x4.add(f32x4.mul(c1_2, d1), f32x4.mul(c1_8, d3));
-        v128.store(dst + 5 * xPlane, f32x4.add(e, od));
-        v128.store(dst + 6 * xPlane, f32x4.sub(e, od));
-        v128.store(dst + 7 * xPlane, d3);
+        storeA(x + (<usize>((o * TW + t) * Rr + y) << 2), xPlane, r0, r1, r2, r3);
       }
     }
   }
@@ -488,8 +495,6 @@ export function winograd_weight_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
  */
 function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, NR: i32, o0: i32, o1: i32): void {
   const yPlane = <usize>(TW * OH * NR) << 2, P4 = <usize>(OH * OW) << 2;
-  const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
-  const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
   const z = f32x4.splat(0);
   for (let o = o0; o < o1; o += 4) {
     for (let t = 0; t < TW; t++) {
@@ -498,22 +503,7 @@ function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: 
         const p = g + <usize>o * P4 + (<usize>(yy * OW + 4 * t) << 2);
         const r0 = o < OC ? loadN(p, nx) : z, r1 = o + 1 < OC ? loadN(p + P4, nx) : z;
         const r2 = o + 2 < OC ? loadN(p + 2 * P4, nx) : z, r3 = o + 3 < OC ? loadN(p + 3 * P4, nx) : z;
-        const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
-        const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
-        const dst = y + (<usize>((t * OH + yy) * NR + o) << 2);
-        v128.store(dst, d0);
-        let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
-        v128.store(dst + yPlane, f32x4.add(e, od));
-        v128.store(dst + 2 * yPlane, f32x4.sub(e, od));
-        e = f32x4.add(d0, f32x4.mul(c4, d2)); od = f32x4.add(f32x4.mul(c2, d1), f32x4.mul(c8, d3));
-        v128.store(dst + 3 * yPlane, f32x4.add(e, od));
-        v128.store(dst + 4 * yPlane, f32x4.sub(e, od));
-        e = f32x4.add(d0, f32x4.mul(c1_4, d2)); od = f32x4.add(f32x4.mul(c1_2, d1), f32x4.mul(c1_8, d3));
-        v128.store(dst + 5 * yPlane, f32x4.add(e, od));
-        v128.store(dst + 6 * yPlane, f32x4.sub(e, od));
-        v128.store(dst + 7 * yPlane, d3);
+        storeA(y + (<usize>((t * OH + yy) * NR + o) << 2), yPlane, r0, r1, r2, r3);
       }
     }
   }
