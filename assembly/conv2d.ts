@@ -40,6 +40,7 @@
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
 import { madd } from './simd_math';
+import { copyPadded } from './pad';
 import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,
   winograd_weight, winograd_weight_fits } from './winograd';
 
@@ -457,12 +458,7 @@ function biasGrad(dbias: usize, db: usize, o0: i32, o1: i32, P: i32): void {
 /** dst(C,Hp,Wp) = src(C,H,W) with `pad` zeros around, plus zeroed slack. */
 function padImage(dst: usize, src: usize, C: i32, H: i32, W: i32, pad: i32, Hp: i32, Wp: i32, total: usize): void {
   memory.fill(dst, 0, total << 2);
-  const rows = min(H, Hp - pad), cols = <usize>min(W, Wp - pad) << 2;
-  for (let c = 0; c < C; c++) {
-    for (let y = 0; y < rows; y++) {
-      memory.copy(dst + (<usize>((c * Hp + y + pad) * Wp + pad) << 2), src + (<usize>((c * H + y) * W) << 2), cols);
-    }
-  }
+  copyPadded(dst, src, C, H, W, pad, Hp, Wp);
 }
 
 /** offs(K) i32 = byte offset of weight (c,i,j)'s pixel from the window's top-left in the padded image. */

@@ -56,6 +56,7 @@
 // Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
 
 import { madd } from './simd_math';
+import { copyPadded } from './pad';
 
 // @ts-ignore: decorator
 @inline function splat(x: f32): v128 {
@@ -311,11 +312,7 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
   for (let b = 0; b < B; b++) {
     const img = inp + (<usize>(b * C * H * W) << 2);
-    if (!inPlace) {
-      for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) {
-        memory.copy(buf + (<usize>((c * Rr + y + pad) * Wt + pad) << 2), img + (<usize>((c * H + y) * W) << 2), <usize>W << 2);
-      }
-    }
+    if (!inPlace) copyPadded(buf, img, C, H, W, pad, Rr, Wt);
     forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
     pointGemms(m, u, x, offs, C, KH, NR, TW, Rr, NY4, 0, pad, pad + H);
     // out[o, y, 4t..4t+3] = A^T m[.](t, y; o) + bias: vectors over 4 channels, then transposed
@@ -572,11 +569,7 @@ export function winograd_weight(dweight: usize, dout: usize, inp: usize, B: i32,
   if (!inPlace) memory.fill(buf, 0, <usize>(C * Rr * Wt) << 2);
   for (let b = 0; b < B; b++) {
     const img = inp + (<usize>(b * C * H * W) << 2);
-    if (!inPlace) {
-      for (let c = 0; c < C; c++) for (let yy = 0; yy < H; yy++) {
-        memory.copy(buf + (<usize>((c * Rr + yy + pad) * Wt + pad) << 2), img + (<usize>((c * H + yy) * W) << 2), <usize>W << 2);
-      }
-    }
+    if (!inPlace) copyPadded(buf, img, C, H, W, pad, Rr, Wt);
     forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
     weightDoutTransform(y, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, NR, ob0 << 3, (ob1 + 1) << 3);
     for (let ob = ob0; ob <= ob1; ob++) {
