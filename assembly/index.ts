@@ -17,3 +17,5 @@ export * from './conv2d';
 export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './winograd';
 export * from './pool';
 export * from './fill';
+export * from './sparse';
+export * from './transpose';

@@ -218,6 +218,33 @@ export class WasmBackend implements Backend {
       this.fn.bias_backward(this.ptr(dbias), this.ptr(dout), B, O);
     } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
+  transpose(dst: Float32Array, src: Float32Array, R: number, C: number, lds: number, ldd: number): void {
+    try {
+      this.fn.transpose(this.ptr(dst), this.ptr(src), R, C, lds, ldd);
+    } catch (e) { throw this.trapped(e, 'transpose', { dst, src, R, C, lds, ldd }); }
+  }
+  sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number, D: number): number {
+    try {
+      this.fn.sparse_rows(this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(x), B, D);
+    } catch (e) { throw this.trapped(e, 'sparse_rows', { idx, val, cnt, x, B, D }); }
+    return sumCounts(cnt, B);
+  }
+  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, wt: Float32Array,
+    bias: Float32Array | null, B: number, D: number, O: number, ldw: number): void {
+    checkLdw(ldw, O);
+    try {
+      this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(wt), this.ptr(bias),
+        B, D, O, ldw);
+    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, idx, val, cnt, wt, bias, B, D, O, ldw }); }
+  }
+  sparseWeightGrad(dwt: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
+    B: number, D: number, O: number, ldw: number): void {
+    checkLdw(ldw, O);
+    try {
+      this.fn.sparse_weight_grad(this.ptr(dwt), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy),
+        B, D, O, ldw, 0, D);
+    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dwt, idx, val, cnt, dy, B, D, O, ldw }); }
+  }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     try {
       this.fn.activation_forward(ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
@@ -332,6 +359,18 @@ export class WasmBackend implements Backend {
         p.OH, p.OW);
     } catch (e) { throw this.trapped(e, 'avgpool_backward', { dinp, dout, ...p }); }
   }
+}
+
+/** Total of cnt[0, B): the nonzeros that sparse_rows found. */
+export function sumCounts(cnt: Int32Array, B: number): number {
+  let total = 0;
+  for (let b = 0; b < B; b++) total += cnt[b];
+  return total;
+}
+
+/** The SIMD sparse kernels read whole v128 rows of wt: its row stride is a multiple of 4, >= O. */
+export function checkLdw(ldw: number, O: number): void {
+  if (ldw % 4 !== 0 || ldw < O) throw new Error(`sparse kernels need ldw % 4 == 0 and ldw >= O (ldw ${ldw}, O ${O})`);
 }
 
 const DOT_MAX_N = 12;

@@ -54,7 +54,7 @@
 //     (the step 2.7% faster), so sgd and momentum split from 2^15.
 import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
-import { WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, type WasmVariant } from '../wasm.js';
+import { WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, sumCounts, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
 
 /** Smallest gemm (2*M*N*K flop) that is split across threads. */
@@ -68,7 +68,8 @@ export const MIN_ELEMS = {
   adam: 1 << 14,              // and adamw
   dropoutForward: 1 << 17,
   dropoutBackward: 1 << 18,
-  gatherPixels: 1 << 18,      // B * D
+  gatherPixels: 1 << 18,      // B * D (sparse_rows too)
+  transpose: 1 << 16,         // R * C
   poolPixels: 1 << 18,        // B * C * H * W (input)
 } as const;
 
@@ -166,6 +167,45 @@ export class ThreadedWasmBackend extends WasmBackend {
       this.guard('gemm', () => this.split('gemm_strided', N, 16, this.threads, base, coef, 5, 10, -1, this.gemmScratch),
         { c, a, b, bias, M, N, K, transA, transB, accumulate });
     }
+  }
+
+  override transpose(dst: Float32Array, src: Float32Array, R: number, C: number, lds: number, ldd: number): void {
+    if (this.threads === 1 || R * C < MIN_ELEMS.transpose || C < 8) return super.transpose(dst, src, R, C, lds, ldd);
+    this.guard('transpose', () => this.split('transpose', C, 4, this.threads,
+      [this.ptr(dst), this.ptr(src), R, C, lds, ldd], [ldd * 4, 4, 0, 0, 0, 0], 3), { dst, src, R, C, lds, ldd });
+  }
+
+  override sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number,
+    D: number): number {
+    if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 16) return super.sparseRows(idx, val, cnt, x, B, D);
+    // rows in the gather's chunks (8-row groups, one chunk per thread): each thread reads the rows it wrote
+    this.guard('sparse_rows', () => this.split('sparse_rows', B, 8, this.threads,
+      [this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(x), B, D], [D * 4, D * 4, 4, D * 4, 0, 0], 4),
+    { idx, val, cnt, x, B, D });
+    return sumCounts(cnt, B);
+  }
+
+  override sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, wt: Float32Array,
+    bias: Float32Array | null, B: number, D: number, O: number, ldw: number): void {
+    if (this.threads === 1 || B < 16 || 2 * sumCounts(cnt, B) * O < GEMM_MIN_FLOP) {
+      return super.sparseForward(y, idx, val, cnt, wt, bias, B, D, O, ldw);
+    }
+    // rows are independent: the same row chunks as sparse_rows
+    this.guard('sparse_forward', () => this.split('sparse_forward', B, 8, this.threads,
+      [this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(wt), this.ptr(bias), B, D, O, ldw],
+      [O * 4, D * 4, D * 4, 4, 0, 0, 0, 0, 0, 0], 6), { y, idx, val, cnt, wt, bias, B, D, O, ldw });
+  }
+
+  override sparseWeightGrad(dwt: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array,
+    dy: Float32Array, B: number, D: number, O: number, ldw: number): void {
+    if (this.threads === 1 || D < 16 || 2 * sumCounts(cnt, B) * O < GEMM_MIN_FLOP) {
+      return super.sparseWeightGrad(dwt, idx, val, cnt, dy, B, D, O, ldw);
+    }
+    // ranges of dwt rows (input columns), 4 per thread: the middle of an image holds most of the
+    // nonzeros, so smaller chunks taken as they come balance the threads
+    this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', D, 1, this.threads * CHUNKS_PER_THREAD,
+      [this.ptr(dwt), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), B, D, O, ldw, 0, D],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 10), { dwt, idx, val, cnt, dy, B, D, O, ldw });
   }
 
   override activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number,

@@ -1,0 +1,321 @@
+// The zero-skipping first dense layer. A network's first layer multiplies the data itself, and
+// MNIST's pixels are 81% zeros: compressed to its nonzeros, an input row costs a fifth of the
+// dense multiply-adds. See src/engine/ref/sparse.ts for the reference twins.
+//   x (B,D) input rows; idx (B,D) i32 and val (B,D) f32 hold row b's nonzero columns and values in
+//   slots [b*D, b*D + cnt[b]), in column order; wt (D,ldw) is the layer's W (O,D) transposed, its
+//   rows padded to ldw (a multiple of 4) so every row is whole v128s; y and dy are (B,O).
+//   forward:  y[b,:]   = bias + sum over row b's nonzeros (k, v) of v * wt[k,:]
+//   backward: dwt[k,:] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
+//
+// Same bits as the packed gemm (assembly/matmul.ts): there every element is
+//   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
+// and a zero a_k leaves s as it was (s + ±0 = s, and s is never -0 here), so summing only the
+// nonzeros, in the same column order and with the same madd, gives the same floats. The weight
+// gradient likewise sums every dwt element over the rows in order, as gemm's dyᵀ x does over k.
+
+import { madd } from './simd_math';
+
+const FV = 5;
+const GV = 8;
+
+/** Left-packing shuffles: for each 4-bit lane mask, the bytes of its set lanes first, in order. */
+const PACK: usize = memory.data<u8>([
+  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128,
+  8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128,
+  12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128,
+  8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+]);
+
+/**
+ * idx/val[b*D, b*D + cnt[b]) = the columns and values of row b's nonzeros (-0 counts as zero).
+ * Four columns at a time: a lane mask of the nonzeros picks a left-packing shuffle, and all four
+ * lanes are stored at the write position, which then moves by the mask's popcount. The stores
+ * stay inside the row's slot: before column k at most k nonzeros were written. Only 16 columns
+ * of zeros in a row are skipped (an image's margins): inside a digit, whether 4 columns hold a
+ * nonzero is a coin flip, and a mispredicted skip costs more than the two stores.
+ */
+export function sparse_rows(idx: usize, val: usize, cnt: usize, x: usize, B: i32, D: i32): void {
+  const lanes = i32x4(0, 1, 2, 3);
+  const zero = f32x4.splat(0);
+  const rowB = <usize>D << 2;
+  for (let b = 0; b < B; b++) {
+    const xr = x + <usize>b * rowB, ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
+    let n: usize = 0;
+    let k = 0;
+    for (; k + 16 <= D; k += 16) {
+      const p = xr + (<usize>k << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const m0 = i32x4.bitmask(f32x4.ne(v0, zero)), m1 = i32x4.bitmask(f32x4.ne(v1, zero));
+      const m2 = i32x4.bitmask(f32x4.ne(v2, zero)), m3 = i32x4.bitmask(f32x4.ne(v3, zero));
+      if ((m0 | m1 | m2 | m3) == 0) continue;
+      const kv = i32x4.add(i32x4.splat(k), lanes);
+      n = pack4(ir, vr, n, v0, kv, m0);
+      n = pack4(ir, vr, n, v1, i32x4.add(kv, i32x4.splat(4)), m1);
+      n = pack4(ir, vr, n, v2, i32x4.add(kv, i32x4.splat(8)), m2);
+      n = pack4(ir, vr, n, v3, i32x4.add(kv, i32x4.splat(12)), m3);
+    }
+    for (; k + 4 <= D; k += 4) {
+      const v = v128.load(xr + (<usize>k << 2));
+      n = pack4(ir, vr, n, v, i32x4.add(i32x4.splat(k), lanes), i32x4.bitmask(f32x4.ne(v, zero)));
+    }
+    for (; k < D; k++) {
+      const v = load<f32>(xr + (<usize>k << 2));
+      if (v != 0) {
+        store<i32>(ir + (n << 2), k);
+        store<f32>(vr + (n << 2), v);
+        n++;
+      }
+    }
+    store<i32>(cnt + (<usize>b << 2), <i32>n);
+  }
+}
+
+/** Stores the lanes of v (columns kv) that mask m marks at slot n of the row; returns the next slot. */
+// @ts-ignore: decorator
+@inline function pack4(ir: usize, vr: usize, n: usize, v: v128, kv: v128, m: i32): usize {
+  const sh = v128.load(PACK + (<usize>m << 4));
+  v128.store(vr + (n << 2), i8x16.swizzle(v, sh));
+  v128.store(ir + (n << 2), i8x16.swizzle(kv, sh));
+  return n + <usize>popcnt(m);
+}
+
+/** Scalar twin of sparse_rows. */
+export function sparse_rows_scalar(idx: usize, val: usize, cnt: usize, x: usize, B: i32, D: i32): void {
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>D;
+    let n: usize = 0;
+    for (let k = 0; k < D; k++) {
+      const v = load<f32>(x + ((base + <usize>k) << 2));
+      if (v != 0) {
+        store<i32>(idx + ((base + n) << 2), k);
+        store<f32>(val + ((base + n) << 2), v);
+        n++;
+      }
+    }
+    store<i32>(cnt + (<usize>b << 2), <i32>n);
+  }
+}
+
+/** The first `lanes` (1-4) floats at p, zeros after: reads nothing past them. */
+// @ts-ignore: decorator
+@inline function loadLanes(p: usize, lanes: i32): v128 {
+  if (lanes == 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Stores the first `lanes` (1-4) floats of v at p. */
+// @ts-ignore: decorator
+@inline function storeLanes(p: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) { v128.store(p, v); return; }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * Forward of NV (1-8) output vectors of one row: columns [j, j + 4 NV) at wt, y and bias (already
+ * offset by j), the last vector holding `last` valid lanes. NV is a constant at every call, so the
+ * unused accumulators and branches compile away.
+ */
+// @ts-ignore: decorator
+@inline function forwardBlock(NV: i32, last: i32, y: usize, ir: usize, vr: usize, n: usize, wt: usize,
+  ldwB: usize, bias: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  if (bias) {
+    // 0 + bias, as the micro-kernel starts (bits equal for a -0 bias too)
+    a0 = f32x4.add(a0, loadLanes(bias, NV == 1 ? last : 4));
+    if (NV > 1) a1 = f32x4.add(a1, loadLanes(bias + 16, NV == 2 ? last : 4));
+    if (NV > 2) a2 = f32x4.add(a2, loadLanes(bias + 32, NV == 3 ? last : 4));
+    if (NV > 3) a3 = f32x4.add(a3, loadLanes(bias + 48, NV == 4 ? last : 4));
+    if (NV > 4) a4 = f32x4.add(a4, loadLanes(bias + 64, NV == 5 ? last : 4));
+    if (NV > 5) a5 = f32x4.add(a5, loadLanes(bias + 80, NV == 6 ? last : 4));
+    if (NV > 6) a6 = f32x4.add(a6, loadLanes(bias + 96, NV == 7 ? last : 4));
+    if (NV > 7) a7 = f32x4.add(a7, loadLanes(bias + 112, last));
+  }
+  for (let t: usize = 0; t < n; t++) {
+    const x = v128.load32_splat(vr + (t << 2));
+    const w = wt + <usize>load<i32>(ir + (t << 2)) * ldwB;
+    a0 = madd(x, v128.load(w), a0);
+    if (NV > 1) a1 = madd(x, v128.load(w, 16), a1);
+    if (NV > 2) a2 = madd(x, v128.load(w, 32), a2);
+    if (NV > 3) a3 = madd(x, v128.load(w, 48), a3);
+    if (NV > 4) a4 = madd(x, v128.load(w, 64), a4);
+    if (NV > 5) a5 = madd(x, v128.load(w, 80), a5);
+    if (NV > 6) a6 = madd(x, v128.load(w, 96), a6);
+    if (NV > 7) a7 = madd(x, v128.load(w, 112), a7);
+  }
+  storeLanes(y, a0, NV == 1 ? last : 4);
+  if (NV > 1) storeLanes(y + 16, a1, NV == 2 ? last : 4);
+  if (NV > 2) storeLanes(y + 32, a2, NV == 3 ? last : 4);
+  if (NV > 3) storeLanes(y + 48, a3, NV == 4 ? last : 4);
+  if (NV > 4) storeLanes(y + 64, a4, NV == 5 ? last : 4);
+  if (NV > 5) storeLanes(y + 80, a5, NV == 6 ? last : 4);
+  if (NV > 6) storeLanes(y + 96, a6, NV == 7 ? last : 4);
+  if (NV > 7) storeLanes(y + 112, a7, last);
+}
+
+/**
+ * y(B,O) = bias + x wt over the compressed rows: per row, blocks of 8 output vectors (32 columns,
+ * 8 accumulators) take one pass over the row's nonzeros each; the last block holds the 1-7 vectors
+ * left, its last vector partly. ldw % 4 == 0. Rows are independent: threads split them.
+ */
+export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, wt: usize, bias: usize, B: i32,
+  D: i32, O: i32, ldw: i32): void {
+  const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
+  for (let b = 0; b < B; b++) {
+    const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    const yr = y + ((<usize>b * <usize>O) << 2);
+    let j = 0;
+    for (; j + 4 * FV <= O; j += 4 * FV) {
+      const o = <usize>j << 2;
+      forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, bias ? bias + o : 0);
+    }
+    const rest = O - j;
+    if (rest == 0) continue;
+    const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
+    const bo = bias ? bias + o : 0;
+    switch (nv) {
+      case 1: forwardBlock(1, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 2: forwardBlock(2, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 3: forwardBlock(3, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 4: forwardBlock(4, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 5: forwardBlock(5, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 6: forwardBlock(6, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 7: forwardBlock(7, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      default: forwardBlock(8, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+    }
+  }
+}
+
+/** Scalar twin of sparse_forward. */
+export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usize, wt: usize, bias: usize,
+  B: i32, D: i32, O: i32, ldw: i32): void {
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>D;
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    for (let o = 0; o < O; o++) {
+      let s: f32 = 0;
+      if (bias) s += load<f32>(bias + (<usize>o << 2));
+      for (let t: usize = 0; t < n; t++) {
+        const k = <usize>load<i32>(idx + ((base + t) << 2));
+        s += load<f32>(val + ((base + t) << 2)) * load<f32>(wt + ((k * <usize>ldw + <usize>o) << 2));
+      }
+      store<f32>(y + ((<usize>b * <usize>O + <usize>o) << 2), s);
+    }
+  }
+}
+
+/** First slot in [lo, hi) of a row's sorted column list whose column is >= k (hi if none). */
+// @ts-ignore: decorator
+@inline function lowerBound(ir: usize, lo: usize, hi: usize, k: i32): usize {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (load<i32>(ir + (mid << 2)) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Weight gradient of NV (1-8) output vectors for nonzero slots [t0, t1) of one row: dy's vectors
+ * stay in registers (the last with `last` valid lanes, the rest read as zeros) while each
+ * nonzero's dwt row segment is read, added to and written back.
+ */
+// @ts-ignore: decorator
+@inline function gradBlock(NV: i32, last: i32, dwt: usize, ir: usize, vr: usize, t0: usize, t1: usize,
+  dy: usize, ldwB: usize): void {
+  const d0 = loadLanes(dy, NV == 1 ? last : 4);
+  const d1 = NV > 1 ? loadLanes(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
+  const d2 = NV > 2 ? loadLanes(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
+  const d3 = NV > 3 ? loadLanes(dy + 48, NV == 4 ? last : 4) : f32x4.splat(0);
+  const d4 = NV > 4 ? loadLanes(dy + 64, NV == 5 ? last : 4) : f32x4.splat(0);
+  const d5 = NV > 5 ? loadLanes(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
+  const d6 = NV > 6 ? loadLanes(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
+  const d7 = NV > 7 ? loadLanes(dy + 112, last) : f32x4.splat(0);
+  for (let t = t0; t < t1; t++) {
+    const x = v128.load32_splat(vr + (t << 2));
+    const p = dwt + <usize>load<i32>(ir + (t << 2)) * ldwB;
+    v128.store(p, madd(x, d0, v128.load(p)));
+    if (NV > 1) v128.store(p, madd(x, d1, v128.load(p, 16)), 16);
+    if (NV > 2) v128.store(p, madd(x, d2, v128.load(p, 32)), 32);
+    if (NV > 3) v128.store(p, madd(x, d3, v128.load(p, 48)), 48);
+    if (NV > 4) v128.store(p, madd(x, d4, v128.load(p, 64)), 64);
+    if (NV > 5) v128.store(p, madd(x, d5, v128.load(p, 80)), 80);
+    if (NV > 6) v128.store(p, madd(x, d6, v128.load(p, 96)), 96);
+    if (NV > 7) v128.store(p, madd(x, d7, v128.load(p, 112)), 112);
+  }
+}
+
+/**
+ * dwt rows [k0, k0+kn) += the compressed rows' outer products with dy, rows in order. Threads split
+ * the rows of dwt (k ranges): each finds its columns in every row's sorted list by binary search,
+ * so each dwt element is summed over the batch by one thread, in row order. ldw % 4 == 0; the
+ * padding columns [O, ldw) receive zeros.
+ */
+export function sparse_weight_grad(dwt: usize, idx: usize, val: usize, cnt: usize, dy: usize, B: i32, D: i32,
+  O: i32, ldw: i32, k0: i32, kn: i32): void {
+  const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
+  const full = k0 == 0 && kn >= D;
+  for (let b = 0; b < B; b++) {
+    const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    const t0: usize = full ? 0 : lowerBound(ir, 0, n, k0);
+    const t1: usize = full ? n : lowerBound(ir, t0, n, k0 + kn);
+    if (t0 == t1) continue;
+    const dyr = dy + ((<usize>b * <usize>O) << 2);
+    let j = 0;
+    for (; j + 4 * GV <= O; j += 4 * GV) {
+      const o = <usize>j << 2;
+      gradBlock(GV, 4, dwt + o, ir, vr, t0, t1, dyr + o, ldwB);
+    }
+    const rest = O - j;
+    if (rest == 0) continue;
+    const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
+    switch (nv) {
+      case 1: gradBlock(1, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 2: gradBlock(2, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 3: gradBlock(3, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 4: gradBlock(4, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 5: gradBlock(5, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 6: gradBlock(6, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 7: gradBlock(7, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      default: gradBlock(8, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+    }
+  }
+}
+
+/** Scalar twin of sparse_weight_grad. */
+export function sparse_weight_grad_scalar(dwt: usize, idx: usize, val: usize, cnt: usize, dy: usize, B: i32,
+  D: i32, O: i32, ldw: i32, k0: i32, kn: i32): void {
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * <usize>D;
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    for (let t: usize = 0; t < n; t++) {
+      const k = load<i32>(idx + ((base + t) << 2));
+      if (k < k0 || k >= k0 + kn) continue;
+      const v = load<f32>(val + ((base + t) << 2));
+      for (let o = 0; o < O; o++) {
+        const p = dwt + ((<usize>k * <usize>ldw + <usize>o) << 2);
+        store<f32>(p, load<f32>(p) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
+      }
+    }
+  }
+}
