@@ -57,8 +57,10 @@ export interface Layer {
    * Gives the layer its parameter and gradient views (paramDefs order, carved from the model's
    * arenas) and lets it allocate activations for up to maxB samples. needsDinp is false for the
    * first layer: nobody consumes the gradient of the input, so it is neither allocated nor computed.
+   * sparseInput (first layer only) lets a dense layer skip the input's zeros (layers/dense.ts).
    */
-  bind(backend: Backend, params: Float32Array[], grads: Float32Array[], maxB: number, needsDinp: boolean): void;
+  bind(backend: Backend, params: Float32Array[], grads: Float32Array[], maxB: number, needsDinp: boolean,
+    sparseInput?: boolean): void;
   /** out(B, outSize) from x(B, inSize); the returned view stays valid until the next forward. */
   forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array;
   /**

@@ -36,8 +36,13 @@ export class Model {
   private readonly xbuf: Float32Array;
   private readonly probs: Float32Array;
 
-  /** Builds the layers of spec on backend, with activations for up to maxB samples per call. */
-  constructor(readonly backend: Backend, readonly spec: ModelSpec, readonly maxB: number) {
+  /**
+   * Builds the layers of spec on backend, with activations for up to maxB samples per call.
+   * sparseInput (default on): a first dense layer multiplies only the input's nonzeros when at most
+   * half are nonzero (same results; see layers/dense.ts); off gives the plain dense kernels.
+   */
+  constructor(readonly backend: Backend, readonly spec: ModelSpec, readonly maxB: number,
+    opts: { sparseInput?: boolean } = {}) {
     let shape: Shape = spec.input;
     for (const ls of executionOrder(spec.layers)) {
       const layer = createLayer(ls, shape);
@@ -72,7 +77,8 @@ export class Model {
     }
     this.layers.forEach((layer, li) => {
       const mine = this.entries.filter((_, k) => layout[k].layer === li);
-      layer.bind(backend, mine.map((e) => e.value), mine.map((e) => e.grad), maxB, li > 0);
+      layer.bind(backend, mine.map((e) => e.value), mine.map((e) => e.grad), maxB, li > 0,
+        li === 0 && (opts.sparseInput ?? true));
     });
     this.xbuf = backend.f32(maxB * this.inputSize);
     this.probs = backend.f32(maxB * this.classes);

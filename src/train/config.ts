@@ -38,6 +38,12 @@ export interface TrainConfig {
   /** Input normalization x = u8 * scale + shift. */
   scale: number;
   shift: number;
+  /**
+   * The first dense layer multiplies only the nonzero inputs of mostly-zero batches (MNIST: 81%
+   * zeros). The same floats as multiplying all of them when it has more than 12 units (fewer:
+   * within rounding), and 2-3x faster; false multiplies every value (layers/dense.ts).
+   */
+  skipZeros: boolean;
   /** Use only the first N training / test images (0 = all): quick experiments and tests. */
   limitTrain: number;
   limitTest: number;
@@ -73,6 +79,7 @@ export const DEFAULTS: TrainConfig = {
   evalEvery: 1,
   scale: 1 / 255,
   shift: 0,
+  skipZeros: true,
   limitTrain: 0,
   limitTest: 0,
 };

@@ -148,7 +148,7 @@ export class Trainer {
     this.chunk = c.batch === 'full' ? Math.min(FULL_BATCH_CHUNK, train.n) : this.stepBatch;
     const maxB = Math.max(this.chunk, EVAL_BATCH);
 
-    this.model = new Model(backend, this.spec, maxB);
+    this.model = new Model(backend, this.spec, maxB, { sparseInput: c.skipZeros !== false });
     this.model.init(this.rng, c.init);
     this.m = backend.f32(this.model.params.length);
     this.v = backend.f32(this.model.params.length);
