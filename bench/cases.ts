@@ -7,6 +7,7 @@ import { ACTIVATIONS } from '../src/engine/backend.js';
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
 import { stepCases, type ModelLib } from './step.js';
+import { sparseCases } from './sparse.js';
 
 /** n seeded uniform floats in [lo, hi) in be's memory. */
 export function randF32(be: Backend, n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -215,5 +216,6 @@ export function allCases(quick: boolean, modelLib: ModelLib | string): Case[] {
   cases.push(gatherCase());
   cases.push(...dropoutCases());
   cases.push(...stepCases(quick, modelLib));
+  cases.push(...sparseCases(quick, modelLib));
   return cases;
 }

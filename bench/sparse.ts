@@ -1,0 +1,129 @@
+// The zero-skipping first layer (assembly/sparse.ts, layers/dense.ts) on real MNIST rows, next to
+// what it replaces: the forward and weight-gradient gemm of a 784-128 first layer, and the whole
+// 784-128-10 training step with zeros skipped and with every value multiplied. GFLOP/s of the
+// sparse rows count the dense multiply-adds they stand for (2 B I O), so they compare with gemm's.
+import { join } from 'node:path';
+import type { Backend, OptimizerStep } from '../src/engine/backend.js';
+import { projectRoot } from '../src/engine/root.js';
+import { loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
+import { Rng } from '../src/util/rng.js';
+import type { ModelLib } from './step.js';
+import type { Case } from './types.js';
+
+const B = 128, I = 784, O = 128;
+
+/** The first B test images of the bundled MNIST, shuffled rows, normalized to [0, 1], and their labels. */
+function mnistBatch(): { x: Float32Array; y: Int32Array } {
+  const dir = join(projectRoot(), 'data', 'mnist');
+  const { images, n } = loadIdxImages(join(dir, 't10k-images-idx3-ubyte.gz'));
+  const labels = loadIdxLabels(join(dir, 't10k-labels-idx1-ubyte.gz'));
+  const rng = new Rng(71);
+  const x = new Float32Array(B * I), y = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const row = rng.int(n);
+    for (let k = 0; k < I; k++) x[b * I + k] = images[row * I + k] / 255;
+    y[b] = labels[row];
+  }
+  return { x, y };
+}
+
+let cached: { x: Float32Array; y: Int32Array } | null = null;
+const batch = () => (cached ??= mnistBatch());
+
+function put(be: Backend, src: Float32Array): Float32Array {
+  const a = be.f32(src.length);
+  a.set(src);
+  return a;
+}
+
+/** n seeded uniform floats in [-1, 1) in be's memory. */
+function randF32(be: Backend, n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const a = be.f32(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng.float() - 1;
+  return a;
+}
+
+/** ts-fast only replaces gemm: these kernels would time the reference twice. */
+const sameAsRef = (be: string) => (be === 'ts-fast' ? 'same as ts-ref outside gemm' : null);
+
+/** Compression, transposes and the sparse kernel together: what the layer runs instead of gemm. */
+function sparseLayerCases(): Case[] {
+  const ldw = O;
+  const buffers = (be: Backend) => ({
+    x: put(be, batch().x), idx: be.i32(B * I), val: be.f32(B * I), cnt: be.i32(B), wt: be.f32(I * ldw),
+  });
+  return [
+    {
+      group: 'sparse', name: `sparse fwd ${B}x${I}x${O} (MNIST rows)`, flops: 2 * B * I * O,
+      atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
+      setup(be) {
+        const { x, idx, val, cnt, wt } = buffers(be);
+        const W = randF32(be, O * I, 81), bias = randF32(be, O, 82), y = be.f32(B * O);
+        return {
+          run: () => {
+            be.sparseRows(idx, val, cnt, x, B, I);
+            be.transpose(wt, W, O, I, I, ldw);
+            be.sparseForward(y, idx, val, cnt, wt, bias, B, I, O, ldw);
+          },
+          outputs: () => [y.slice()],
+        };
+      },
+    },
+    {
+      group: 'sparse', name: `sparse dW ${O}x${B}x${I} (MNIST rows, +=)`, flops: 2 * B * I * O,
+      atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
+      setup(be) {
+        const { x, idx, val, cnt, wt } = buffers(be);
+        const dy = randF32(be, B * O, 83), dW = randF32(be, O * I, 84);
+        be.sparseRows(idx, val, cnt, x, B, I);
+        return {
+          run: () => {
+            be.transpose(wt, dW, O, I, I, ldw);
+            be.sparseWeightGrad(wt, idx, val, cnt, dy, B, I, O, ldw);
+            be.transpose(dW, wt, I, O, ldw, I);
+          },
+          outputs: () => [dW.slice()],
+        };
+      },
+    },
+  ];
+}
+
+/** A 784-128-10 SGD step on MNIST rows through the project's Model, with and without skipping. */
+function mnistStepCase(lib: ModelLib | string, skipZeros: boolean): Case {
+  const dims = [I, O, 10];
+  return {
+    group: 'step',
+    name: `train step 784-128-10 B${B} MNIST, ${skipZeros ? 'zeros skipped' : 'dense'}`,
+    flops: 2 * B * (I * O * 2 + O * 10 * 3),
+    atol: 1e-5, rtol: 1e-4,
+    setup(be) {
+      if (typeof lib === 'string') throw new Error(lib);
+      const spec = lib.parseArch(dims.join('-'), { activation: 'relu', alpha: 0, dropout: 0 }, { height: 28, width: 28, classes: 10 });
+      const model = new lib.Model(be, spec, B, { sparseInput: skipZeros });
+      model.init(new Rng(7), 'he');
+      const x = put(be, batch().x), labels = be.i32(B), dlogits = be.f32(B * 10);
+      labels.set(batch().y);
+      const N = model.params.length, m = be.f32(N), v = be.f32(N);
+      const h: OptimizerStep = { kind: 'sgd', lr: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
+      const ctx = { training: true, rng: new Rng(8) };
+      let loss = 0;
+      return {
+        run: () => {
+          model.zeroGrad();
+          loss = be.softmaxCrossEntropy(dlogits, model.forward(x, B, ctx), labels, B, 10);
+          model.backward(dlogits, B);
+          be.optimizerStep(model.params, model.grads, m, v, N, h);
+        },
+        outputs: () => [model.params.slice(), [loss / B]],
+      };
+    },
+  };
+}
+
+/** The sparse-layer cases; quick keeps the two step rows. */
+export function sparseCases(quick: boolean, lib: ModelLib | string): Case[] {
+  const steps = [mnistStepCase(lib, true), mnistStepCase(lib, false)];
+  return quick ? steps : [...sparseLayerCases(), ...steps];
+}
