@@ -18,4 +18,3 @@ export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from
 export * from './pool';
 export * from './fill';
 export * from './sparse';
-export * from './transpose';

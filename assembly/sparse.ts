@@ -2,20 +2,28 @@
 // MNIST's pixels are 81% zeros: compressed to its nonzeros, an input row costs a fifth of the
 // dense multiply-adds. See src/engine/ref/sparse.ts for the reference twins.
 //   x (B,D) input rows; idx (B,D) i32 and val (B,D) f32 hold row b's nonzero columns and values in
-//   slots [b*D, b*D + cnt[b]), in column order; wt (D,ldw) is the layer's W (O,D) transposed, its
-//   rows padded to ldw (a multiple of 4) so every row is whole v128s; y and dy are (B,O).
-//   forward:  y[b,:]   = bias + sum over row b's nonzeros (k, v) of v * wt[k,:]
-//   backward: dwt[k,:] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
+//   slots [b*D, b*D + cnt[b]), in column order; W and dW are the layer's (O,D); y and dy are (B,O).
+//   forward:  y[b,:]  = bias + sum over row b's nonzeros (k, v) of v * W[:,k]
+//   backward: dW[:,k] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
+// A nonzero's weights W[:,k] are a column of W, so the kernels work on wt (D,ldw), W transposed
+// with rows padded to ldw (a multiple of 16): one nonzero is then one row of v128 loads. Each call
+// covers output units [j0, j0+jn): it transposes its rows of W (or dW) into its columns of wt, uses
+// them, and (dW) transposes them back. Threads split the units, so each owns its slice of W, wt,
+// dW and y from start to end (splitting rows or inputs measured slower: the scratch rows moved
+// between the cores' caches).
 //
 // Same bits as the packed gemm (assembly/matmul.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
 // and a zero a_k leaves s as it was (s + ±0 = s, and s is never -0 here), so summing only the
 // nonzeros, in the same column order and with the same madd, gives the same floats. The weight
-// gradient likewise sums every dwt element over the rows in order, as gemm's dyᵀ x does over k.
+// gradient likewise sums every dW element over the rows in order, as gemm's dyᵀ x does over k.
 
 import { madd } from './simd_math';
 
+/** Output vectors per pass of the forward: 5 accumulators and 5 loaded rows stay in registers
+ * (V8 loads a pass's weights first; 8 spilled to the stack and ran 1.7x slower). */
 const FV = 5;
+/** Output vectors per pass of the weight gradient (8 dy vectors held; fastest of 4, 5, 6, 8). */
 const GV = 8;
 
 /** Left-packing shuffles: for each 4-bit lane mask, the bytes of its set lanes first, in order. */
@@ -128,6 +136,40 @@ export function sparse_rows_scalar(idx: usize, val: usize, cnt: usize, x: usize,
   if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
+/** (x0,y0,x1,y1) and (x2,y2,x3,y3): the halves of a 4x4 transpose's first stage. */
+// @ts-ignore: decorator
+@inline function lo(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline function hi(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 2, 6, 3, 7); }
+
+/**
+ * dst(C,ldd)[c, r] = src(R,lds)[r, c] for r < R, c < C: 4x4 blocks (four rows of src loaded as
+ * v128s, shuffled, stored as four rows of dst), the edges one float at a time.
+ */
+function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): void {
+  const sB = <usize>lds << 2, dB = <usize>ldd << 2;
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const s = src + (<usize>c << 2), d = dst + <usize>c * dB;
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      const p = s + <usize>r * sB, q = d + (<usize>r << 2);
+      const x0 = v128.load(p), x1 = v128.load(p + sB), x2 = v128.load(p + 2 * sB), x3 = v128.load(p + 3 * sB);
+      const t0 = lo(x0, x1), t1 = lo(x2, x3), t2 = hi(x0, x1), t3 = hi(x2, x3);
+      v128.store(q, v128.shuffle<i64>(t0, t1, 0, 2));
+      v128.store(q + dB, v128.shuffle<i64>(t0, t1, 1, 3));
+      v128.store(q + 2 * dB, v128.shuffle<i64>(t2, t3, 0, 2));
+      v128.store(q + 3 * dB, v128.shuffle<i64>(t2, t3, 1, 3));
+    }
+    for (; r < R; r++) {
+      for (let i = 0; i < 4; i++) store<f32>(d + <usize>i * dB + (<usize>r << 2), load<f32>(s + <usize>r * sB + (<usize>i << 2)));
+    }
+  }
+  for (; c < C; c++) {
+    for (let r = 0; r < R; r++) store<f32>(dst + <usize>c * dB + (<usize>r << 2), load<f32>(src + <usize>r * sB + (<usize>c << 2)));
+  }
+}
+
 /**
  * Forward of NV (1-8) output vectors of one row: columns [j, j + 4 NV) at wt, y and bias (already
  * offset by j), the last vector holding `last` valid lanes. NV is a constant at every call, so the
@@ -172,23 +214,27 @@ export function sparse_rows_scalar(idx: usize, val: usize, cnt: usize, x: usize,
 }
 
 /**
- * y(B,O) = bias + x wt over the compressed rows: per row, blocks of 8 output vectors (32 columns,
- * 8 accumulators) take one pass over the row's nonzeros each; the last block holds the 1-7 vectors
- * left, its last vector partly. ldw % 4 == 0. Rows are independent: threads split them.
+ * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows. wt (D,ldw) is scratch: this
+ * call writes its columns [j0, j0+jn) (W's rows transposed), then reads them back row by row in
+ * blocks of FV output vectors, one pass over the row's nonzeros each; the last block may end in a
+ * partial vector. ldw % 16 == 0, j0 % 4 == 0. (Blocks outside rows, which keeps a block's slice of
+ * wt in L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
  */
-export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, wt: usize, bias: usize, B: i32,
-  D: i32, O: i32, ldw: i32): void {
+export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
+  B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
   const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
+  transpose(wt + (<usize>j0 << 2), W + <usize>j0 * rowB, jn, D, D, ldw);
+  const j1 = j0 + jn;
   for (let b = 0; b < B; b++) {
     const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
     const yr = y + ((<usize>b * <usize>O) << 2);
-    let j = 0;
-    for (; j + 4 * FV <= O; j += 4 * FV) {
+    let j = j0;
+    for (; j + 4 * FV <= j1; j += 4 * FV) {
       const o = <usize>j << 2;
       forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, bias ? bias + o : 0);
     }
-    const rest = O - j;
+    const rest = j1 - j;
     if (rest == 0) continue;
     const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
     const bo = bias ? bias + o : 0;
@@ -196,52 +242,37 @@ export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, wt:
       case 1: forwardBlock(1, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
       case 2: forwardBlock(2, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
       case 3: forwardBlock(3, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      case 4: forwardBlock(4, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      case 5: forwardBlock(5, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      case 6: forwardBlock(6, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      case 7: forwardBlock(7, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      default: forwardBlock(8, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      default: forwardBlock(4, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
     }
   }
 }
 
-/** Scalar twin of sparse_forward. */
-export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usize, wt: usize, bias: usize,
-  B: i32, D: i32, O: i32, ldw: i32): void {
+/** Scalar twin of sparse_forward (reads W directly; wt and ldw unused). */
+export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize,
+  bias: usize, B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
     const base = <usize>b * <usize>D;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    for (let o = 0; o < O; o++) {
+    for (let o = j0; o < j0 + jn; o++) {
       let s: f32 = 0;
       if (bias) s += load<f32>(bias + (<usize>o << 2));
       for (let t: usize = 0; t < n; t++) {
         const k = <usize>load<i32>(idx + ((base + t) << 2));
-        s += load<f32>(val + ((base + t) << 2)) * load<f32>(wt + ((k * <usize>ldw + <usize>o) << 2));
+        s += load<f32>(val + ((base + t) << 2)) * load<f32>(W + ((<usize>o * <usize>D + k) << 2));
       }
       store<f32>(y + ((<usize>b * <usize>O + <usize>o) << 2), s);
     }
   }
 }
 
-/** First slot in [lo, hi) of a row's sorted column list whose column is >= k (hi if none). */
-// @ts-ignore: decorator
-@inline function lowerBound(ir: usize, lo: usize, hi: usize, k: i32): usize {
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (load<i32>(ir + (mid << 2)) < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
- * Weight gradient of NV (1-8) output vectors for nonzero slots [t0, t1) of one row: dy's vectors
+ * Weight gradient of NV (1-8) output vectors for nonzero slots [0, n) of one row: dy's vectors
  * stay in registers (the last with `last` valid lanes, the rest read as zeros) while each
  * nonzero's dwt row segment is read, added to and written back.
  */
 // @ts-ignore: decorator
-@inline function gradBlock(NV: i32, last: i32, dwt: usize, ir: usize, vr: usize, t0: usize, t1: usize,
-  dy: usize, ldwB: usize): void {
+@inline function gradBlock(NV: i32, last: i32, dwt: usize, ir: usize, vr: usize, n: usize, dy: usize,
+  ldwB: usize): void {
   const d0 = loadLanes(dy, NV == 1 ? last : 4);
   const d1 = NV > 1 ? loadLanes(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
   const d2 = NV > 2 ? loadLanes(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
@@ -250,7 +281,7 @@ export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usi
   const d5 = NV > 5 ? loadLanes(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
   const d6 = NV > 6 ? loadLanes(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
   const d7 = NV > 7 ? loadLanes(dy + 112, last) : f32x4.splat(0);
-  for (let t = t0; t < t1; t++) {
+  for (let t: usize = 0; t < n; t++) {
     const x = v128.load32_splat(vr + (t << 2));
     const p = dwt + <usize>load<i32>(ir + (t << 2)) * ldwB;
     v128.store(p, madd(x, d0, v128.load(p)));
@@ -265,57 +296,59 @@ export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usi
 }
 
 /**
- * dwt rows [k0, k0+kn) += the compressed rows' outer products with dy, rows in order. Threads split
- * the rows of dwt (k ranges): each finds its columns in every row's sorted list by binary search,
- * so each dwt element is summed over the batch by one thread, in row order. ldw % 4 == 0; the
- * padding columns [O, ldw) receive zeros.
+ * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order. Through wt (D,ldw)
+ * scratch: this call's rows of dW go into its columns of wt, get the products added (per row,
+ * blocks of GV output vectors), and go back. The padding lanes of a partial last vector only ever
+ * get zeros added. ldw % 16 == 0, j0 % 4 == 0.
  */
-export function sparse_weight_grad(dwt: usize, idx: usize, val: usize, cnt: usize, dy: usize, B: i32, D: i32,
-  O: i32, ldw: i32, k0: i32, kn: i32): void {
+export function sparse_weight_grad(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
+  D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
   const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
-  const full = k0 == 0 && kn >= D;
+  const dWj = dW + <usize>j0 * rowB, wtj = wt + (<usize>j0 << 2), j1 = j0 + jn;
+  transpose(wtj, dWj, jn, D, D, ldw);
   for (let b = 0; b < B; b++) {
     const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    const t0: usize = full ? 0 : lowerBound(ir, 0, n, k0);
-    const t1: usize = full ? n : lowerBound(ir, t0, n, k0 + kn);
-    if (t0 == t1) continue;
     const dyr = dy + ((<usize>b * <usize>O) << 2);
-    let j = 0;
-    for (; j + 4 * GV <= O; j += 4 * GV) {
+    let j = j0;
+    for (; j + 4 * GV <= j1; j += 4 * GV) {
       const o = <usize>j << 2;
-      gradBlock(GV, 4, dwt + o, ir, vr, t0, t1, dyr + o, ldwB);
+      gradBlock(GV, 4, wt + o, ir, vr, n, dyr + o, ldwB);
     }
-    const rest = O - j;
+    const rest = j1 - j;
     if (rest == 0) continue;
     const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
     switch (nv) {
-      case 1: gradBlock(1, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 2: gradBlock(2, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 3: gradBlock(3, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 4: gradBlock(4, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 5: gradBlock(5, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 6: gradBlock(6, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      case 7: gradBlock(7, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
-      default: gradBlock(8, last, dwt + o, ir, vr, t0, t1, dyr + o, ldwB); break;
+      case 1: gradBlock(1, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 2: gradBlock(2, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 3: gradBlock(3, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 4: gradBlock(4, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 5: gradBlock(5, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 6: gradBlock(6, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      default: gradBlock(7, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
     }
   }
+  transpose(dWj, wtj, D, jn, ldw, D);
 }
 
-/** Scalar twin of sparse_weight_grad. */
-export function sparse_weight_grad_scalar(dwt: usize, idx: usize, val: usize, cnt: usize, dy: usize, B: i32,
-  D: i32, O: i32, ldw: i32, k0: i32, kn: i32): void {
+/** Scalar twin of sparse_weight_grad (adds into dW directly; wt and ldw unused). */
+export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize,
+  B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
     const base = <usize>b * <usize>D;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
     for (let t: usize = 0; t < n; t++) {
-      const k = load<i32>(idx + ((base + t) << 2));
-      if (k < k0 || k >= k0 + kn) continue;
+      const k = <usize>load<i32>(idx + ((base + t) << 2));
       const v = load<f32>(val + ((base + t) << 2));
-      for (let o = 0; o < O; o++) {
-        const p = dwt + ((<usize>k * <usize>ldw + <usize>o) << 2);
+      for (let o = j0; o < j0 + jn; o++) {
+        const p = dW + ((<usize>o * <usize>D + k) << 2);
         store<f32>(p, load<f32>(p) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
       }
     }
   }
+}
+
+/** Row stride of the wt scratch for O output units: whole 64-byte lines, so threads' columns never share one. */
+export function sparse_ldw(O: i32): i32 {
+  return (O + 15) & ~15;
 }

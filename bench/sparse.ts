@@ -47,24 +47,22 @@ function randF32(be: Backend, n: number, seed: number): Float32Array {
 /** ts-fast only replaces gemm: these kernels would time the reference twice. */
 const sameAsRef = (be: string) => (be === 'ts-fast' ? 'same as ts-ref outside gemm' : null);
 
-/** Compression, transposes and the sparse kernel together: what the layer runs instead of gemm. */
+/** What the layer runs instead of gemm: the forward with the compression, dW on rows compressed once. */
 function sparseLayerCases(): Case[] {
-  const ldw = O;
   const buffers = (be: Backend) => ({
-    x: put(be, batch().x), idx: be.i32(B * I), val: be.f32(B * I), cnt: be.i32(B), wt: be.f32(I * ldw),
+    x: put(be, batch().x), idx: be.i32(B * I), val: be.f32(B * I), cnt: be.i32(B),
   });
   return [
     {
       group: 'sparse', name: `sparse fwd ${B}x${I}x${O} (MNIST rows)`, flops: 2 * B * I * O,
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
-        const { x, idx, val, cnt, wt } = buffers(be);
+        const { x, idx, val, cnt } = buffers(be);
         const W = randF32(be, O * I, 81), bias = randF32(be, O, 82), y = be.f32(B * O);
         return {
           run: () => {
             be.sparseRows(idx, val, cnt, x, B, I);
-            be.transpose(wt, W, O, I, I, ldw);
-            be.sparseForward(y, idx, val, cnt, wt, bias, B, I, O, ldw);
+            be.sparseForward(y, idx, val, cnt, W, bias, B, I, O);
           },
           outputs: () => [y.slice()],
         };
@@ -74,15 +72,11 @@ function sparseLayerCases(): Case[] {
       group: 'sparse', name: `sparse dW ${O}x${B}x${I} (MNIST rows, +=)`, flops: 2 * B * I * O,
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
-        const { x, idx, val, cnt, wt } = buffers(be);
+        const { x, idx, val, cnt } = buffers(be);
         const dy = randF32(be, B * O, 83), dW = randF32(be, O * I, 84);
         be.sparseRows(idx, val, cnt, x, B, I);
         return {
-          run: () => {
-            be.transpose(wt, dW, O, I, I, ldw);
-            be.sparseWeightGrad(wt, idx, val, cnt, dy, B, I, O, ldw);
-            be.transpose(dW, wt, I, O, ldw, I);
-          },
+          run: () => be.sparseWeightGrad(dW, idx, val, cnt, dy, B, I, O),
           outputs: () => [dW.slice()],
         };
       },

@@ -73,9 +73,6 @@ export interface Backend {
   /** dbias(O) += sum over the batch of dout(B,O). */
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void;
 
-  /** dst(C,ldd)[c, r] = src(R,lds)[r, c] for r < R, c < C (columns of dst from R on are left alone). */
-  transpose(dst: Float32Array, src: Float32Array, R: number, C: number, lds: number, ldd: number): void;
-
   // ---- the zero-skipping first dense layer (sparse inputs: MNIST's pixels are 81% zeros) ----
   /**
    * Compresses each row of x(B,D) to its nonzeros in column order: row b's columns go to
@@ -83,18 +80,16 @@ export interface Backend {
    */
   sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number, D: number): number;
   /**
-   * y(B,O) = x wt[:, 0..O) [+ bias(O)] for the x that sparseRows compressed; wt is (D,ldw), ldw >= O.
-   * Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's zeros
-   * add nothing, so it gives gemm's bits (the packed path's, N > 12) with about a fifth of the work.
+   * y(B,O) = x W^T [+ bias(O)] for the x that sparseRows compressed; W is (O,D) as in gemm's dense
+   * layer. Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's
+   * zeros add nothing, so the wasm kernels give gemm's bits (its packed path, O > 12) with about a
+   * fifth of the work on MNIST.
    */
-  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, wt: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number, ldw: number): void;
-  /**
-   * dwt(D,ldw)[k, 0..O) += x[b,k] dy[b, 0..O) over the nonzeros x[b,k], rows b in order: the
-   * transposed dW += dyᵀ x of a dense layer, for the x that sparseRows compressed.
-   */
-  sparseWeightGrad(dwt: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
-    B: number, D: number, O: number, ldw: number): void;
+  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
+    bias: Float32Array | null, B: number, D: number, O: number): void;
+  /** dW(O,D) += dyᵀ x for the x that sparseRows compressed, rows in order (gemm's bits likewise). */
+  sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
+    B: number, D: number, O: number): void;
 
   // ---- activations (element-wise over N values); backward reads the forward *output* ----
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void;

@@ -8,7 +8,7 @@ import { optimizerStep } from './ref/optimizer.js';
 import { gatherBatch } from './ref/batch.js';
 import { dropoutForward, dropoutBackward } from './ref/dropout.js';
 import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
-import { sparseRows, sparseForward, sparseWeightGrad, transpose } from './ref/sparse.js';
+import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
 export class TsBackend implements Backend {
@@ -21,7 +21,6 @@ export class TsBackend implements Backend {
   fillZero(x: Float32Array, N: number): void { x.fill(0, 0, N); }
   gemm = gemm;
   biasBackward = biasBackward;
-  transpose = transpose;
   sparseRows = sparseRows;
   sparseForward = sparseForward;
   sparseWeightGrad = sparseWeightGrad;

@@ -110,6 +110,9 @@ export class WasmBackend implements Backend {
   /** Partial products of the K-blocked gemm path (0 until needed). */
   private partials = 0;
   private partialsEnd = 0;
+  /** W transposed for the sparse kernels (0 until needed). */
+  private sparseWt = 0;
+  private sparseWtEnd = 0;
 
   constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20) {
     this.variant = variant;
@@ -165,6 +168,7 @@ export class WasmBackend implements Backend {
   release(mark: number): void {
     if (mark < this.convScratchEnd) { this.convScratch = 0; this.convScratchEnd = 0; } // freed: re-allocate
     if (mark < this.partialsEnd) { this.partials = 0; this.partialsEnd = 0; }
+    if (mark < this.sparseWtEnd) { this.sparseWt = 0; this.sparseWtEnd = 0; }
     // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
     new Uint8Array(this.memory.buffer, mark, this.top - mark).fill(0);
     this.top = mark;
@@ -218,32 +222,27 @@ export class WasmBackend implements Backend {
       this.fn.bias_backward(this.ptr(dbias), this.ptr(dout), B, O);
     } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
-  transpose(dst: Float32Array, src: Float32Array, R: number, C: number, lds: number, ldd: number): void {
-    try {
-      this.fn.transpose(this.ptr(dst), this.ptr(src), R, C, lds, ldd);
-    } catch (e) { throw this.trapped(e, 'transpose', { dst, src, R, C, lds, ldd }); }
-  }
   sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number, D: number): number {
     try {
       this.fn.sparse_rows(this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(x), B, D);
     } catch (e) { throw this.trapped(e, 'sparse_rows', { idx, val, cnt, x, B, D }); }
     return sumCounts(cnt, B);
   }
-  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, wt: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number, ldw: number): void {
-    checkLdw(ldw, O);
+  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
+    bias: Float32Array | null, B: number, D: number, O: number): void {
+    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
     try {
-      this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(wt), this.ptr(bias),
-        B, D, O, ldw);
-    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, idx, val, cnt, wt, bias, B, D, O, ldw }); }
+      this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias),
+        B, D, O, ldw, 0, O);
+    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, idx, val, cnt, W, bias, B, D, O }); }
   }
-  sparseWeightGrad(dwt: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
-    B: number, D: number, O: number, ldw: number): void {
-    checkLdw(ldw, O);
+  sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
+    B: number, D: number, O: number): void {
+    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
     try {
-      this.fn.sparse_weight_grad(this.ptr(dwt), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy),
-        B, D, O, ldw, 0, D);
-    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dwt, idx, val, cnt, dy, B, D, O, ldw }); }
+      this.fn.sparse_weight_grad(this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt,
+        B, D, O, ldw, 0, O);
+    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, idx, val, cnt, dy, B, D, O }); }
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     try {
@@ -300,6 +299,15 @@ export class WasmBackend implements Backend {
     try {
       this.fn.dropout_backward(this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
+  }
+
+  /** Byte offset of the sparse kernels' transposed-weight scratch (D x ldw floats), grown on demand. */
+  protected sparseScratchFor(floats: number): number {
+    if (this.sparseWt === 0 || this.sparseWtEnd - this.sparseWt < floats * 4) {
+      this.sparseWt = this.alloc(floats * 4);
+      this.sparseWtEnd = this.sparseWt + floats * 4;
+    }
+    return this.sparseWt;
   }
 
   /** Byte offset of room for the K-blocked path's partial products, grown on demand. */
@@ -366,11 +374,6 @@ export function sumCounts(cnt: Int32Array, B: number): number {
   let total = 0;
   for (let b = 0; b < B; b++) total += cnt[b];
   return total;
-}
-
-/** The SIMD sparse kernels read whole v128 rows of wt: its row stride is a multiple of 4, >= O. */
-export function checkLdw(ldw: number, O: number): void {
-  if (ldw % 4 !== 0 || ldw < O) throw new Error(`sparse kernels need ldw % 4 == 0 and ldw >= O (ldw ${ldw}, O ${O})`);
 }
 
 const DOT_MAX_N = 12;

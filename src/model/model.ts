@@ -38,8 +38,8 @@ export class Model {
 
   /**
    * Builds the layers of spec on backend, with activations for up to maxB samples per call.
-   * sparseInput (default on): a first dense layer multiplies only the input's nonzeros when at most
-   * half are nonzero (same results; see layers/dense.ts); off gives the plain dense kernels.
+   * sparseInput (default on): a first dense layer multiplies only the input's nonzeros when a batch
+   * is mostly zeros (same results; see layers/dense.ts); off gives the plain dense kernels.
    */
   constructor(readonly backend: Backend, readonly spec: ModelSpec, readonly maxB: number,
     opts: { sparseInput?: boolean } = {}) {

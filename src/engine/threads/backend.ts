@@ -69,7 +69,6 @@ export const MIN_ELEMS = {
   dropoutForward: 1 << 17,
   dropoutBackward: 1 << 18,
   gatherPixels: 1 << 18,      // B * D (sparse_rows too)
-  transpose: 1 << 16,         // R * C
   poolPixels: 1 << 18,        // B * C * H * W (input)
 } as const;
 
@@ -169,12 +168,6 @@ export class ThreadedWasmBackend extends WasmBackend {
     }
   }
 
-  override transpose(dst: Float32Array, src: Float32Array, R: number, C: number, lds: number, ldd: number): void {
-    if (this.threads === 1 || R * C < MIN_ELEMS.transpose || C < 8) return super.transpose(dst, src, R, C, lds, ldd);
-    this.guard('transpose', () => this.split('transpose', C, 4, this.threads,
-      [this.ptr(dst), this.ptr(src), R, C, lds, ldd], [ldd * 4, 4, 0, 0, 0, 0], 3), { dst, src, R, C, lds, ldd });
-  }
-
   override sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number,
     D: number): number {
     if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 16) return super.sparseRows(idx, val, cnt, x, B, D);
@@ -185,27 +178,28 @@ export class ThreadedWasmBackend extends WasmBackend {
     return sumCounts(cnt, B);
   }
 
-  override sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, wt: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number, ldw: number): void {
-    if (this.threads === 1 || B < 16 || 2 * sumCounts(cnt, B) * O < GEMM_MIN_FLOP) {
-      return super.sparseForward(y, idx, val, cnt, wt, bias, B, D, O, ldw);
-    }
-    // rows are independent: the same row chunks as sparse_rows
-    this.guard('sparse_forward', () => this.split('sparse_forward', B, 8, this.threads,
-      [this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(wt), this.ptr(bias), B, D, O, ldw],
-      [O * 4, D * 4, D * 4, 4, 0, 0, 0, 0, 0, 0], 6), { y, idx, val, cnt, wt, bias, B, D, O, ldw });
+  override sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
+    bias: Float32Array | null, B: number, D: number, O: number): void {
+    if (!this.splitSparse(cnt, B, O)) return super.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
+    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
+    // units [j0, j0+jn) in multiples of 16, one chunk per thread (arguments 11 and 12)
+    this.guard('sparse_forward', () => this.split('sparse_forward', O, 16, this.threads,
+      [this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias), B, D, O, ldw, 0, O],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 12), { y, idx, val, cnt, W, bias, B, D, O });
   }
 
-  override sparseWeightGrad(dwt: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array,
-    dy: Float32Array, B: number, D: number, O: number, ldw: number): void {
-    if (this.threads === 1 || D < 16 || 2 * sumCounts(cnt, B) * O < GEMM_MIN_FLOP) {
-      return super.sparseWeightGrad(dwt, idx, val, cnt, dy, B, D, O, ldw);
-    }
-    // ranges of dwt rows (input columns), 4 per thread: the middle of an image holds most of the
-    // nonzeros, so smaller chunks taken as they come balance the threads
-    this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', D, 1, this.threads * CHUNKS_PER_THREAD,
-      [this.ptr(dwt), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), B, D, O, ldw, 0, D],
-      [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 10), { dwt, idx, val, cnt, dy, B, D, O, ldw });
+  override sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array,
+    dy: Float32Array, B: number, D: number, O: number): void {
+    if (!this.splitSparse(cnt, B, O)) return super.sparseWeightGrad(dW, idx, val, cnt, dy, B, D, O);
+    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
+    this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', O, 16, this.threads,
+      [this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt, B, D, O, ldw, 0, O],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 11), { dW, idx, val, cnt, dy, B, D, O });
+  }
+
+  /** Sparse forward and dW split their output units: worth it from 32 units and GEMM_MIN_FLOP. */
+  private splitSparse(cnt: Int32Array, B: number, O: number): boolean {
+    return this.threads > 1 && O >= 32 && 2 * sumCounts(cnt, B) * O >= GEMM_MIN_FLOP;
   }
 
   override activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number,

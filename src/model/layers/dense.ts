@@ -3,8 +3,8 @@
 //   backward: dinp = dout W,  dW += dout^T inp,  db += sum_b dout
 // As the first layer it multiplies the data itself, which can be mostly zeros (81% of MNIST's
 // pixels): then each input row is compressed to its nonzeros and only those are multiplied
-// (assembly/sparse.ts), on W and dW transposed so that a nonzero's weights are one row. Same
-// floats as the dense gemm (see sparse.ts), about a fifth of the multiply-adds on MNIST.
+// (assembly/sparse.ts). Same floats as the dense gemm (see sparse.ts), about a fifth of the
+// multiply-adds on MNIST.
 import type { Backend } from '../../engine/backend.js';
 import type { ForwardContext, Layer, LayerSpec, ParamDef, Shape } from '../layer.js';
 import { shapeSize } from '../layer.js';
@@ -16,21 +16,18 @@ export interface DenseSpec extends LayerSpec {
 
 /**
  * Largest share of nonzeros for which a batch takes the zero-skipping path. A nonzero costs the
- * sparse kernels about what a dense column costs the gemm, plus the compression and transposes;
- * measured on 784-128-10 (bench/step.ts), the sparse step is faster up to about 60% nonzeros.
+ * sparse kernels 2-3x what one input costs the gemm (a row of weights loaded per nonzero, and the
+ * compression and transposes). Measured against gemm, forward + dW, batch 128 of 784 inputs with
+ * nonzeros at random places, one thread: even at 42% nonzeros for 128 units, 30% for 512, 22% for
+ * 10; MNIST (19%, clustered in the middle) runs 2.2-2.6x faster at 128 units.
  */
-export const SPARSE_MAX_DENSITY = 0.5;
+export const SPARSE_MAX_DENSITY = 0.25;
 
-/** Buffers of the zero-skipping path: the compressed rows and the transposed W and dW. */
-interface SparseBuffers {
-  /** Row stride of wt and dwt: O rounded up to whole v128s. */
-  ldw: number;
+/** The compressed input rows of the zero-skipping path (Backend.sparseRows). */
+interface SparseRows {
   idx: Int32Array;
   val: Float32Array;
   cnt: Int32Array;
-  /** (I, ldw) */
-  wt: Float32Array;
-  dwt: Float32Array;
 }
 
 export class Dense implements Layer {
@@ -47,7 +44,7 @@ export class Dense implements Layer {
   private out!: Float32Array;
   private dinp: Float32Array | null = null;
   private inp: Float32Array | null = null;
-  private sp: SparseBuffers | null = null;
+  private sp: SparseRows | null = null;
   /** Whether the last forward took the zero-skipping path (its backward takes it too). */
   private sparseNow = false;
 
@@ -70,11 +67,7 @@ export class Dense implements Layer {
     this.out = backend.f32(maxB * this.O);
     this.dinp = needsDinp ? backend.f32(maxB * this.I) : null;
     if (sparseInput && !needsDinp) {
-      const ldw = Math.ceil(this.O / 4) * 4;
-      this.sp = {
-        ldw, idx: backend.i32(maxB * this.I), val: backend.f32(maxB * this.I), cnt: backend.i32(maxB),
-        wt: backend.f32(this.I * ldw), dwt: backend.f32(this.I * ldw),
-      };
+      this.sp = { idx: backend.i32(maxB * this.I), val: backend.f32(maxB * this.I), cnt: backend.i32(maxB) };
     }
   }
 
@@ -84,8 +77,7 @@ export class Dense implements Layer {
     this.sparseNow = sp !== null && mostlyZeros(x, B, I) &&
       backend.sparseRows(sp.idx, sp.val, sp.cnt, x, B, I) <= SPARSE_MAX_DENSITY * B * I;
     if (sp && this.sparseNow) {
-      backend.transpose(sp.wt, this.W, O, I, I, sp.ldw);
-      backend.sparseForward(this.out, sp.idx, sp.val, sp.cnt, sp.wt, this.b, B, I, O, sp.ldw);
+      backend.sparseForward(this.out, sp.idx, sp.val, sp.cnt, this.W, this.b, B, I, O);
     } else {
       backend.gemm(this.out, x, this.W, this.b, B, O, I, false, true, false);
     }
@@ -96,10 +88,7 @@ export class Dense implements Layer {
     const { backend, I, O, sp } = this;
     if (this.dinp) backend.gemm(this.dinp, dout, this.W, null, B, I, O, false, false, false);
     if (sp && this.sparseNow) {
-      // dW^T += x^T dout over x's nonzeros, on dW transposed and back (rows of dwt = columns of x)
-      backend.transpose(sp.dwt, this.dW, O, I, I, sp.ldw);
-      backend.sparseWeightGrad(sp.dwt, sp.idx, sp.val, sp.cnt, dout, B, I, O, sp.ldw);
-      backend.transpose(this.dW, sp.dwt, I, O, sp.ldw, I);
+      backend.sparseWeightGrad(this.dW, sp.idx, sp.val, sp.cnt, dout, B, I, O);
     } else {
       backend.gemm(this.dW, dout, this.inp!, null, O, I, B, true, false, true);
     }
