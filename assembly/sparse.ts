@@ -6,11 +6,10 @@
 //   forward:  y[b,:]  = bias + sum over row b's nonzeros (k, v) of v * W[:,k]
 //   backward: dW[:,k] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
 // A nonzero's weights W[:,k] are a column of W, so the kernels work on wt (D,ldw), W transposed
-// with rows padded to ldw (a multiple of 16): one nonzero is then one row of v128 loads. Each call
-// covers output units [j0, j0+jn): it transposes its rows of W (or dW) into its columns of wt, uses
-// them, and (dW) transposes them back. Threads split the units, so each owns its slice of W, wt,
-// dW and y from start to end (splitting rows or inputs measured slower: the scratch rows moved
-// between the cores' caches).
+// with rows padded to a multiple of 16: one nonzero is then one row of v128 loads. Each call
+// covers output units [j0, j0+jn): it transposes its rows of W (or dW) into a scratch wt of its
+// own, uses it, and (dW) transposes it back. Threads split the units, so each owns its slice of W,
+// dW and y and its scratch from start to end.
 //
 // Same bits as the packed gemm (assembly/matmul.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
@@ -214,42 +213,43 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
 }
 
 /**
- * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows. wt (D,ldw) is scratch: this
- * call writes its columns [j0, j0+jn) (W's rows transposed), then reads them back row by row in
- * blocks of FV output vectors, one pass over the row's nonzeros each; the last block may end in a
- * partial vector. ldw % 16 == 0, j0 % 4 == 0. (Blocks outside rows, which keeps a block's slice of
- * wt in L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
+ * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows. wt is this call's own scratch
+ * of D x ldw floats, ldw = jn rounded up to 16: W's rows [j0, j0+jn) transposed, then read back row
+ * by row in blocks of FV output vectors, one pass over the row's nonzeros each; the last block may
+ * end in a partial vector. j0 % 4 == 0. (Blocks outside rows, which keeps a block's slice of wt in
+ * L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
  */
 export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
-  B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
-  const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
-  transpose(wt + (<usize>j0 << 2), W + <usize>j0 * rowB, jn, D, D, ldw);
-  const j1 = j0 + jn;
+  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+  const rowB = <usize>D << 2, ldwB = <usize>sparse_ldw(jn) << 2;
+  transpose(wt, W + <usize>j0 * rowB, jn, D, D, sparse_ldw(jn));
+  const y0 = y + (<usize>j0 << 2), b0 = bias ? bias + (<usize>j0 << 2) : 0;
   for (let b = 0; b < B; b++) {
     const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    const yr = y + ((<usize>b * <usize>O) << 2);
-    let j = j0;
-    for (; j + 4 * FV <= j1; j += 4 * FV) {
+    const yr = y0 + ((<usize>b * <usize>O) << 2);
+    let j = 0;
+    for (; j + 4 * FV <= jn; j += 4 * FV) {
       const o = <usize>j << 2;
-      forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, bias ? bias + o : 0);
+      forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, b0 ? b0 + o : 0);
     }
-    const rest = j1 - j;
+    const rest = jn - j;
     if (rest == 0) continue;
     const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
-    const bo = bias ? bias + o : 0;
+    const bo = b0 ? b0 + o : 0;
     switch (nv) {
       case 1: forwardBlock(1, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
       case 2: forwardBlock(2, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
       case 3: forwardBlock(3, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
-      default: forwardBlock(4, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      case 4: forwardBlock(4, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
+      default: forwardBlock(FV, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break; // FV vectors, the last one partial
     }
   }
 }
 
-/** Scalar twin of sparse_forward (reads W directly; wt and ldw unused). */
+/** Scalar twin of sparse_forward (reads W directly; wt unused). */
 export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize,
-  bias: usize, B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
+  bias: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
     const base = <usize>b * <usize>D;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
@@ -296,26 +296,26 @@ export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usi
 }
 
 /**
- * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order. Through wt (D,ldw)
- * scratch: this call's rows of dW go into its columns of wt, get the products added (per row,
- * blocks of GV output vectors), and go back. The padding lanes of a partial last vector only ever
- * get zeros added. ldw % 16 == 0, j0 % 4 == 0.
+ * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order. Through wt, this
+ * call's own scratch of D x ldw floats (ldw = jn rounded up to 16): the rows of dW go in
+ * transposed, get the products added (per row, blocks of GV output vectors), and go back. The
+ * padding lanes of a partial last vector only ever get zeros added. j0 % 4 == 0.
  */
 export function sparse_weight_grad(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
-  D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
-  const rowB = <usize>D << 2, ldwB = <usize>ldw << 2;
-  const dWj = dW + <usize>j0 * rowB, wtj = wt + (<usize>j0 << 2), j1 = j0 + jn;
-  transpose(wtj, dWj, jn, D, D, ldw);
+  D: i32, O: i32, j0: i32, jn: i32): void {
+  const rowB = <usize>D << 2, ldw = sparse_ldw(jn), ldwB = <usize>ldw << 2;
+  const dWj = dW + <usize>j0 * rowB, dy0 = dy + (<usize>j0 << 2);
+  transpose(wt, dWj, jn, D, D, ldw);
   for (let b = 0; b < B; b++) {
     const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    const dyr = dy + ((<usize>b * <usize>O) << 2);
-    let j = j0;
-    for (; j + 4 * GV <= j1; j += 4 * GV) {
+    const dyr = dy0 + ((<usize>b * <usize>O) << 2);
+    let j = 0;
+    for (; j + 4 * GV <= jn; j += 4 * GV) {
       const o = <usize>j << 2;
       gradBlock(GV, 4, wt + o, ir, vr, n, dyr + o, ldwB);
     }
-    const rest = j1 - j;
+    const rest = jn - j;
     if (rest == 0) continue;
     const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
     switch (nv) {
@@ -325,15 +325,16 @@ export function sparse_weight_grad(dW: usize, idx: usize, val: usize, cnt: usize
       case 4: gradBlock(4, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
       case 5: gradBlock(5, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
       case 6: gradBlock(6, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
-      default: gradBlock(7, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      case 7: gradBlock(7, last, wt + o, ir, vr, n, dyr + o, ldwB); break;
+      default: gradBlock(GV, last, wt + o, ir, vr, n, dyr + o, ldwB); break; // GV vectors, the last one partial
     }
   }
-  transpose(dWj, wtj, D, jn, ldw, D);
+  transpose(dWj, wt, D, jn, ldw, D);
 }
 
-/** Scalar twin of sparse_weight_grad (adds into dW directly; wt and ldw unused). */
+/** Scalar twin of sparse_weight_grad (adds into dW directly; wt unused). */
 export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize,
-  B: i32, D: i32, O: i32, ldw: i32, j0: i32, jn: i32): void {
+  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
     const base = <usize>b * <usize>D;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
@@ -348,7 +349,12 @@ export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, cnt
   }
 }
 
-/** Row stride of the wt scratch for O output units: whole 64-byte lines, so threads' columns never share one. */
-export function sparse_ldw(O: i32): i32 {
-  return (O + 15) & ~15;
+/**
+ * Row stride of a call's wt scratch for n output units: whole 64-byte lines. The host gives each
+ * call D * sparse_ldw(n) floats of its own: threads' scratches never share a line, and a wide matrix
+ * shared by column ranges measured 1.4-2x slower on 2 threads than one (the prefetchers pull the
+ * neighbour's lines).
+ */
+export function sparse_ldw(n: i32): i32 {
+  return (n + 15) & ~15;
 }

@@ -233,7 +233,7 @@ export class WasmBackend implements Backend {
     const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
     try {
       this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias),
-        B, D, O, ldw, 0, O);
+        B, D, O, 0, O);
     } catch (e) { throw this.trapped(e, 'sparse_forward', { y, idx, val, cnt, W, bias, B, D, O }); }
   }
   sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
@@ -241,7 +241,7 @@ export class WasmBackend implements Backend {
     const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
     try {
       this.fn.sparse_weight_grad(this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt,
-        B, D, O, ldw, 0, O);
+        B, D, O, 0, O);
     } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, idx, val, cnt, dy, B, D, O }); }
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
@@ -301,7 +301,7 @@ export class WasmBackend implements Backend {
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
   }
 
-  /** Byte offset of the sparse kernels' transposed-weight scratch (D x ldw floats), grown on demand. */
+  /** Byte offset of the sparse kernels' transposed-weight scratch, grown on demand (D x O rounded up to 16). */
   protected sparseScratchFor(floats: number): number {
     if (this.sparseWt === 0 || this.sparseWtEnd - this.sparseWt < floats * 4) {
       this.sparseWt = this.alloc(floats * 4);
