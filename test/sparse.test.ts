@@ -13,7 +13,7 @@ import { loadIdxImages, loadIdxLabels, defaultDataDir } from '../src/data/index.
 import { TsBackend } from '../src/engine/ts.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
 import { WasmBackend, dotPath, kBlocked, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
-import { SPARSE_MAX_DENSITY } from '../src/model/layers/dense.js';
+import { SPARSE_MAX_DENSITY, SPARSE_ROWS } from '../src/model/layers/dense.js';
 import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
@@ -446,12 +446,14 @@ const MNIST = { height: 28, width: 28, classes: 10 };
 const RELU = { activation: 'relu' as const, alpha: 0.01, dropout: 0 };
 const SGD: Omit<OptimizerStep, 'step'> = { kind: 'sgd', lr: 0.1, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 const B_M = 64, STEPS = 3;
+const B_DEFAULT = B_M, STEPS_DEFAULT = STEPS;
 
 /**
  * STEPS SGD steps of `arch` on be from the same initial weights, batch s = rows [s*B, (s+1)*B) of
  * x; returns the parameters and how often the sparse kernels ran.
  */
-function train(be: Backend, arch: string, sparseInput: boolean, x: Float32Array, labels: ArrayLike<number>) {
+function train(be: Backend, arch: string, sparseInput: boolean, x: Float32Array, labels: ArrayLike<number>,
+  B_M = B_DEFAULT, STEPS = STEPS_DEFAULT) {
   const model = new Model(be, parseArch(arch, RELU, MNIST), B_M, { sparseInput });
   model.init(new Rng(7), 'he');
   const init = model.params.slice();
@@ -497,6 +499,18 @@ describe('Model with sparseInput on and off', () => {
     const dense = train(new WasmBackend('simd'), '784-10-10', false, x, y);
     expect(sparse.calls).toEqual(sparseRan);
     check('wasm-simd model 784-10-10', sparse.params, dense.params, 1e-5, 0);
+  });
+
+  it(`batches over SPARSE_ROWS (${SPARSE_ROWS}) go through in slices with the same bits, on 1 and 2 threads`, () => {
+    const big = 600, slices = Math.ceil(big / SPARSE_ROWS);
+    const { x: xb, y: yb } = mnistRows(big);
+    const dense = train(new WasmBackend('simd'), '784-32-10', false, xb, yb, big, 1).params;
+    for (const be of [new WasmBackend('simd'), threaded('simd', 2)]) {
+      const got = train(be, '784-32-10', true, xb, yb, big, 1);
+      // forward and backward each compress every slice (the backward again: the buffers hold one)
+      expect(got.calls).toEqual({ rows: 2 * slices, forward: slices, grad: slices });
+      expectSameBits(got.params, dense);
+    }
   });
 
   it('dense inputs take the dense path: all rows, or only rows past the sampled 4', () => {

@@ -13,6 +13,7 @@ import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
 import { exportNpz, readCheckpoint, resumeData, saveCheckpoint } from '../checkpoint.js';
 import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
+import { collectGarbage } from '../util/gc.js';
 import { Trainer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import {
   confusionMatrix, confusionSvg, confusionText, curvesSvg, metricsCsv, misclassifiedPng, writeText,
@@ -168,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
   // ---- data, backend, trainer ----
   const t0 = performance.now();
   const { backend, trainer, dataLine } = setup(config, o, ck);
+  collectGarbage(); // the loader's copy of the data is garbage now: give its memory back
   const classNames = ck?.classNames ?? Array.from({ length: trainer.classes }, (_, i) => String(i));
   const loadSeconds = (performance.now() - t0) / 1000;
 
