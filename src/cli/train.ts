@@ -78,8 +78,8 @@ function buildProgram(): Command {
     .option('--limit-test <n>', 'use only the first n test images (0 = all)', intArg(0), d.limitTest)
     .addOption(new Option('--scale <s>', 'input normalization x = pixel * scale + shift').argParser(numArg()).default(d.scale, '1/255'))
     .option('--shift <s>', 'input normalization shift', numArg(), d.shift)
-    .option('--no-skip-zeros', 'first layer: multiply every input value (default: only the nonzeros of ' +
-      'mostly-zero inputs such as MNIST; same results, 2-3x faster)')
+    .option('--no-skip-zeros', 'first layer: multiply every input value (default: a first layer of 16+ ' +
+      'units multiplies only the nonzeros of mostly-zero inputs such as MNIST; same results, faster)')
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD) or ts (reference)').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
