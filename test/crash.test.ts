@@ -19,7 +19,7 @@ import { runTrain, writeTinyMnist } from './fuzz/train_cli.js';
 
 const SOAK = process.env.SOAK === '1';
 const KILLS = Number(process.env.CRASH_KILLS ?? (SOAK ? 60 : 5));
-const EPOCHS = KILLS * 3 + 6; // each life trains a few epochs; the run must outlive the kills
+const EPOCHS = KILLS * 8 + 10; // each life trains a few epochs (up to ~10 in 200 ms); the run must outlive the kills
 const dir = mkdtempSync(join(tmpdir(), 'wasmnist-crash-'));
 let data = '';
 const args = (out: string) => ['--data', data, '--arch', '784-32-10', '--batch', '32', '--epochs', String(EPOCHS),
@@ -58,6 +58,7 @@ describe('SIGKILL at random moments', () => {
       expect(c.state.step).toBeGreaterThanOrEqual(lastStep);
       lastStep = c.state.step;
       epochsAtKill.push(c.state.epoch + c.state.stepInEpoch / 16);
+      if (c.state.epoch === EPOCHS) { finishedEarly++; break; } // killed after the last step: nothing to resume
       if (c.state.stepInEpoch > 0) midEpoch++;
       // Resume it in process for two steps.
       const t = new Trainer(new WasmBackend('simd', 24 << 20), c.config, loadData({ data }), resumeData(c), c.spec);
