@@ -20,6 +20,10 @@
 //                 starting at i0 gets the seed seed + i0 * 0x9e3779b9 (mod 2^32), which draws the
 //                 very same mask.
 //   gather_batch  one chunk of batch rows per thread, in multiples of 8 rows (see gemm's K blocks).
+//   sparse_rows   the same row chunks as gather_batch.
+//   sparse fwd/dW one chunk of output units per thread, in multiples of 16 (from 32 units), each
+//                 with its own scratch (assembly/sparse.ts): every element of y and dW is one
+//                 chunk's, summed over the nonzeros or the rows in one order.
 //   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
 //                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
 //                 and B*O = 128*512 adds take about as long as one round trip).
