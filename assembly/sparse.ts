@@ -24,6 +24,12 @@ import { madd } from './simd_math';
 const FV = 5;
 /** Output vectors per pass of the weight gradient (8 dy vectors held; fastest of 4, 5, 6, 8). */
 const GV = 8;
+/**
+ * Output units per pass over the rows: their slice of wt (D x 32 floats, 100 KB for MNIST) stays in
+ * L2 while the rows go by. A call's whole range in one pass measured 1.1x slower at 128 units and
+ * 1.3-1.4x at 512 (forward, weight gradient), where wt outgrows L2; 64 units per pass was between.
+ */
+const UNITS = 32;
 
 /** Left-packing shuffles: for each 4-bit lane mask, the bytes of its set lanes first, in order. */
 const PACK: usize = memory.data<u8>([
@@ -213,13 +219,19 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
 }
 
 /**
- * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows. wt is this call's own scratch
- * of D x ldw floats, ldw = jn rounded up to 16: W's rows [j0, j0+jn) transposed, then read back row
- * by row in blocks of FV output vectors, one pass over the row's nonzeros each; the last block may
- * end in a partial vector. j0 % 4 == 0. (Blocks outside rows, which keeps a block's slice of wt in
- * L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
+ * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows, UNITS units at a time: their
+ * rows of W transposed into wt (this call's own scratch, D x sparse_ldw(jn) floats), then read back
+ * row by row in blocks of FV output vectors, one pass over the row's nonzeros each; the last block
+ * may end in a partial vector. j0 % 4 == 0. (Blocks of FV outside the rows, which keeps a block's
+ * slice of wt in L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
  */
 export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
+  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+  for (let u = j0; u < j0 + jn; u += UNITS) forwardUnits(y, idx, val, cnt, W, wt, bias, B, D, O, u, min(UNITS, j0 + jn - u));
+}
+
+/** sparse_forward for units [j0, j0+jn), jn <= UNITS, through wt. */
+function forwardUnits(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
   B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
   const rowB = <usize>D << 2, ldwB = <usize>sparse_ldw(jn) << 2;
   transpose(wt, W + <usize>j0 * rowB, jn, D, D, sparse_ldw(jn));
@@ -296,12 +308,18 @@ export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usi
 }
 
 /**
- * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order. Through wt, this
- * call's own scratch of D x ldw floats (ldw = jn rounded up to 16): the rows of dW go in
+ * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order, UNITS units at a time
+ * through wt (this call's own scratch, D x sparse_ldw(jn) floats): their rows of dW go in
  * transposed, get the products added (per row, blocks of GV output vectors), and go back. The
  * padding lanes of a partial last vector only ever get zeros added. j0 % 4 == 0.
  */
 export function sparse_weight_grad(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
+  D: i32, O: i32, j0: i32, jn: i32): void {
+  for (let u = j0; u < j0 + jn; u += UNITS) gradUnits(dW, idx, val, cnt, dy, wt, B, D, O, u, min(UNITS, j0 + jn - u));
+}
+
+/** sparse_weight_grad for units [j0, j0+jn), jn <= UNITS, through wt. */
+function gradUnits(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
   D: i32, O: i32, j0: i32, jn: i32): void {
   const rowB = <usize>D << 2, ldw = sparse_ldw(jn), ldwB = <usize>ldw << 2;
   const dWj = dW + <usize>j0 * rowB, dy0 = dy + (<usize>j0 << 2);
