@@ -19,6 +19,7 @@
 // whole call: threads can split C freely.
 
 import { madd } from './simd_math';
+import { transpose4 } from './transpose4';
 
 /** Rows of C per micro-kernel block. */
 const MR = 4;
@@ -79,30 +80,6 @@ export function gemm_scratch_bytes(): usize {
   v128.store(c + ldcB, c10); v128.store(c + ldcB, c11, 16);
   v128.store(c + 2 * ldcB, c20); v128.store(c + 2 * ldcB, c21, 16);
   v128.store(c + 3 * ldcB, c30); v128.store(c + 3 * ldcB, c31, 16);
-}
-
-/** Lanes (x0,y0,x1,y1) and (x2,y2,x3,y3): the two halves of a 4x4 transpose's first stage. */
-// @ts-ignore: decorator
-@inline function lo(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 0, 4, 1, 5); }
-// @ts-ignore: decorator
-@inline function hi(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 2, 6, 3, 7); }
-// @ts-ignore: decorator
-@inline function lo64(x: v128, y: v128): v128 { return v128.shuffle<i64>(x, y, 0, 2); }
-// @ts-ignore: decorator
-@inline function hi64(x: v128, y: v128): v128 { return v128.shuffle<i64>(x, y, 1, 3); }
-
-/**
- * Transposes the 4x4 block whose rows start at r0..r3 (4 floats each) and stores its columns
- * at dst, dst+step, dst+2*step, dst+3*step.
- */
-// @ts-ignore: decorator
-@inline function transpose4(dst: usize, step: usize, r0: usize, r1: usize, r2: usize, r3: usize): void {
-  const x0 = v128.load(r0), x1 = v128.load(r1), x2 = v128.load(r2), x3 = v128.load(r3);
-  const t0 = lo(x0, x1), t1 = lo(x2, x3), t2 = hi(x0, x1), t3 = hi(x2, x3);
-  v128.store(dst, lo64(t0, t1));
-  v128.store(dst + step, hi64(t0, t1));
-  v128.store(dst + 2 * step, lo64(t2, t3));
-  v128.store(dst + 3 * step, hi64(t2, t3));
 }
 
 /**

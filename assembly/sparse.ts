@@ -18,6 +18,7 @@
 // gradient likewise sums every dW element over the rows in order, as gemm's dyᵀ x does over k.
 
 import { madd } from './simd_math';
+import { transpose4 } from './transpose4';
 
 /** Output vectors per pass of the forward: 5 accumulators and 5 loaded rows stay in registers
  * (V8 loads a pass's weights first; 8 spilled to the stack and ran 1.7x slower). */
@@ -141,12 +142,6 @@ export function sparse_rows_scalar(idx: usize, val: usize, cnt: usize, x: usize,
   if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/** (x0,y0,x1,y1) and (x2,y2,x3,y3): the halves of a 4x4 transpose's first stage. */
-// @ts-ignore: decorator
-@inline function lo(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 0, 4, 1, 5); }
-// @ts-ignore: decorator
-@inline function hi(x: v128, y: v128): v128 { return v128.shuffle<i32>(x, y, 2, 6, 3, 7); }
-
 /**
  * dst(C,ldd)[c, r] = src(R,lds)[r, c] for r < R, c < C: 4x4 blocks (four rows of src loaded as
  * v128s, shuffled, stored as four rows of dst), the edges one float at a time.
@@ -158,13 +153,8 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
     const s = src + (<usize>c << 2), d = dst + <usize>c * dB;
     let r = 0;
     for (; r + 4 <= R; r += 4) {
-      const p = s + <usize>r * sB, q = d + (<usize>r << 2);
-      const x0 = v128.load(p), x1 = v128.load(p + sB), x2 = v128.load(p + 2 * sB), x3 = v128.load(p + 3 * sB);
-      const t0 = lo(x0, x1), t1 = lo(x2, x3), t2 = hi(x0, x1), t3 = hi(x2, x3);
-      v128.store(q, v128.shuffle<i64>(t0, t1, 0, 2));
-      v128.store(q + dB, v128.shuffle<i64>(t0, t1, 1, 3));
-      v128.store(q + 2 * dB, v128.shuffle<i64>(t2, t3, 0, 2));
-      v128.store(q + 3 * dB, v128.shuffle<i64>(t2, t3, 1, 3));
+      const p = s + <usize>r * sB;
+      transpose4(d + (<usize>r << 2), dB, p, p + sB, p + 2 * sB, p + 3 * sB);
     }
     for (; r < R; r++) {
       for (let i = 0; i < 4; i++) store<f32>(d + <usize>i * dB + (<usize>r << 2), load<f32>(s + <usize>r * sB + (<usize>i << 2)));
