@@ -6,16 +6,9 @@ import type { Backend, OptimizerKind, OptimizerStep } from '../src/engine/backen
 import { ACTIVATIONS } from '../src/engine/backend.js';
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
+import { randF32 } from './rand.js';
 import { stepCases, type ModelLib } from './step.js';
 import { sparseCases } from './sparse.js';
-
-/** n seeded uniform floats in [lo, hi) in be's memory. */
-export function randF32(be: Backend, n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const rng = new Rng(seed);
-  const a = be.f32(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.float();
-  return a;
-}
 
 /** n seeded integers in [0, k) in be's memory. */
 function randI32(be: Backend, n: number, seed: number, k: number): Int32Array {

@@ -3,11 +3,12 @@
 // 784-128-10 training step with zeros skipped and with every value multiplied. GFLOP/s of the
 // sparse rows count the dense multiply-adds they stand for (2 B I O), so they compare with gemm's.
 import { join } from 'node:path';
-import type { Backend, OptimizerStep } from '../src/engine/backend.js';
+import type { Backend } from '../src/engine/backend.js';
 import { projectRoot } from '../src/engine/root.js';
 import { loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
 import { Rng } from '../src/util/rng.js';
-import type { ModelLib } from './step.js';
+import { randF32 } from './rand.js';
+import { stepCase, type ModelLib } from './step.js';
 import type { Case } from './types.js';
 
 const B = 128, I = 784, O = 128;
@@ -33,14 +34,6 @@ const batch = () => (cached ??= mnistBatch());
 function put(be: Backend, src: Float32Array): Float32Array {
   const a = be.f32(src.length);
   a.set(src);
-  return a;
-}
-
-/** n seeded uniform floats in [-1, 1) in be's memory. */
-function randF32(be: Backend, n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const a = be.f32(n);
-  for (let i = 0; i < n; i++) a[i] = 2 * rng.float() - 1;
   return a;
 }
 
@@ -84,36 +77,11 @@ function sparseLayerCases(): Case[] {
   ];
 }
 
-/** A 784-128-10 SGD step on MNIST rows through the project's Model, with and without skipping. */
+/** A 784-128-10 SGD step on MNIST rows through the project's Model (bench/step.ts), with and without skipping. */
 function mnistStepCase(lib: ModelLib | string, skipZeros: boolean): Case {
-  const dims = [I, O, 10];
-  return {
-    group: 'step',
-    name: `train step 784-128-10 B${B} MNIST, ${skipZeros ? 'zeros skipped' : 'dense'}`,
-    flops: 2 * B * (I * O * 2 + O * 10 * 3),
-    atol: 1e-5, rtol: 1e-4,
-    setup(be) {
-      if (typeof lib === 'string') throw new Error(lib);
-      const spec = lib.parseArch(dims.join('-'), { activation: 'relu', alpha: 0, dropout: 0 }, { height: 28, width: 28, classes: 10 });
-      const model = new lib.Model(be, spec, B, { sparseInput: skipZeros });
-      model.init(new Rng(7), 'he');
-      const x = put(be, batch().x), labels = be.i32(B), dlogits = be.f32(B * 10);
-      labels.set(batch().y);
-      const N = model.params.length, m = be.f32(N), v = be.f32(N);
-      const h: OptimizerStep = { kind: 'sgd', lr: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 1 };
-      const ctx = { training: true, rng: new Rng(8) };
-      let loss = 0;
-      return {
-        run: () => {
-          model.zeroGrad();
-          loss = be.softmaxCrossEntropy(dlogits, model.forward(x, B, ctx), labels, B, 10);
-          model.backward(dlogits, B);
-          be.optimizerStep(model.params, model.grads, m, v, N, h);
-        },
-        outputs: () => [model.params.slice(), [loss / B]],
-      };
-    },
-  };
+  return stepCase('784-128-10', lib, {
+    name: `train step 784-128-10 B${B} MNIST, ${skipZeros ? 'zeros skipped' : 'dense'}`, batch, sparseInput: skipZeros,
+  });
 }
 
 /** The sparse-layer cases; quick keeps the two step rows. */

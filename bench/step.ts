@@ -33,24 +33,39 @@ export async function loadModelLib(): Promise<ModelLib | string> {
   }
 }
 
-function stepCase(arch: string, lib: ModelLib | string): Case {
+/** Fixed inputs for a step case instead of random ones (bench/sparse.ts: MNIST rows). */
+export interface StepInputs {
+  name: string;
+  /** B rows of inputs and their labels. */
+  batch: () => { x: Float32Array; y: Int32Array };
+  /** Model option: skip the first layer's zero inputs (default on, as in training). */
+  sparseInput: boolean;
+}
+
+export function stepCase(arch: string, lib: ModelLib | string, inputs?: StepInputs): Case {
   const dims = arch.split('-').map(Number);
   const C = dims[dims.length - 1];
   return {
     group: 'step',
-    name: `train step ${arch} B${B} (relu, sgd)`,
+    name: inputs?.name ?? `train step ${arch} B${B} (relu, sgd)`,
     flops: stepFlops(dims, B),
     atol: 1e-5, rtol: 1e-4,
     setup(be) {
       if (typeof lib === 'string') throw new Error(lib);
       const { Model, parseArch } = lib;
       const spec = parseArch(arch, { activation: 'relu', alpha: 0, dropout: 0 }, { height: 28, width: 28, classes: C });
-      const model = new Model(be, spec, B);
+      const model = new Model(be, spec, B, { sparseInput: inputs?.sparseInput ?? true });
       model.init(new Rng(7), 'he');
       const rng = new Rng(8);
       const x = be.f32(B * dims[0]), labels = be.i32(B), dlogits = be.f32(B * C);
-      for (let i = 0; i < x.length; i++) x[i] = rng.float();
-      for (let i = 0; i < B; i++) labels[i] = rng.int(C);
+      if (inputs) {
+        const { x: xs, y } = inputs.batch();
+        x.set(xs);
+        labels.set(y);
+      } else {
+        for (let i = 0; i < x.length; i++) x[i] = rng.float();
+        for (let i = 0; i < B; i++) labels[i] = rng.int(C);
+      }
       const N = model.params.length;
       const m = be.f32(N), v = be.f32(N);
       const h: OptimizerStep = {

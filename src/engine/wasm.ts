@@ -230,7 +230,7 @@ export class WasmBackend implements Backend {
   }
   sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
     bias: Float32Array | null, B: number, D: number, O: number): void {
-    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
+    const wt = this.sparseScratchFor(D, O);
     try {
       this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias),
         B, D, O, 0, O);
@@ -238,7 +238,7 @@ export class WasmBackend implements Backend {
   }
   sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
     B: number, D: number, O: number): void {
-    const ldw = this.k.sparse_ldw(O) as number, wt = this.sparseScratchFor(D * ldw);
+    const wt = this.sparseScratchFor(D, O);
     try {
       this.fn.sparse_weight_grad(this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt,
         B, D, O, 0, O);
@@ -301,8 +301,9 @@ export class WasmBackend implements Backend {
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
   }
 
-  /** Byte offset of the sparse kernels' transposed-weight scratch, grown on demand (D x O rounded up to 16). */
-  protected sparseScratchFor(floats: number): number {
+  /** Byte offset of the sparse kernels' transposed-weight scratch for D inputs and O units, grown on demand. */
+  protected sparseScratchFor(D: number, O: number): number {
+    const floats = D * (this.k.sparse_ldw(O) as number);
     if (this.sparseWt === 0 || this.sparseWtEnd - this.sparseWt < floats * 4) {
       this.sparseWt = this.alloc(floats * 4);
       this.sparseWtEnd = this.sparseWt + floats * 4;

@@ -185,7 +185,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   override sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
     bias: Float32Array | null, B: number, D: number, O: number): void {
     if (!this.splitSparse(cnt, B, O)) return super.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
-    const wt = this.sparseScratchFor(D * (this.k.sparse_ldw(O) as number));
+    const wt = this.sparseScratchFor(D, O);
     // units [j0, j0+jn) in multiples of 16, one chunk per thread (arguments 10 and 11); the chunk
     // at j0 gets the scratch from wt + 4 D j0 bytes (argument 5), apart from the other chunks'
     this.guard('sparse_forward', () => this.split('sparse_forward', O, 16, this.threads,
@@ -196,7 +196,7 @@ export class ThreadedWasmBackend extends WasmBackend {
   override sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array,
     dy: Float32Array, B: number, D: number, O: number): void {
     if (!this.splitSparse(cnt, B, O)) return super.sparseWeightGrad(dW, idx, val, cnt, dy, B, D, O);
-    const wt = this.sparseScratchFor(D * (this.k.sparse_ldw(O) as number));
+    const wt = this.sparseScratchFor(D, O);
     this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', O, 16, this.threads,
       [this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt, B, D, O, 0, O],
       [0, 0, 0, 0, 0, D * 4, 0, 0, 0, 1, 0], 10), { dW, idx, val, cnt, dy, B, D, O });
