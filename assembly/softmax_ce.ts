@@ -3,7 +3,7 @@
 // out of range gives a NaN loss; the caller should check labels against C up front).
 // For one row z with label t and m = max_j z_j:
 //   p_j = e^(z_j - m) / s,  s = sum_j e^(z_j - m),  loss = log s - (z_t - m),
-//   d(mean loss)/dz_j = (p_j - [j == t]) / B.
+//   d(mean loss)/dz_j = (p_j - [j == t]) / N   (the mean over N rows; N = B for one batch).
 // Subtracting m keeps every exponent <= 0, so logits of +-1000 give finite loss and gradients.
 // A row's last C % 4 values go through the vector code too, as one vector loaded and stored lane
 // by lane (never past the row) whose lanes past the row are masked out.
@@ -84,16 +84,23 @@ export function softmax_forward(probs: usize, logits: usize, B: i32, C: i32): vo
 // C^8 <= 2^248 for any i32 C, and one Math.log serves 8 rows (the log was a third of the kernel).
 const LOG_GROUP = 8;
 
-/** Sum over rows of -log softmax(logits)[label]; dlogits(B,C) (0 = none) gets (p - onehot) / B. */
-export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usize, B: i32, C: i32): f64 {
+/**
+ * Sum over rows of -log softmax(logits)[label]. dlogits(B,C) (0 = none) gets (p - onehot) / N: the
+ * gradient of the mean over N rows (N = B for one batch; a full batch done in chunks passes its
+ * size, so no chunk needs rescaling). correct (0 = none) gets the count_correct of these rows,
+ * from the row maxima this loop finds anyway.
+ */
+export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usize, B: i32, C: i32, N: i32,
+  correct: usize): f64 {
   const rowBytes = <usize>C << 2;
   const n = rowBytes;
   const full = n & ~(<usize>15);
-  const invB = f32x4.splat(<f32>1 / <f32>B);
+  const invN: f32 = <f32>1 / <f32>N;
   const one = f32x4.splat(1);
   let logSum: f64 = 0;  // sum of log s
   let zSum: f64 = 0;    // sum of z_t - m
   let prod: f64 = 1;    // product of the s of the rows since the last log
+  let hits = 0;
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
     const d = dlogits ? dlogits + <usize>b * rowBytes : 0;
@@ -101,6 +108,7 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
     // a label outside 0..C-1 makes the loss NaN instead of reading another row's logit
     const zt = <u32>t < <u32>C ? load<f32>(z + (<usize>t << 2)) : NaN; // read before d (may alias z)
     const m = rowMax(z, C);
+    if (correct && firstMax(z, C, m) == t) hits++; // also before d
     const s = rowExp(d, z, C, m);
     zSum += <f64>(zt - m);
     prod *= <f64>s;
@@ -109,51 +117,55 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
       prod = 1;
     }
     if (d) {
-      // d holds e^(z - m): turn it into (e / s - onehot) / B; the one-hot lane is where lane
-      // index == t, found by comparing an index vector.
-      const sv = f32x4.splat(s);
+      // d holds e^(z - m): (e / s - onehot) / N as e * (1/(s N)) - onehot / N, one multiply and
+      // one subtract a vector; the one-hot lane is where lane index == t (an index vector).
+      const rv = f32x4.splat(invN / s);
+      const hv = f32x4.splat(invN);
       const tv = i32x4.splat(t);
       let idx = i32x4(0, 1, 2, 3);
       for (let j: usize = 0; j < full; j += 16) {
-        const hot = v128.and(one, i32x4.eq(idx, tv));
-        const p = f32x4.div(v128.load(d + j), sv);
-        v128.store(d + j, f32x4.mul(f32x4.sub(p, hot), invB));
+        const hot = v128.and(hv, i32x4.eq(idx, tv));
+        v128.store(d + j, f32x4.sub(f32x4.mul(v128.load(d + j), rv), hot));
         idx = i32x4.add(idx, i32x4.splat(4));
       }
       if (full < n) {
         const r = (n - full) >> 2;
-        const hot = v128.and(one, i32x4.eq(idx, tv));
-        const p = f32x4.div(loadTail(d + full, r, one), sv);
-        storeTail(d + full, f32x4.mul(f32x4.sub(p, hot), invB), r);
+        const hot = v128.and(hv, i32x4.eq(idx, tv));
+        storeTail(d + full, f32x4.sub(f32x4.mul(loadTail(d + full, r, one), rv), hot), r);
       }
     }
   }
+  if (correct) store<i32>(correct, hits);
   return logSum - zSum;
+}
+
+/**
+ * Index of the first maximum of row z, given m = rowMax: the first lane equal to m. A row with a
+ * NaN has m = NaN and no lane equal to it; it is scanned like the reference instead.
+ */
+// @ts-ignore: decorator
+@inline function firstMax(z: usize, C: i32, m: f32): i32 {
+  const n = <usize>C << 2;
+  const full = n & ~(<usize>15);
+  const mv = f32x4.splat(m);
+  for (let j: usize = 0; j < full; j += 16) {
+    const hit = i32x4.bitmask(f32x4.eq(v128.load(z + j), mv));
+    if (hit) return <i32>(j >> 2) + ctz(hit);
+  }
+  if (full < n) {
+    const hit = i32x4.bitmask(f32x4.eq(loadTail(z + full, (n - full) >> 2, f32x4.splat(NaN)), mv));
+    if (hit) return <i32>(full >> 2) + ctz(hit);
+  }
+  return argmaxScalar(z, C);
 }
 
 /** Number of rows of logits(B,C) whose first maximum sits at labels(B). */
 export function count_correct(logits: usize, labels: usize, B: i32, C: i32): i32 {
   const rowBytes = <usize>C << 2;
-  const n = rowBytes;
-  const full = n & ~(<usize>15);
   let correct = 0;
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
-    const mv = f32x4.splat(rowMax(z, C));
-    // first j holding the maximum, from the lanes equal to it; none matches when the row has a
-    // NaN (m is NaN), then scan like the reference
-    let best = -1;
-    let j: usize = 0;
-    for (; j < full; j += 16) {
-      const hit = i32x4.bitmask(f32x4.eq(v128.load(z + j), mv));
-      if (hit) { best = <i32>(j >> 2) + ctz(hit); break; }
-    }
-    if (best < 0 && full < n) {
-      const hit = i32x4.bitmask(f32x4.eq(loadTail(z + full, (n - full) >> 2, f32x4.splat(NaN)), mv));
-      if (hit) best = <i32>(full >> 2) + ctz(hit);
-    }
-    if (best < 0) best = argmaxScalar(z, C);
-    if (best == load<i32>(labels + (<usize>b << 2))) correct++;
+    if (firstMax(z, C, rowMax(z, C)) == load<i32>(labels + (<usize>b << 2))) correct++;
   }
   return correct;
 }
@@ -184,7 +196,8 @@ export function softmax_forward_scalar(probs: usize, logits: usize, B: i32, C: i
 
 /** Scalar twin of softmax_cross_entropy. */
 export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labels: usize, B: i32,
-  C: i32): f64 {
+  C: i32, N: i32, correct: usize): f64 {
+  if (correct) store<i32>(correct, count_correct_scalar(logits, labels, B, C)); // before d (may alias)
   let total: f64 = 0;
   for (let b = 0; b < B; b++) {
     const row = <usize>b * <usize>C;
@@ -199,7 +212,7 @@ export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labe
     if (dlogits) {
       for (let j = 0; j < C; j++) {
         const p = Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m) / s;
-        store<f32>(dlogits + ((row + j) << 2), (p - (j == t ? 1 : 0)) / <f32>B);
+        store<f32>(dlogits + ((row + j) << 2), (p - (j == t ? 1 : 0)) / <f32>N);
       }
     }
   }

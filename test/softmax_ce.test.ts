@@ -58,6 +58,46 @@ for (const be of wasmBackends()) {
       }
     });
 
+    it('softmax-CE with N != B scales dlogits by 1/N and counts like count_correct, also in place', () => {
+      for (const [B, C] of SHAPES) {
+        const mark = be.mark();
+        // coarse values so ties are common
+        const z = randomF32(B * C, B * 13 + C, 0, 4).map(Math.floor);
+        const y = labelsFor(B, C, 5 * B + C);
+        const N = 3 * B + 7;
+        const wantD = new Float32Array(B * C);
+        const wantLoss = ref.softmaxCrossEntropy(wantD, z, y, B, C, N);
+        const wantCorrect = ref.countCorrect(z, y, B, C);
+        const correct = be.i32(1);
+        correct[0] = -1;
+        const d = putF32(be, new Float32Array(B * C), 2);
+        const loss = be.softmaxCrossEntropy(d, putF32(be, z, 1), putI32(be, y), B, C, N, correct);
+        expect(correct[0]).toBe(wantCorrect);
+        check(`${be.name} softmax-CE /N loss`, [loss], [wantLoss], 1e-6, 1e-5);
+        check(`${be.name} softmax-CE /N dlogits`, d, wantD, 1e-8, 4e-6);
+        // in place: the count still sees the logits, not the gradients written over them
+        const buf = putF32(be, z, 3);
+        correct[0] = -1;
+        be.softmaxCrossEntropy(buf, buf, putI32(be, y), B, C, N, correct);
+        expect(correct[0]).toBe(wantCorrect);
+        check(`${be.name} softmax-CE /N in place dlogits`, buf, wantD, 1e-8, 4e-6);
+        // labels at the reference argmax: every row counts
+        const arg = Int32Array.from({ length: B }, (_, b) => {
+          let best = 0;
+          for (let j = 1; j < C; j++) if (z[b * C + j] > z[b * C + best]) best = j;
+          return best;
+        });
+        be.softmaxCrossEntropy(null, putF32(be, z), putI32(be, arg), B, C, B, correct);
+        expect(correct[0]).toBe(B);
+        // a NaN in a row: that row's first maximum is the reference's (its loss is NaN)
+        const zn = Float32Array.from(z);
+        zn[(B >> 1) * C + (C >> 1)] = NaN;
+        be.softmaxCrossEntropy(null, putF32(be, zn), putI32(be, arg), B, C, B, correct);
+        expect(correct[0]).toBe(ref.countCorrect(zn, arg, B, C));
+        be.release(mark);
+      }
+    });
+
     it('softmax-CE may write dlogits over the logits', () => {
       const [B, C] = [9, 11];
       const mark = be.mark();

@@ -102,11 +102,13 @@ export interface Backend {
   softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void;
   /**
    * Fused softmax + cross-entropy. Returns the *sum* of the per-row losses (divide by B for the
-   * mean). When dlogits is given it receives d(mean loss)/dlogits = (softmax - onehot) / B.
-   * Stable for logits of +-1000 (subtracts the row max).
+   * mean). When dlogits is given it receives d(mean loss)/dlogits = (softmax - onehot) / N, the
+   * mean over N rows: N = B (the default) for one batch; a full batch that goes through in chunks
+   * passes its size. When `correct` is given, correct[0] receives countCorrect of these rows
+   * (found from the same row maxima). Stable for logits of +-1000 (subtracts the row max).
    */
   softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
-    B: number, C: number): number;
+    B: number, C: number, N?: number, correct?: Int32Array | null): number;
   /** Number of rows whose argmax (first maximum) equals the label. */
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number;
 

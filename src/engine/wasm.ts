@@ -262,11 +262,11 @@ export class WasmBackend implements Backend {
     } catch (e) { throw this.trapped(e, 'softmax_forward', { probs, logits, B, C }); }
   }
   softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
-    B: number, C: number): number {
+    B: number, C: number, N = B, correct: Int32Array | null = null): number {
     try {
       return this.fn.softmax_cross_entropy(this.ptr(dlogits), this.ptr(logits),
-        this.ptr(labels), B, C);
-    } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C }); }
+        this.ptr(labels), B, C, N, this.ptr(correct));
+    } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C, N }); }
   }
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {
     try {

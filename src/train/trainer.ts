@@ -123,6 +123,8 @@ export class Trainer {
   private readonly y: Int32Array;
   private readonly dlogits: Float32Array;
   private readonly iota: Int32Array;
+  /** Where softmaxCrossEntropy puts a chunk's correct count. */
+  private readonly correct: Int32Array;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig,
     data: { train: Dataset; test: Dataset | null }, resume?: ResumeData, spec?: ModelSpec) {
@@ -156,6 +158,7 @@ export class Trainer {
     this.y = backend.i32(maxB);
     this.dlogits = backend.f32(maxB * this.classes);
     this.iota = backend.i32(maxB);
+    this.correct = backend.i32(1);
     for (let i = 0; i < maxB; i++) this.iota[i] = i;
     this.train = toDevice(backend, train);
     this.val = val ? toDevice(backend, val) : null;
@@ -234,14 +237,9 @@ export class Trainer {
           c.shift);
       }
       const logits = model.forward(this.x, b, ctx);
-      loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C);
-      correct += backend.countCorrect(logits, this.y, b, C);
-      // dlogits is d(mean over b)/dlogits; weight each chunk by b/B to get the mean over B.
-      if (b !== B) {
-        const w = b / B;
-        const d = this.dlogits;
-        for (let i = 0, n = b * C; i < n; i++) d[i] *= w;
-      }
+      // dlogits of the mean over all B rows, so the chunks' gradients just add up
+      loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C, B, this.correct);
+      correct += this.correct[0];
       model.backward(this.dlogits, b);
     }
     backend.optimizerStep(model.params, model.grads, this.m, this.v, model.params.length, {
@@ -264,8 +262,8 @@ export class Trainer {
       backend.gatherBatch(this.x, this.y, set.images.subarray(s * D), set.labels.subarray(s), this.iota, b, D,
         c.scale, c.shift);
       const logits = model.forward(this.x, b, ctx);
-      loss += backend.softmaxCrossEntropy(null, logits, this.y, b, C);
-      correct += backend.countCorrect(logits, this.y, b, C);
+      loss += backend.softmaxCrossEntropy(null, logits, this.y, b, C, b, this.correct);
+      correct += this.correct[0];
       if (preds) argmaxRows(preds, s, logits, b, C);
     }
     return { loss: loss / set.n, acc: correct / set.n, correct, n: set.n, preds };

@@ -1,7 +1,8 @@
 // Reference softmax and fused softmax + cross-entropy.
 // For one row with logits z and label t:  p = softmax(z),  loss = -log p_t
 //   = log(sum_j e^(z_j - m)) - (z_t - m)   with m = max_j z_j, so e^ never overflows;
-// and d loss / d z_j = p_j - [j == t]. Over a batch the mean loss divides both by B.
+// and d loss / d z_j = p_j - [j == t]. The gradient of the mean over N rows divides by N (N = B
+// for one batch; a full batch that goes through in chunks passes its own size).
 
 export function softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
   for (let b = 0; b < B; b++) {
@@ -14,9 +15,13 @@ export function softmaxForward(probs: Float32Array, logits: Float32Array, B: num
   }
 }
 
-/** Returns the summed loss; dlogits (optional) gets (softmax - onehot) / B. */
+/**
+ * Returns the summed loss; dlogits (optional) gets (softmax - onehot) / N; correct (optional) gets
+ * countCorrect of these rows in correct[0].
+ */
 export function softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array,
-  labels: Int32Array, B: number, C: number): number {
+  labels: Int32Array, B: number, C: number, N = B, correct: Int32Array | null = null): number {
+  if (correct) correct[0] = countCorrect(logits, labels, B, C); // before dlogits, which may alias logits
   let total = 0;
   for (let b = 0; b < B; b++) {
     const row = b * C;
@@ -29,7 +34,7 @@ export function softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float3
     if (dlogits) {
       for (let j = 0; j < C; j++) {
         const p = Math.exp(logits[row + j] - max) / sum;
-        dlogits[row + j] = (p - (j === t ? 1 : 0)) / B;
+        dlogits[row + j] = (p - (j === t ? 1 : 0)) / N;
       }
     }
   }
