@@ -19,6 +19,7 @@
 const EXP_HI: f32 = 88.3762626647949;   // n stays <= 127, so 2^n is a normal f32
 const EXP_LO: f32 = -87.3365447505531;  // n stays >= -126
 const LOG2E: f32 = 1.44269504088896341;
+const ROUND_MAGIC: f32 = 12582912;      // 1.5 * 2^23
 const LN2_HI: f32 = 0.693359375;        // ln2 split so n*LN2_HI is exact (Cody-Waite)
 const LN2_LO: f32 = -2.12194440e-4;
 const P0: f32 = 1.9875691500e-4;
@@ -34,7 +35,11 @@ const P5: f32 = 5.0000001201e-1;
   // pmax/pmin are single maxps/minps on x64 (min/max need a NaN/-0 fix-up sequence, ~40% of
   // exp's time); with x as the first operand a NaN x still comes through as NaN.
   const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
+  // n = round(xc / ln2) by the 1.5 * 2^23 trick: the sum rounds to an integer (ulp 1 there, ties
+  // to even like f32x4.nearest) held in the low mantissa bits, so 2^n needs no float -> int
+  // conversion (trunc_sat is about 8 x64 instructions without AVX-512; this is add and sub).
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   let p = f32x4.splat(P0);
@@ -45,7 +50,8 @@ const P5: f32 = 5.0000001201e-1;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
   // e^r = 1 + r + r^2 p(r)
   const er = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // bits of t = 0x4b400000 + n; shifted left by 23, the 0x4b400000 falls off: (n + 127) << 23
+  const pow2n = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   let y = f32x4.mul(er, pow2n);
   // Saturate outside the clamped range (the comparisons are false for NaN, which passes through).
   y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, f32x4.splat(EXP_HI)));
