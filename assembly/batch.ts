@@ -16,6 +16,15 @@ const GROUP = 8;
  */
 export function gather_batch(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
   D: i32, scale: f32, shift: f32): void {
+  // x*scale + 0 is x*scale when no product is -0 (scale > 0): skip the add, a fifth of the work
+  if (shift == 0 && scale > 0) gather<bool>(x, y, images, labels, idx, B, D, scale, shift);
+  else gather<f32>(x, y, images, labels, idx, B, D, scale, shift);
+}
+
+/** gather_batch; Plain = bool compiles the copy without the add of shift. */
+function gather<Plain>(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
+  D: i32, scale: f32, shift: f32): void {
+  const plain = isBoolean<Plain>();
   const sv = f32x4.splat(scale);
   const hv = f32x4.splat(shift);
   const d = <usize>D;
@@ -27,7 +36,7 @@ export function gather_batch(x: usize, y: usize, images: usize, labels: usize, i
     let inOrder = true;
     for (let i = 1; i < GROUP; i++) inOrder = inOrder && load<i32>(ib + (<usize>i << 2)) == first + i;
     if (inOrder) {
-      for (let i = 0; i < GROUP; i++) gatherRow(x, y, images, labels, first + i, b + i, d, sv, hv, scale, shift);
+      for (let i = 0; i < GROUP; i++) gatherRow(x, y, images, labels, first + i, b + i, d, sv, hv, scale, shift, plain);
       continue;
     }
     const s0 = images + <usize>load<i32>(ib) * d, s1 = images + <usize>load<i32>(ib, 4) * d;
@@ -38,61 +47,62 @@ export function gather_batch(x: usize, y: usize, images: usize, labels: usize, i
     let j: usize = 0;
     for (; j + 16 <= d; j += 16) {
       const o = o0 + (j << 2);
-      convert16(o, s0 + j, sv, hv); convert16(o + rowB, s1 + j, sv, hv);
-      convert16(o + 2 * rowB, s2 + j, sv, hv); convert16(o + 3 * rowB, s3 + j, sv, hv);
-      convert16(o + 4 * rowB, s4 + j, sv, hv); convert16(o + 5 * rowB, s5 + j, sv, hv);
-      convert16(o + 6 * rowB, s6 + j, sv, hv); convert16(o + 7 * rowB, s7 + j, sv, hv);
+      convert16(o, s0 + j, sv, hv, plain); convert16(o + rowB, s1 + j, sv, hv, plain);
+      convert16(o + 2 * rowB, s2 + j, sv, hv, plain); convert16(o + 3 * rowB, s3 + j, sv, hv, plain);
+      convert16(o + 4 * rowB, s4 + j, sv, hv, plain); convert16(o + 5 * rowB, s5 + j, sv, hv, plain);
+      convert16(o + 6 * rowB, s6 + j, sv, hv, plain); convert16(o + 7 * rowB, s7 + j, sv, hv, plain);
     }
     for (let i = 0; i < GROUP; i++) {
       const row = <usize>load<i32>(ib + (<usize>i << 2));
-      rowTail(o0 + <usize>i * rowB, images + row * d, j, d, sv, hv, scale, shift);
+      rowTail(o0 + <usize>i * rowB, images + row * d, j, d, sv, hv, scale, shift, plain);
       store<i32>(y + (<usize>(b + i) << 2), <i32>load<u8>(labels + row));
     }
   }
-  for (; b < B; b++) gatherRow(x, y, images, labels, load<i32>(idx + (<usize>b << 2)), b, d, sv, hv, scale, shift);
+  for (; b < B; b++) gatherRow(x, y, images, labels, load<i32>(idx + (<usize>b << 2)), b, d, sv, hv, scale, shift, plain);
 }
 
 /** Row `row` of the dataset into row b of x (and its label into y[b]). */
 // @ts-ignore: decorator
 @inline function gatherRow(x: usize, y: usize, images: usize, labels: usize, row: i32, b: i32, d: usize,
-  sv: v128, hv: v128, scale: f32, shift: f32): void {
+  sv: v128, hv: v128, scale: f32, shift: f32, plain: bool): void {
   const src = images + <usize>row * d;
   const dst = x + <usize>b * (d << 2);
   let j: usize = 0;
-  for (; j + 16 <= d; j += 16) convert16(dst + (j << 2), src + j, sv, hv);
-  rowTail(dst, src, j, d, sv, hv, scale, shift);
+  for (; j + 16 <= d; j += 16) convert16(dst + (j << 2), src + j, sv, hv, plain);
+  rowTail(dst, src, j, d, sv, hv, scale, shift, plain);
   store<i32>(y + (<usize>b << 2), <i32>load<u8>(labels + <usize>row));
 }
 
 /** 16 pixels: widen u8 -> u16 -> u32 (zero extension), convert, then x*scale+shift. */
 // @ts-ignore: decorator
-@inline function convert16(dst: usize, src: usize, sv: v128, hv: v128): void {
+@inline function convert16(dst: usize, src: usize, sv: v128, hv: v128, plain: bool): void {
   const px = v128.load(src);
   const lo = i16x8.extend_low_i8x16_u(px);
   const hi = i16x8.extend_high_i8x16_u(px);
-  v128.store(dst, norm4(i32x4.extend_low_i16x8_u(lo), sv, hv));
-  v128.store(dst, norm4(i32x4.extend_high_i16x8_u(lo), sv, hv), 16);
-  v128.store(dst, norm4(i32x4.extend_low_i16x8_u(hi), sv, hv), 32);
-  v128.store(dst, norm4(i32x4.extend_high_i16x8_u(hi), sv, hv), 48);
+  v128.store(dst, norm4(i32x4.extend_low_i16x8_u(lo), sv, hv, plain));
+  v128.store(dst, norm4(i32x4.extend_high_i16x8_u(lo), sv, hv, plain), 16);
+  v128.store(dst, norm4(i32x4.extend_low_i16x8_u(hi), sv, hv, plain), 32);
+  v128.store(dst, norm4(i32x4.extend_high_i16x8_u(hi), sv, hv, plain), 48);
 }
 
 /** Pixels [j, d) of one row: 4 at a time (load32_zero, widen the low lanes), then one by one. */
 // @ts-ignore: decorator
 @inline function rowTail(dst: usize, src: usize, j: usize, d: usize, sv: v128, hv: v128, scale: f32,
-  shift: f32): void {
+  shift: f32, plain: bool): void {
   for (; j + 4 <= d; j += 4) {
     const px = v128.load32_zero(src + j);
     const q = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(px));
-    v128.store(dst + (j << 2), norm4(q, sv, hv));
+    v128.store(dst + (j << 2), norm4(q, sv, hv, plain));
   }
-  for (; j < d; j++) store<f32>(dst + (j << 2), <f32>load<u8>(src + j) * scale + shift);
+  for (; j < d; j++) store<f32>(dst + (j << 2), plain ? <f32>load<u8>(src + j) * scale : <f32>load<u8>(src + j) * scale + shift);
 }
 
 // @ts-ignore: decorator
-@inline function norm4(q: v128, sv: v128, hv: v128): v128 {
+@inline function norm4(q: v128, sv: v128, hv: v128, plain: bool): v128 {
   // Pixels are 0..255, so the signed convert (one x64 instruction; the unsigned one is about
   // seven) gives the same floats: the gather takes half the time.
-  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(q), sv), hv);
+  const v = f32x4.mul(f32x4.convert_i32x4_s(q), sv);
+  return plain ? v : f32x4.add(v, hv);
 }
 
 /** Scalar twin of gather_batch: one pixel at a time. */

@@ -6,7 +6,9 @@ import { Rng } from '../src/util/rng.js';
 import { check, putI32, putU8, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
 const WIDTHS = [1, 3, 4, 7, 15, 16, 17, 33, 64, 784, 785];
-const NORMS: [number, number][] = [[1 / 255, 0], [1 / (255 * 0.3081), -0.1307 / 0.3081], [1, 0]];
+// [1/255, 0] and [1, 0] take the kernel's copy without the add; [-1/255, 0] must not (pixel 0 gives
+// -0 there, and -0 + 0 = +0)
+const NORMS: [number, number][] = [[1 / 255, 0], [1 / (255 * 0.3081), -0.1307 / 0.3081], [1, 0], [-1 / 255, 0]];
 
 function dataset(rows: number, D: number, seed: number) {
   const rng = new Rng(seed);
@@ -38,6 +40,8 @@ for (const be of wasmBackends()) {
             be.gatherBatch(x, y, putU8(be, images, off), putU8(be, labels, off + 1), putI32(be, idx, off % 3),
               B, D, scale, shift);
             check(`${be.name} gather x`, x.subarray(0, B * D), wantX, 1e-6, 1e-6);
+            const negZeros = (a: Float32Array) => a.reduce((n, v) => n + (Object.is(v, -0) ? 1 : 0), 0);
+            expect(negZeros(x.subarray(0, B * D))).toBe(negZeros(wantX));
             expect(Array.from(y)).toEqual(Array.from(wantY));
             be.release(mark);
           }
