@@ -82,24 +82,28 @@ export function softmax_forward(probs: usize, logits: usize, B: i32, C: i32): vo
 
 // Rows whose sums s go into one product before a log: 1 <= s <= C, so 8 of them stay below
 // C^8 <= 2^248 for any i32 C, and one Math.log serves 8 rows (the log was a third of the kernel).
+// The loss is summed group by group (see softmax_cross_entropy).
 const LOG_GROUP = 8;
 
 /**
- * Sum over rows of -log softmax(logits)[label]. dlogits(B,C) (0 = none) gets (p - onehot) / N: the
- * gradient of the mean over N rows (N = B for one batch; a full batch done in chunks passes its
- * size, so no chunk needs rescaling). correct (0 = none) gets the count_correct of these rows,
- * from the row maxima this loop finds anyway.
+ * Sum over rows of -log softmax(logits)[label], as the sum in order of the losses of groups of
+ * LOG_GROUP rows (so that threads can take whole groups, write them to `parts`, and the host adds
+ * them up to the same f64: src/engine/threads/backend.ts). parts (0 = none) gets each group's
+ * loss (f64). dlogits(B,C) (0 = none) gets (p - onehot) / N: the gradient of the mean over N rows
+ * (N = B for one batch; a full batch done in chunks passes its size, so no chunk needs
+ * rescaling). correct (0 = none) gets the count_correct of these rows, from the row maxima this
+ * loop finds anyway.
  */
 export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usize, B: i32, C: i32, N: i32,
-  correct: usize): f64 {
+  correct: usize, parts: usize): f64 {
   const rowBytes = <usize>C << 2;
   const n = rowBytes;
   const full = n & ~(<usize>15);
   const invN: f32 = <f32>1 / <f32>N;
   const one = f32x4.splat(1);
-  let logSum: f64 = 0;  // sum of log s
-  let zSum: f64 = 0;    // sum of z_t - m
-  let prod: f64 = 1;    // product of the s of the rows since the last log
+  let total: f64 = 0;   // sum of the groups' losses
+  let zSum: f64 = 0;    // sum of z_t - m over the group
+  let prod: f64 = 1;    // product of the s of the group's rows
   let hits = 0;
   for (let b = 0; b < B; b++) {
     const z = logits + <usize>b * rowBytes;
@@ -113,8 +117,11 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
     zSum += <f64>(zt - m);
     prod *= <f64>s;
     if (b % LOG_GROUP == LOG_GROUP - 1 || b == B - 1) {
-      logSum += Math.log(prod);
+      const g = Math.log(prod) - zSum;
+      if (parts) store<f64>(parts + (<usize>(b / LOG_GROUP) << 3), g);
+      total += g;
       prod = 1;
+      zSum = 0;
     }
     if (d) {
       // d holds e^(z - m): (e / s - onehot) / N as e * (1/(s N)) - onehot / N, one multiply and
@@ -136,7 +143,7 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
     }
   }
   if (correct) store<i32>(correct, hits);
-  return logSum - zSum;
+  return total;
 }
 
 /**
@@ -196,9 +203,10 @@ export function softmax_forward_scalar(probs: usize, logits: usize, B: i32, C: i
 
 /** Scalar twin of softmax_cross_entropy. */
 export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labels: usize, B: i32,
-  C: i32, N: i32, correct: usize): f64 {
+  C: i32, N: i32, correct: usize, parts: usize): f64 {
   if (correct) store<i32>(correct, count_correct_scalar(logits, labels, B, C)); // before d (may alias)
   let total: f64 = 0;
+  let group: f64 = 0;
   for (let b = 0; b < B; b++) {
     const row = <usize>b * <usize>C;
     const t = load<i32>(labels + (<usize>b << 2));
@@ -207,7 +215,12 @@ export function softmax_cross_entropy_scalar(dlogits: usize, logits: usize, labe
     let s: f32 = 0;
     for (let j = 0; j < C; j++) s += Mathf.exp(load<f32>(logits + ((row + j) << 2)) - m);
     const zt = <u32>t < <u32>C ? load<f32>(logits + ((row + t) << 2)) : NaN; // bad label: NaN loss
-    total += Math.log(<f64>s) - <f64>(zt - m);
+    group += Math.log(<f64>s) - <f64>(zt - m);
+    if (b % LOG_GROUP == LOG_GROUP - 1 || b == B - 1) {
+      if (parts) store<f64>(parts + (<usize>(b / LOG_GROUP) << 3), group);
+      total += group;
+      group = 0;
+    }
     // (dlogits may alias logits: every e^ is read before its own element is overwritten)
     if (dlogits) {
       for (let j = 0; j < C; j++) {

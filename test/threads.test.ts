@@ -188,6 +188,33 @@ describe('threaded kernels equal one thread bit for bit', () => {
     });
   }
 
+  for (const [B, C] of [[1003, 10], [517, 13], [64, 100]]) {
+    it(`softmax-CE ${B}x${C}: same loss, dlogits and correct count (chunks of 8-row groups), in place too`, () => {
+      const z0 = randomF32(B * C, B + C, -6, 6).map((v) => Math.round(v * 4) / 4); // ties for the count
+      const rng = new Rng(B);
+      // every third row labelled with its first maximum, so the counts are not all zero
+      const argmax = (b: number) => { let m = 0; for (let j = 1; j < C; j++) if (z0[b * C + j] > z0[b * C + m]) m = j; return m; };
+      const lab = Int32Array.from({ length: B }, (_, b) => (b % 3 ? rng.int(C) : argmax(b)));
+      const res = [one, two, three].map((be) => {
+        const z = fill(be, z0), y = be.i32(B), d = be.f32(B * C), correct = be.i32(1);
+        y.set(lab);
+        const loss = be.softmaxCrossEntropy(d, z, y, B, C, 3 * B, correct);
+        const lossOnly = be.softmaxCrossEntropy(null, z, y, B, C);
+        const count = correct[0];
+        const inPlace = fill(be, z0);
+        const loss2 = be.softmaxCrossEntropy(inPlace, inPlace, y, B, C, B, correct);
+        return { loss, lossOnly, count, count2: correct[0], loss2, d, inPlace };
+      });
+      expect(res[0].count).toBeGreaterThan(0);
+      for (const r of res.slice(1)) {
+        expect([r.loss, r.lossOnly, r.count, r.count2, r.loss2]).toEqual(
+          [res[0].loss, res[0].lossOnly, res[0].count, res[0].count2, res[0].loss2]);
+        expect(bytesEqual(r.d, res[0].d)).toBe(true);
+        expect(bytesEqual(r.inPlace, res[0].inPlace)).toBe(true);
+      }
+    });
+  }
+
   it('gather_batch', () => {
     const R = 1000, D = 784, B = 401; // B*D above the split threshold
     const rng = new Rng(13);

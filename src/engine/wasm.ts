@@ -265,7 +265,7 @@ export class WasmBackend implements Backend {
     B: number, C: number, N = B, correct: Int32Array | null = null): number {
     try {
       return this.fn.softmax_cross_entropy(this.ptr(dlogits), this.ptr(logits),
-        this.ptr(labels), B, C, N, this.ptr(correct));
+        this.ptr(labels), B, C, N, this.ptr(correct), 0);
     } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C, N }); }
   }
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {

@@ -24,9 +24,13 @@
 //   sparse fwd/dW one chunk of output units per thread, in multiples of 16 (from 32 units), each
 //                 with its own scratch (assembly/sparse.ts): every element of y and dW is one
 //                 chunk's, summed over the nonzeros or the rows in one order.
-//   one thread    softmax / cross-entropy / count_correct (reductions over a batch, tiny at
-//                 B*C = 1280), bias_backward (the kernel has no row stride to split columns with,
-//                 and B*O = 128*512 adds take about as long as one round trip).
+//   softmax-CE    from B*C = 4096 (a full-batch chunk or an evaluation batch of 1000 x 10; a
+//                 training batch of 128 x 10 stays on one thread): one chunk of whole 8-row
+//                 groups per thread; each group's loss goes to a partials buffer and the host adds
+//                 them in order, as the one-thread kernel does, so the loss is the same f64.
+//   one thread    softmax / count_correct (tiny at B*C = 1280), bias_backward (the kernel has no
+//                 row stride to split columns with, and B*O = 128*512 adds take about as long as
+//                 one round trip).
 //   pooling       chunks of whole images (2 per thread): windows never cross images; max
 //                 pooling's i0 argument (chunk start * C*H*W) keeps argmax batch-wide.
 //   conv2d fwd    chunks of whole images (2 per thread), each thread with its own scratch;
@@ -73,6 +77,7 @@ export const MIN_ELEMS = {
   dropoutForward: 1 << 17,
   dropoutBackward: 1 << 18,
   gatherPixels: 1 << 18,      // B * D (sparse_rows too)
+  softmaxCE: 1 << 12,         // B * C
   poolPixels: 1 << 18,        // B * C * H * W (input)
 } as const;
 
@@ -248,6 +253,29 @@ export class ThreadedWasmBackend extends WasmBackend {
     this.guard('gather_batch', () => this.split('gather_batch', B, 8, this.threads,
       [this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels), this.ptr(idx), B, D, scale, shift],
       [D * 4, 4, 0, 0, 4, 0, 0, 0, 0], 5), { x, y, images, labels, idx, B, D, scale, shift });
+  }
+
+  override softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
+    B: number, C: number, N = B, correct: Int32Array | null = null): number {
+    if (this.threads === 1 || B * C < MIN_ELEMS.softmaxCE || B < 16) {
+      return super.softmaxCrossEntropy(dlogits, logits, labels, B, C, N, correct);
+    }
+    // Chunks of whole 8-row groups: each writes its groups' losses (f64) at parts + row/8 * 8 bytes
+    // and its correct count in the count slot of its first group (at counts + row/8 * 4 bytes);
+    // adding the group losses in order gives the one-thread call's f64 (assembly/softmax_ce.ts).
+    const groups = Math.ceil(B / 8);
+    const parts = this.partialsFor(3 * groups), counts = parts + 8 * groups;
+    const slots = new Int32Array(this.memory.buffer, counts, groups);
+    slots.fill(0);
+    const d = this.ptr(dlogits);
+    this.guard('softmax_cross_entropy', () => this.split('softmax_cross_entropy', B, 8, this.threads,
+      [d, this.ptr(logits), this.ptr(labels), B, C, N, correct ? counts : 0, parts],
+      [d ? C * 4 : 0, C * 4, 4, 0, 0, 0, correct ? 0.5 : 0, 1], 3), { dlogits, logits, labels, B, C, N });
+    const f = new Float64Array(this.memory.buffer, parts, groups);
+    let loss = 0;
+    for (let g = 0; g < groups; g++) loss += f[g];
+    if (correct) correct[0] = slots.reduce((a, b) => a + b, 0);
+    return loss;
   }
 
   override dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
