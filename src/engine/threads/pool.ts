@@ -144,20 +144,25 @@ export class ThreadPool {
     for (let i = 0; i < c.base.length; i++) { F[L.BASE + i] = c.base[i]; F[L.COEF + i] = c.coef[i]; }
     Atomics.store(I, L.DONE, 0);
     this.gen = (this.gen + 1) & 0x7fff;
-    // The seq-cst store publishes every plain write above to the threads that read CLAIM.
-    Atomics.store(I, L.CLAIM, (this.gen << 16) | count);
+    // The seq-cst store publishes every plain write above to the threads that read CLAIM. Chunk 0
+    // is this thread's already (next = 1): a spinning worker would otherwise often take it while
+    // this thread is still in notify(), and which core gets which rows would change from call to
+    // call. Calls that split a batch by rows then give each thread the same rows every time, so it
+    // reads back the rows it wrote (a cache line written on one core and read on the other is a
+    // transfer between them).
+    Atomics.store(I, L.CLAIM, (this.gen << 16) | (1 << 8) | count);
     if (count > 1 && this.threads > 1) {
       Atomics.add(I, L.SEQ, 1);
       Atomics.notify(I, L.SEQ, Math.min(this.threads - 1, count - 1));
     }
-    // This thread's share: the same claim loop as the workers'.
+    // This thread's share: chunk 0, then the same claim loop as the workers'.
     let mainError: string | null = null;
     const kernel = this.exports[c.kernel];
-    for (;;) {
+    for (let first = true; ; first = false) {
       const t = Atomics.load(I, L.CLAIM);
-      const next = (t >>> 8) & 255;
+      const next = first ? 0 : (t >>> 8) & 255;
       if (next >= count) break;
-      if (Atomics.compareExchange(I, L.CLAIM, t, t + 256) !== t) continue;
+      if (!first && Atomics.compareExchange(I, L.CLAIM, t, t + 256) !== t) continue;
       const s = next * c.chunkLen;
       const args = this.args;
       args.length = c.base.length;
