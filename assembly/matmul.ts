@@ -330,18 +330,20 @@ const NRS = 16;
  */
 function packNarrowB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, n: i32, w: i32, transB: bool, ldb: i32): void {
   const rowB = <usize>w << 2;
-  for (let k = 0; k < kc; k++) {
-    for (let q = 0; q < w; q += 4) v128.store(dst + <usize>k * rowB + (<usize>q << 2), f32x4.splat(0));
-  }
   if (transB) {
+    for (let k = 0; k < kc; k++) {
+      for (let q = 0; q < w; q += 4) v128.store(dst + <usize>k * rowB + (<usize>q << 2), f32x4.splat(0));
+    }
     for (let q = 0; q < n; q++) {
       const src = b + ((<usize>(j0 + q) * ldb + k0) << 2);
       for (let k = 0; k < kc; k++) store<f32>(dst + <usize>k * rowB + (<usize>q << 2), load<f32>(src + (<usize>k << 2)));
     }
   } else {
+    // a row of B at a time, a v128 per 4 columns (zeros past n, nothing read past the row): the
+    // seed's dW2 (10x10 over 2000 rows) spent most of its time here copying float by float
     for (let k = 0; k < kc; k++) {
-      const src = b + ((<usize>(k0 + k) * ldb + j0) << 2);
-      for (let q = 0; q < n; q++) store<f32>(dst + <usize>k * rowB + (<usize>q << 2), load<f32>(src + (<usize>q << 2)));
+      const src = b + ((<usize>(k0 + k) * ldb + j0) << 2), d = dst + <usize>k * rowB;
+      for (let q = 0; q < w; q += 4) v128.store(d + (<usize>q << 2), loadN(src + (<usize>q << 2), lanes(n, q >> 2)));
     }
   }
 }
