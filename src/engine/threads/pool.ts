@@ -3,9 +3,10 @@
 // Protocol (layout in layout.ts). A call is one kernel over a range [0, TOTAL) cut into chunks of
 // CHUNK_LEN; every argument is linear in the chunk's start (pointers advance, the count becomes
 // the chunk's length). The main thread writes the call into the header, resets DONE, publishes
-// CLAIM = (gen, next 0, count), bumps SEQ and Atomics.notify()s as many workers as there are
-// chunks beyond its own. Then everyone, the main thread included, takes chunks with a
-// compareExchange on CLAIM until none is left; each finished chunk counts DONE up. The main
+// CLAIM = (gen, next 1, count) (chunk 0 is its own), bumps SEQ and Atomics.notify()s as many
+// workers as there are chunks beyond its own. Then everyone, the main thread after its chunk 0,
+// takes chunks with a compareExchange on CLAIM until none is left; each finished chunk counts DONE
+// up. The main
 // thread finally spins, then sleeps in Atomics.wait on DONE (100 ms slices, checking for a worker
 // that could not start and for the timeout) until DONE equals the count.
 //
