@@ -411,6 +411,40 @@ describe('failures and lifetime', () => {
     expect(out[7]).toBe(Math.max(0, inp[7]));
   });
 
+  it('the calling thread always runs chunk 0 itself (a spinning worker never takes it)', () => {
+    const be = threaded(2);
+    // Two chunks: chunk 0 points past the end of memory and traps, chunk 1 is 4M valid elements of
+    // tanh (about 12 ms). Calls back to back keep the worker spinning, and notify() is slowed down
+    // here, so a worker that could take chunk 0 would have 2 ms to do it before this thread: the
+    // trap must still be this thread's every time.
+    const n = 1 << 22;
+    const out = be.f32(n), inp = be.f32(n);
+    inp.set(randomF32(n, 16));
+    const J = Math.ceil((be.memory.buffer.byteLength + (1 << 20)) / n);
+    const notify = Atomics.notify;
+    Atomics.notify = ((...args: Parameters<typeof notify>) => {
+      const t = performance.now();
+      while (performance.now() - t < 2) { /* a slow notify */ }
+      return notify(...args);
+    }) as typeof notify;
+    try {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        out[7] = 0;
+        let msg = '';
+        try {
+          be.pool.run({ kernel: 'activation_forward', base: [4, be.ptr(out) + n * J, be.ptr(inp) + n * J, 2 * n, 0],
+            coef: [0, -J, -J, 0, 0], countArg: 3, scratchArg: -1, wrapArg: -1, total: 2 * n, chunkLen: n });
+        } catch (e) {
+          msg = (e as Error).message;
+        }
+        expect(msg).toMatch(/^kernel activation_forward failed in the main thread: RuntimeError/);
+        expect(out[7]).toBeCloseTo(Math.tanh(inp[7]), 5); // and chunk 1 ran
+      }
+    } finally {
+      Atomics.notify = notify;
+    }
+  });
+
   it('an out-of-bounds gemm split over threads throws instead of hanging', () => {
     const be = threaded(2);
     const fake = new Float32Array(be.memory.buffer, be.memory.buffer.byteLength - 4096, 1024);
