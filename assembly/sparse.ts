@@ -1,15 +1,20 @@
 // The zero-skipping first dense layer. A network's first layer multiplies the data itself, and
 // MNIST's pixels are 81% zeros: compressed to its nonzeros, an input row costs a fifth of the
 // dense multiply-adds. See src/engine/ref/sparse.ts for the reference twins.
-//   x (B,D) input rows; idx (B,D) i32 and val (B,D) f32 hold row b's nonzero columns and values in
-//   slots [b*D, b*D + cnt[b]), in column order; W and dW are the layer's (O,D); y and dy are (B,O).
+//   x (B,D) input rows; row b's nonzero columns and values, in column order, are idx and val
+//   (i32, f32) at slots [start[b], start[b] + cnt[b]); W and dW are the layer's (O,D); y and dy
+//   are (B,O). sparse_rows gives row b the slots from b*D; a cache of a whole data set packs the
+//   rows one after the other (src/model/layers/dense.ts).
 //   forward:  y[b,:]  = bias + sum over row b's nonzeros (k, v) of v * W[:,k]
 //   backward: dW[:,k] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
 // A nonzero's weights W[:,k] are a column of W, so the kernels work on wt (D,ldw), W transposed
-// with rows padded to a multiple of 16: one nonzero is then one row of v128 loads. Each call
-// covers output units [j0, j0+jn): it transposes its rows of W (or dW) into a scratch wt of its
-// own, uses it, and (dW) transposes it back. Threads split the units, so each owns its slice of W,
-// dW and y and its scratch from start to end.
+// with rows padded to a multiple of 16 (sparse_pack): one nonzero is then one row of v128 loads.
+// sparse_forward and sparse_weight_grad cover output units [j0, j0+jn): they transpose their rows
+// of W (or dW) into a scratch wt of their own, use it, and (dW) transpose it back, so threads can
+// split the units. A layer too narrow to split (the seed's 10 units) is packed once by the host
+// instead; then threads split the forward by rows (sparse_forward_packed) and the weight gradient
+// by input columns k (sparse_weight_grad_packed): every element is still summed by one thread in
+// one order, so any thread count gives the same bits.
 //
 // Same bits as the packed gemm (assembly/matmul.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
@@ -53,19 +58,22 @@ const PACK: usize = memory.data<u8>([
 ]);
 
 /**
- * idx/val[b*D, b*D + cnt[b]) = the columns and values of row b's nonzeros (-0 counts as zero).
+ * idx/val[s, s + cnt[b]) = the columns and values of row b's nonzeros (-0 counts as zero), where
+ * start[b] = s = (b0 + b) * D: b0 is the first row's index in the batch (a thread's chunk).
  * Four columns at a time: a lane mask of the nonzeros picks a left-packing shuffle, and all four
  * lanes are stored at the write position, which then moves by the mask's popcount. The stores
  * stay inside the row's slot: before column k at most k nonzeros were written. Only 16 columns
  * of zeros in a row are skipped (an image's margins): inside a digit, whether 4 columns hold a
  * nonzero is a coin flip, and a mispredicted skip costs more than the two stores.
  */
-export function sparse_rows(idx: usize, val: usize, cnt: usize, x: usize, B: i32, D: i32): void {
+export function sparse_rows(idx: usize, val: usize, start: usize, cnt: usize, x: usize, B: i32, D: i32,
+  b0: i32): void {
   const lanes = i32x4(0, 1, 2, 3);
   const zero = f32x4.splat(0);
   const rowB = <usize>D << 2;
   for (let b = 0; b < B; b++) {
-    const xr = x + <usize>b * rowB, ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
+    const slot = (b0 + b) * D;
+    const xr = x + <usize>b * rowB, ir = idx + (<usize>slot << 2), vr = val + (<usize>slot << 2);
     let n: usize = 0;
     let k = 0;
     for (; k + 16 <= D; k += 16) {
@@ -92,6 +100,7 @@ export function sparse_rows(idx: usize, val: usize, cnt: usize, x: usize, B: i32
         n++;
       }
     }
+    store<i32>(start + (<usize>b << 2), slot);
     store<i32>(cnt + (<usize>b << 2), <i32>n);
   }
 }
@@ -106,18 +115,20 @@ export function sparse_rows(idx: usize, val: usize, cnt: usize, x: usize, B: i32
 }
 
 /** Scalar twin of sparse_rows. */
-export function sparse_rows_scalar(idx: usize, val: usize, cnt: usize, x: usize, B: i32, D: i32): void {
+export function sparse_rows_scalar(idx: usize, val: usize, start: usize, cnt: usize, x: usize, B: i32, D: i32,
+  b0: i32): void {
   for (let b = 0; b < B; b++) {
-    const base = <usize>b * <usize>D;
+    const slot = <usize>((b0 + b) * D);
     let n: usize = 0;
     for (let k = 0; k < D; k++) {
-      const v = load<f32>(x + ((base + <usize>k) << 2));
+      const v = load<f32>(x + ((<usize>b * <usize>D + <usize>k) << 2));
       if (v != 0) {
-        store<i32>(idx + ((base + n) << 2), k);
-        store<f32>(val + ((base + n) << 2), v);
+        store<i32>(idx + ((slot + n) << 2), k);
+        store<f32>(val + ((slot + n) << 2), v);
         n++;
       }
     }
+    store<i32>(start + (<usize>b << 2), <i32>slot);
     store<i32>(cnt + (<usize>b << 2), <i32>n);
   }
 }
@@ -208,37 +219,75 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
   if (NV > 7) storeLanes(y + 112, a7, last);
 }
 
-/**
- * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows, UNITS units at a time: their
- * rows of W transposed into wt (this call's own scratch, D x sparse_ldw(jn) floats), then read back
- * row by row in blocks of FV output vectors, one pass over the row's nonzeros each; the last block
- * may end in a partial vector. j0 % 4 == 0. (Blocks of FV outside the rows, which keeps a block's
- * slice of wt in L1, measured 1.3-1.4x slower: V8 then spills the accumulators.)
- */
-export function sparse_forward(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
-  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
-  for (let u = j0; u < j0 + jn; u += UNITS) forwardUnits(y, idx, val, cnt, W, wt, bias, B, D, O, u, min(UNITS, j0 + jn - u));
+/** wt(D, sparse_ldw(O)) = W(O,D) transposed, rows padded: the layout both kernels read. */
+export function sparse_pack(wt: usize, W: usize, O: i32, D: i32): void {
+  transpose(wt, W, O, D, D, sparse_ldw(O));
 }
 
-/** sparse_forward for units [j0, j0+jn), jn <= UNITS, through wt. */
-function forwardUnits(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize, bias: usize,
-  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
-  const rowB = <usize>D << 2, ldwB = <usize>sparse_ldw(jn) << 2;
-  transpose(wt, W + <usize>j0 * rowB, jn, D, D, sparse_ldw(jn));
-  const y0 = y + (<usize>j0 << 2), b0 = bias ? bias + (<usize>j0 << 2) : 0;
+/** W(O,D) = wt(D, sparse_ldw(O)) transposed back (the padding lanes are dropped). */
+export function sparse_unpack(W: usize, wt: usize, O: i32, D: i32): void {
+  transpose(W, wt, D, O, sparse_ldw(O), D);
+}
+
+/** Scalar twin of sparse_pack. */
+export function sparse_pack_scalar(wt: usize, W: usize, O: i32, D: i32): void {
+  const ldw = sparse_ldw(O);
+  for (let o = 0; o < O; o++) {
+    for (let k = 0; k < D; k++) store<f32>(wt + (<usize>(k * ldw + o) << 2), load<f32>(W + (<usize>(o * D + k) << 2)));
+  }
+}
+
+/** Scalar twin of sparse_unpack. */
+export function sparse_unpack_scalar(W: usize, wt: usize, O: i32, D: i32): void {
+  const ldw = sparse_ldw(O);
+  for (let o = 0; o < O; o++) {
+    for (let k = 0; k < D; k++) store<f32>(W + (<usize>(o * D + k) << 2), load<f32>(wt + (<usize>(k * ldw + o) << 2)));
+  }
+}
+
+/**
+ * y(B,O) columns [j0, j0+jn) = bias + x W^T over the compressed rows, UNITS units at a time: their
+ * rows of W packed into wt (this call's own scratch, D x sparse_ldw(jn) floats), then read back
+ * row by row (forwardRows). j0 % 4 == 0.
+ */
+export function sparse_forward(y: usize, idx: usize, val: usize, start: usize, cnt: usize, W: usize, wt: usize,
+  bias: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+  for (let u = j0; u < j0 + jn; u += UNITS) {
+    const n = min(UNITS, j0 + jn - u);
+    sparse_pack(wt, W + <usize>u * (<usize>D << 2), n, D);
+    forwardRows(y + (<usize>u << 2), idx, val, start, cnt, wt, bias ? bias + (<usize>u << 2) : 0, B, O, n);
+  }
+}
+
+/** y(B,O) = bias + x W^T over the compressed rows, all O units, with W already packed in wt. */
+export function sparse_forward_packed(y: usize, idx: usize, val: usize, start: usize, cnt: usize, wt: usize,
+  bias: usize, B: i32, O: i32): void {
+  forwardRows(y, idx, val, start, cnt, wt, bias, B, O, O);
+}
+
+/**
+ * y columns [0, jn) of rows of stride O = bias + the row's nonzeros times packed wt(D, ldw(jn)): per
+ * row, blocks of FV output vectors, one pass over the row's nonzeros each; the last block may end
+ * in a partial vector. (Blocks of FV outside the rows, which keeps a block's slice of wt in L1,
+ * measured 1.3-1.4x slower: V8 then spills the accumulators.)
+ */
+function forwardRows(y: usize, idx: usize, val: usize, start: usize, cnt: usize, wt: usize, bias: usize,
+  B: i32, O: i32, jn: i32): void {
+  const ldwB = <usize>sparse_ldw(jn) << 2;
   for (let b = 0; b < B; b++) {
-    const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
+    const s = <usize>load<i32>(start + (<usize>b << 2)) << 2;
+    const ir = idx + s, vr = val + s;
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    const yr = y0 + ((<usize>b * <usize>O) << 2);
+    const yr = y + ((<usize>b * <usize>O) << 2);
     let j = 0;
     for (; j + 4 * FV <= jn; j += 4 * FV) {
       const o = <usize>j << 2;
-      forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, b0 ? b0 + o : 0);
+      forwardBlock(FV, 4, yr + o, ir, vr, n, wt + o, ldwB, bias ? bias + o : 0);
     }
     const rest = jn - j;
     if (rest == 0) continue;
     const o = <usize>j << 2, nv = (rest + 3) >> 2, last = rest - 4 * (nv - 1);
-    const bo = b0 ? b0 + o : 0;
+    const bo = bias ? bias + o : 0;
     switch (nv) {
       case 1: forwardBlock(1, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
       case 2: forwardBlock(2, last, yr + o, ir, vr, n, wt + o, ldwB, bo); break;
@@ -250,19 +299,38 @@ function forwardUnits(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt
 }
 
 /** Scalar twin of sparse_forward (reads W directly; wt unused). */
-export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usize, W: usize, wt: usize,
-  bias: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+export function sparse_forward_scalar(y: usize, idx: usize, val: usize, start: usize, cnt: usize, W: usize,
+  wt: usize, bias: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
-    const base = <usize>b * <usize>D;
+    const s = <usize>load<i32>(start + (<usize>b << 2));
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
     for (let o = j0; o < j0 + jn; o++) {
-      let s: f32 = 0;
-      if (bias) s += load<f32>(bias + (<usize>o << 2));
+      let sum: f32 = 0;
+      if (bias) sum += load<f32>(bias + (<usize>o << 2));
       for (let t: usize = 0; t < n; t++) {
-        const k = <usize>load<i32>(idx + ((base + t) << 2));
-        s += load<f32>(val + ((base + t) << 2)) * load<f32>(W + ((<usize>o * <usize>D + k) << 2));
+        const k = <usize>load<i32>(idx + ((s + t) << 2));
+        sum += load<f32>(val + ((s + t) << 2)) * load<f32>(W + ((<usize>o * <usize>D + k) << 2));
       }
-      store<f32>(y + ((<usize>b * <usize>O + <usize>o) << 2), s);
+      store<f32>(y + ((<usize>b * <usize>O + <usize>o) << 2), sum);
+    }
+  }
+}
+
+/** Scalar twin of sparse_forward_packed. */
+export function sparse_forward_packed_scalar(y: usize, idx: usize, val: usize, start: usize, cnt: usize, wt: usize,
+  bias: usize, B: i32, O: i32): void {
+  const ldw = <usize>sparse_ldw(O);
+  for (let b = 0; b < B; b++) {
+    const s = <usize>load<i32>(start + (<usize>b << 2));
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    for (let o = 0; o < O; o++) {
+      let sum: f32 = 0;
+      if (bias) sum += load<f32>(bias + (<usize>o << 2));
+      for (let t: usize = 0; t < n; t++) {
+        const k = <usize>load<i32>(idx + ((s + t) << 2));
+        sum += load<f32>(val + ((s + t) << 2)) * load<f32>(wt + ((k * ldw + <usize>o) << 2));
+      }
+      store<f32>(y + ((<usize>b * <usize>O + <usize>o) << 2), sum);
     }
   }
 }
@@ -299,25 +367,44 @@ export function sparse_forward_scalar(y: usize, idx: usize, val: usize, cnt: usi
 
 /**
  * dW(O,D) rows [j0, j0+jn) += dy^T x over the compressed rows, rows in order, UNITS units at a time
- * through wt (this call's own scratch, D x sparse_ldw(jn) floats): their rows of dW go in
- * transposed, get the products added (per row, blocks of GV output vectors), and go back. The
- * padding lanes of a partial last vector only ever get zeros added. j0 % 4 == 0.
+ * through wt (this call's own scratch, D x sparse_ldw(jn) floats): their rows of dW are packed,
+ * get the products added (gradRows) and are unpacked. The padding lanes of a partial last vector
+ * only ever get zeros added. j0 % 4 == 0.
  */
-export function sparse_weight_grad(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
-  D: i32, O: i32, j0: i32, jn: i32): void {
-  for (let u = j0; u < j0 + jn; u += UNITS) gradUnits(dW, idx, val, cnt, dy, wt, B, D, O, u, min(UNITS, j0 + jn - u));
+export function sparse_weight_grad(dW: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
+  wt: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+  for (let u = j0; u < j0 + jn; u += UNITS) {
+    const n = min(UNITS, j0 + jn - u), dWu = dW + <usize>u * (<usize>D << 2);
+    sparse_pack(wt, dWu, n, D);
+    gradRows(wt, idx, val, start, cnt, dy + (<usize>u << 2), B, O, n, 0, D);
+    sparse_unpack(dWu, wt, n, D);
+  }
 }
 
-/** sparse_weight_grad for units [j0, j0+jn), jn <= UNITS, through wt. */
-function gradUnits(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize, B: i32,
-  D: i32, O: i32, j0: i32, jn: i32): void {
-  const rowB = <usize>D << 2, ldw = sparse_ldw(jn), ldwB = <usize>ldw << 2;
-  const dWj = dW + <usize>j0 * rowB, dy0 = dy + (<usize>j0 << 2);
-  transpose(wt, dWj, jn, D, D, ldw);
+/**
+ * Input columns [k0, k0+kn) of packed dW, wt(D, sparse_ldw(O)), += dy^T x over the compressed rows,
+ * rows in order: a thread's share when threads split the columns of a narrow layer.
+ */
+export function sparse_weight_grad_packed(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
+  B: i32, O: i32, k0: i32, kn: i32): void {
+  gradRows(wt, idx, val, start, cnt, dy, B, O, O, k0, k0 + kn);
+}
+
+/**
+ * Packed wt(D, ldw(jn)) rows [k0, k1) += the products of dy columns [0, jn) (rows of stride O) and
+ * each row's nonzeros in those columns, blocks of GV output vectors per row. A row's columns are
+ * sorted, so its nonzeros in [k0, k1) are one run of slots (found by binary search).
+ */
+function gradRows(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize, B: i32, O: i32, jn: i32,
+  k0: i32, k1: i32): void {
+  const ldwB = <usize>sparse_ldw(jn) << 2;
   for (let b = 0; b < B; b++) {
-    const ir = idx + <usize>b * rowB, vr = val + <usize>b * rowB;
-    const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    const dyr = dy0 + ((<usize>b * <usize>O) << 2);
+    const s = <usize>load<i32>(start + (<usize>b << 2)) << 2;
+    const cn = load<i32>(cnt + (<usize>b << 2));
+    const t0 = <usize>firstAtLeast(idx + s, cn, k0), t1 = <usize>firstAtLeast(idx + s, cn, k1);
+    if (t1 <= t0) continue;
+    const ir = idx + s + (t0 << 2), vr = val + s + (t0 << 2), n = t1 - t0;
+    const dyr = dy + ((<usize>b * <usize>O) << 2);
     let j = 0;
     for (; j + 4 * GV <= jn; j += 4 * GV) {
       const o = <usize>j << 2;
@@ -337,20 +424,55 @@ function gradUnits(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt:
       default: gradBlock(GV, last, wt + o, ir, vr, n, dyr + o, ldwB); break; // GV vectors, the last one partial
     }
   }
-  transpose(dWj, wt, D, jn, ldw, D);
+}
+
+/** First slot t in [0, n) of the sorted columns at ir with ir[t] >= k; n if none. */
+// @ts-ignore: decorator
+@inline function firstAtLeast(ir: usize, n: i32, k: i32): i32 {
+  // the whole row is the common case (one thread; the ends of a column split): no search
+  if (n == 0 || load<i32>(ir) >= k) return 0;
+  if (load<i32>(ir + (<usize>(n - 1) << 2)) < k) return n;
+  // branchless halving (select is a conditional move): a branch here mispredicts half the time,
+  // which cost a column split 60 ns a row
+  let base = 0, len = n;
+  while (len > 1) {
+    const half = len >> 1;
+    base = select(base + half, base, load<i32>(ir + (<usize>(base + half) << 2)) < k);
+    len -= half;
+  }
+  return base + i32(load<i32>(ir + (<usize>base << 2)) < k);
 }
 
 /** Scalar twin of sparse_weight_grad (adds into dW directly; wt unused). */
-export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, cnt: usize, dy: usize, wt: usize,
-  B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
+export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
+  wt: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
   for (let b = 0; b < B; b++) {
-    const base = <usize>b * <usize>D;
+    const s = <usize>load<i32>(start + (<usize>b << 2));
     const n = <usize>load<i32>(cnt + (<usize>b << 2));
     for (let t: usize = 0; t < n; t++) {
-      const k = <usize>load<i32>(idx + ((base + t) << 2));
-      const v = load<f32>(val + ((base + t) << 2));
+      const k = <usize>load<i32>(idx + ((s + t) << 2));
+      const v = load<f32>(val + ((s + t) << 2));
       for (let o = j0; o < j0 + jn; o++) {
         const p = dW + ((<usize>o * <usize>D + k) << 2);
+        store<f32>(p, load<f32>(p) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
+      }
+    }
+  }
+}
+
+/** Scalar twin of sparse_weight_grad_packed. */
+export function sparse_weight_grad_packed_scalar(wt: usize, idx: usize, val: usize, start: usize, cnt: usize,
+  dy: usize, B: i32, O: i32, k0: i32, kn: i32): void {
+  const ldw = <usize>sparse_ldw(O);
+  for (let b = 0; b < B; b++) {
+    const s = <usize>load<i32>(start + (<usize>b << 2));
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
+    for (let t: usize = 0; t < n; t++) {
+      const k = load<i32>(idx + ((s + t) << 2));
+      if (k < k0 || k >= k0 + kn) continue;
+      const v = load<f32>(val + ((s + t) << 2));
+      for (let o = 0; o < O; o++) {
+        const p = wt + ((<usize>k * ldw + <usize>o) << 2);
         store<f32>(p, load<f32>(p) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
       }
     }

@@ -43,19 +43,19 @@ const sameAsRef = (be: string) => (be === 'ts-fast' ? 'same as ts-ref outside ge
 /** What the layer runs instead of gemm: the forward with the compression, dW on rows compressed once. */
 function sparseLayerCases(): Case[] {
   const buffers = (be: Backend) => ({
-    x: put(be, batch().x), idx: be.i32(B * I), val: be.f32(B * I), cnt: be.i32(B),
+    x: put(be, batch().x), rows: { idx: be.i32(B * I), val: be.f32(B * I), start: be.i32(B), cnt: be.i32(B) },
   });
   return [
     {
       group: 'sparse', name: `sparse fwd ${B}x${I}x${O} (MNIST rows)`, flops: 2 * B * I * O,
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
-        const { x, idx, val, cnt } = buffers(be);
+        const { x, rows } = buffers(be);
         const W = randF32(be, O * I, 81), bias = randF32(be, O, 82), y = be.f32(B * O);
         return {
           run: () => {
-            be.sparseRows(idx, val, cnt, x, B, I);
-            be.sparseForward(y, idx, val, cnt, W, bias, B, I, O);
+            be.sparseRows(rows, x, B, I);
+            be.sparseForward(y, rows, W, bias, B, I, O);
           },
           outputs: () => [y.slice()],
         };
@@ -65,11 +65,11 @@ function sparseLayerCases(): Case[] {
       group: 'sparse', name: `sparse dW ${O}x${B}x${I} (MNIST rows, +=)`, flops: 2 * B * I * O,
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
-        const { x, idx, val, cnt } = buffers(be);
+        const { x, rows } = buffers(be);
         const dy = randF32(be, B * O, 83), dW = randF32(be, O * I, 84);
-        be.sparseRows(idx, val, cnt, x, B, I);
+        be.sparseRows(rows, x, B, I);
         return {
-          run: () => be.sparseWeightGrad(dW, idx, val, cnt, dy, B, I, O),
+          run: () => be.sparseWeightGrad(dW, rows, dy, B, I, O),
           outputs: () => [dW.slice()],
         };
       },

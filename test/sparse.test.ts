@@ -1,14 +1,15 @@
 // The zero-skipping first dense layer (assembly/sparse.ts and its twin src/engine/ref/sparse.ts):
 // sparseRows against plain JS; sparseForward and sparseWeightGrad, which take the layer's W and dW
 // (O,D) directly, against float64 oracles on every backend, for output counts across the kernels'
-// vector blocks and partial last vectors; the claim that wasm-simd/relaxed give gemm's very bits
-// (forward off gemm's dot path, dW off its K-blocked path); that the wasm kernels write nothing but
-// y and dW (the transposed weights live in a scratch of the backend's own); 1, 2 and 3 threads bit
-// for bit (sparseRows splits rows, forward and dW split output units); and a Model trained with
-// sparseInput on and off.
+// vector blocks and partial last vectors, with rows at b*D (sparseRows' layout) and packed in
+// another order (a kept input's); the claim that wasm-simd/relaxed give gemm's very bits (forward
+// off gemm's dot path, dW off its K-blocked path); that the wasm kernels write nothing but y and
+// dW (the transposed weights live in a scratch of the backend's own); 1, 2 and 3 threads bit for
+// bit (sparseRows splits rows, forward and dW split output units, or rows and input columns for a
+// narrow layer); and a Model trained with sparseInput on and off, and with kept inputs.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { Backend, OptimizerStep } from '../src/engine/backend.js';
+import type { Backend, OptimizerStep, SparseRows } from '../src/engine/backend.js';
 import { loadIdxImages, loadIdxLabels, defaultDataDir } from '../src/data/index.js';
 import { TsBackend } from '../src/engine/ts.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
@@ -47,22 +48,23 @@ function sparseX(B: number, D: number, density: number, seed: number): Float32Ar
   return x;
 }
 
-/** The first n test images of the bundled MNIST, scaled to [0, 1] (about 18% of the pixels are nonzero). */
+/** The first n (<= 2000) test images of the bundled MNIST, scaled to [0, 1] (about 18% of the pixels are nonzero). */
 let mnistCache: { x: Float32Array; y: Uint8Array } | null = null;
 function mnistRows(n: number): { x: Float32Array; y: Uint8Array } {
   if (!mnistCache) {
     const dir = defaultDataDir();
     const img = loadIdxImages(join(dir, 't10k-images-idx3-ubyte.gz'));
-    const x = new Float32Array(1000 * 784);
+    const x = new Float32Array(2000 * 784);
     for (let i = 0; i < x.length; i++) x[i] = img.images[i] / 255;
-    mnistCache = { x, y: loadIdxLabels(join(dir, 't10k-labels-idx1-ubyte.gz')).slice(0, 1000) };
+    mnistCache = { x, y: loadIdxLabels(join(dir, 't10k-labels-idx1-ubyte.gz')).slice(0, 2000) };
   }
   return { x: mnistCache.x.subarray(0, n * 784), y: mnistCache.y.subarray(0, n) };
 }
 
-/** The compressed rows in the kernels' layout, by plain JS: row b's slots are [b*D, b*D + cnt[b]). */
+/** The compressed rows in sparseRows' layout, by plain JS: row b's slots are [b*D, b*D + cnt[b]). */
 function compress(x: Float32Array, B: number, D: number) {
   const idx = new Int32Array(B * D), val = new Float32Array(B * D), cnt = new Int32Array(B);
+  const start = Int32Array.from({ length: B }, (_, b) => b * D);
   let total = 0;
   for (let b = 0; b < B; b++) {
     for (let k = 0; k < D; k++) {
@@ -71,7 +73,29 @@ function compress(x: Float32Array, B: number, D: number) {
     }
     total += cnt[b];
   }
-  return { idx, val, cnt, total };
+  return { idx, val, start, cnt, total };
+}
+
+/**
+ * The same rows packed the way a kept input is, but last row first (so a kernel that assumed
+ * start[b] = b*D, or rows in order, would read the wrong slots), after 3 unused slots.
+ */
+function packReversed(c: ReturnType<typeof compress>, B: number, D: number) {
+  const idx = new Int32Array(c.total + 3).fill(-1), val = new Float32Array(c.total + 3).fill(NaN);
+  const start = new Int32Array(B), cnt = c.cnt.slice();
+  for (let b = B - 1, at = 3; b >= 0; at += cnt[b--]) {
+    start[b] = at;
+    idx.set(c.idx.subarray(b * D, b * D + cnt[b]), at);
+    val.set(c.val.subarray(b * D, b * D + cnt[b]), at);
+  }
+  return { idx, val, start, cnt };
+}
+
+/** Compressed rows in be's memory, `shift` floats past alignment. */
+function putRows(be: Backend, r: { idx: Int32Array; val: Float32Array; start: Int32Array; cnt: Int32Array },
+  shift = 0): SparseRows {
+  return { idx: putI32(be, r.idx, shift), val: putF32(be, r.val, shift), start: putI32(be, r.start, shift),
+    cnt: putI32(be, r.cnt, shift) };
 }
 
 /** y(B,O) = x W^T + bias in float64, from the dense x and W (O,D). */
@@ -160,10 +184,12 @@ describe.each([...backends, threaded('simd', 2)].map((be) => [`${be.name}${be in
         // hold anything, but nothing may be written past the last row
         const idx = putI32(be, new Int32Array(B * D + SENTINEL).fill(-7), shift);
         const val = putF32(be, new Float32Array(B * D + SENTINEL).fill(NaN), shift);
+        const start = putI32(be, new Int32Array(B + SENTINEL).fill(-7), shift);
         const cnt = putI32(be, new Int32Array(B + SENTINEL).fill(-7), shift);
-        const total = be.sparseRows(idx, val, cnt, putF32(be, x0, shift), B, D);
+        const total = be.sparseRows({ idx, val, start, cnt }, putF32(be, x0, shift), B, D);
         expect(total).toBe(want.total);
         expect(Array.from(cnt.subarray(0, B))).toEqual(Array.from(want.cnt));
+        expect(Array.from(start.subarray(0, B))).toEqual(Array.from(want.start));
         for (let b = 0; b < B; b++) {
           const s = b * D, e = s + want.cnt[b];
           expect(Array.from(idx.subarray(s, e))).toEqual(Array.from(want.idx.subarray(s, e)));
@@ -171,6 +197,7 @@ describe.each([...backends, threaded('simd', 2)].map((be) => [`${be.name}${be in
         }
         expect(Array.from(idx.subarray(B * D))).toEqual(new Array(SENTINEL).fill(-7));
         expect(Array.from(cnt.subarray(B))).toEqual(new Array(SENTINEL).fill(-7));
+        expect(Array.from(start.subarray(B))).toEqual(new Array(SENTINEL).fill(-7));
         expect(val.subarray(B * D).every(Number.isNaN)).toBe(true);
       }
       be.release(mark);
@@ -205,11 +232,14 @@ function gridCase(B: number, D: number, O: number) {
   return gridCache.get(key)!;
 }
 
-/** The compressed rows, W, bias and dy in be's memory, `shift` floats past alignment. */
+/**
+ * The compressed rows (shift 0: sparseRows' layout; 1: packed last row first), W, bias and dy in
+ * be's memory, `shift` floats past alignment.
+ */
 function operands(be: Backend, B: number, D: number, O: number, shift: number) {
   const { c, W, bias, dy } = gridCase(B, D, O);
   return {
-    idx: putI32(be, c.idx, shift), val: putF32(be, c.val, shift), cnt: putI32(be, c.cnt, shift),
+    rows: putRows(be, shift ? packReversed(c, B, D) : c, shift),
     W: putF32(be, W, shift), bias: putF32(be, bias, shift), dy: putF32(be, dy, shift),
   };
 }
@@ -218,7 +248,7 @@ function operands(be: Backend, B: number, D: number, O: number, shift: number) {
 function runForward(be: Backend, B: number, D: number, O: number, withBias: boolean, shift: number) {
   const op = operands(be, B, D, O, shift);
   const y = guarded(be, new Float32Array(B * O).fill(NaN), shift);
-  be.sparseForward(y, op.idx, op.val, op.cnt, op.W, withBias ? op.bias : null, B, D, O);
+  be.sparseForward(y, op.rows, op.W, withBias ? op.bias : null, B, D, O);
   expectGuardsKept(y);
   return y;
 }
@@ -227,7 +257,7 @@ function runForward(be: Backend, B: number, D: number, O: number, withBias: bool
 function runWeightGrad(be: Backend, B: number, D: number, O: number, shift: number) {
   const op = operands(be, B, D, O, shift);
   const dW = guarded(be, gridCase(B, D, O).dW0, shift);
-  be.sparseWeightGrad(dW, op.idx, op.val, op.cnt, op.dy, B, D, O);
+  be.sparseWeightGrad(dW, op.rows, op.dy, B, D, O);
   expectGuardsKept(dW);
   return dW;
 }
@@ -335,17 +365,21 @@ function layerOps(be: Backend, x0: Float32Array, B: number, D: number, O: number
   const mark = be.mark();
   const W = putF32(be, randomF32(O * D, 1)), bias = putF32(be, randomF32(O, 2));
   const dy = putF32(be, randomF32(B * O, 3)), dW = putF32(be, randomF32(O * D, 4));
-  const idx = be.i32(B * D), val = be.f32(B * D), cnt = be.i32(B), y = be.f32(B * O);
-  const total = be.sparseRows(idx, val, cnt, putF32(be, x0), B, D);
-  be.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
-  be.sparseWeightGrad(dW, idx, val, cnt, dy, B, D, O);
+  const rows = { idx: be.i32(B * D), val: be.f32(B * D), start: be.i32(B), cnt: be.i32(B) }, y = be.f32(B * O);
+  const total = be.sparseRows(rows, putF32(be, x0), B, D);
+  be.sparseForward(y, rows, W, bias, B, D, O);
+  be.sparseWeightGrad(dW, rows, dy, B, D, O);
   // the compressed rows as bits, only up to each row's count (the slots after it are scratch)
+  const { start, cnt } = rows;
   const packed = (a: Int32Array | Float32Array) => {
     const out = new Float32Array(total);
-    for (let b = 0, n = 0; b < B; n += cnt[b++]) out.set(new Float32Array(a.buffer, a.byteOffset + 4 * b * D, cnt[b]), n);
+    for (let b = 0, n = 0; b < B; n += cnt[b++]) out.set(new Float32Array(a.buffer, a.byteOffset + 4 * start[b], cnt[b]), n);
     return out;
   };
-  const out = { total, cnt: Array.from(cnt), idx: packed(idx), val: packed(val), y: y.slice(), dW: dW.slice() };
+  const out = {
+    total, cnt: Array.from(cnt), start: Array.from(start), idx: packed(rows.idx), val: packed(rows.val), y: y.slice(),
+    dW: dW.slice(),
+  };
   be.release(mark);
   return out;
 }
@@ -355,12 +389,15 @@ if (relaxedSupported()) THREAD_VARIANTS.push(['relaxed', [2]]);
 // MNIST rows over the split thresholds (src/engine/threads/backend.ts): B*D >= 2^18 and B >= 16
 // (sparseRows, 8-row chunks: 449 ends in a partial one); forward and dW split O >= 32 into 16-unit
 // chunks when 2 * nonzeros * O >= GEMM_MIN_FLOP, which 449 rows (~63k nonzeros) pass even for O = 37.
-const B_T = 449, D_T = 784;
+// Narrower layers split rows and input columns: 1999 rows (~290k nonzeros) pass for O = 10.
+const B_T = 449, B_N = 1999, D_T = 784;
 const ALL = ['sparse_rows', 'sparse_forward', 'sparse_weight_grad'];
+const NARROW = ['sparse_rows', 'sparse_forward_packed', 'sparse_weight_grad_packed'];
 // (B, O, the kernels that split): O = 128, 93 (3 threads: 32 + 32 + 29 units) and 37 (16 + 16 + 5);
-// O = 31 too few units, and 64 rows too few nonzeros (and rows) to split
+// O = 31 and 10 by rows (1999: a partial 8-row group) and columns (784 = 49 x 16: 3 threads take
+// 272 + 272 + 240); 64 rows too few nonzeros (and rows) to split
 const THREAD_CASES: [number, number, string[]][] = [
-  [B_T, 128, ALL], [B_T, 93, ALL], [B_T, 37, ALL], [B_T, 31, ['sparse_rows']], [64, 128, []],
+  [B_T, 128, ALL], [B_T, 93, ALL], [B_T, 37, ALL], [B_N, 31, NARROW], [B_N, 10, NARROW], [64, 128, []],
 ];
 
 describe.each(THREAD_VARIANTS)('%s: threads', (variant, counts) => {
@@ -379,6 +416,7 @@ describe.each(THREAD_VARIANTS)('%s: threads', (variant, counts) => {
       runs.mockRestore();
       expect(got.total).toBe(base.total);
       expect(got.cnt).toEqual(base.cnt);
+      expect(got.start).toEqual(base.start);
       for (const k of ['idx', 'val', 'y', 'dW'] as const) expectSameBits(got[k], base[k]);
     }
     // and the one-thread results are right
@@ -399,19 +437,19 @@ describe.each(THREAD_VARIANTS)('%s: threads', (variant, counts) => {
 function expectOnlyOutputsWritten(be: WasmBackend, x: Float32Array, B: number, D: number, O: number) {
   const seed = B + D + O, c = compress(x, B, D);
   const m0 = be.mark();
-  const idx = putI32(be, c.idx), val = putF32(be, c.val), cnt = putI32(be, c.cnt);
+  const rows = putRows(be, c);
   const W = putF32(be, randomF32(O * D, seed)), bias = putF32(be, randomF32(O, seed + 1));
   const dy = putF32(be, randomF32(B * O, seed + 2)), dW = putF32(be, randomF32(O * D, seed + 3));
   const y = be.f32(B * O);
   const s0 = be.mark();
-  be.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
+  be.sparseForward(y, rows, W, bias, B, D, O);
   const s1 = be.mark();
   expect(s1 - s0).toBeGreaterThanOrEqual(4 * D * Math.ceil(O / 16) * 16); // the scratch is [s0, s1)
   const tail = putF32(be, randomF32(1024, seed + 4));
   const words = () => new Uint32Array(tail.buffer, m0, (be.mark() - m0) / 4);
   const before = words().slice(), yBefore = y.slice(), dWBefore = dW.slice();
-  be.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
-  be.sparseWeightGrad(dW, idx, val, cnt, dy, B, D, O);
+  be.sparseForward(y, rows, W, bias, B, D, O);
+  be.sparseWeightGrad(dW, rows, dy, B, D, O);
   const after = words();
   const range = (from: number, to: number) => [(from - m0) / 4, (to - m0) / 4];
   const allowed = [range(y.byteOffset, y.byteOffset + y.byteLength), range(dW.byteOffset, dW.byteOffset + dW.byteLength),
@@ -436,6 +474,15 @@ describe('wasm sparse kernels write nothing outside y, dW and their scratch', ()
     const runs = vi.spyOn(be.pool, 'run');
     expectOnlyOutputsWritten(be, mnistRows(B_T).x, B_T, 784, 93);
     expect(runs.mock.calls.map(([c]) => c.kernel)).toEqual(['sparse_forward', 'sparse_forward', 'sparse_weight_grad']);
+    runs.mockRestore();
+  });
+
+  it.each([2, 3])('wasm-simd, %i threads: MNIST rows, O = 10 split by rows and input columns', (threads) => {
+    const be = threaded('simd', threads);
+    const runs = vi.spyOn(be.pool, 'run');
+    expectOnlyOutputsWritten(be, mnistRows(B_N).x, B_N, 784, 10);
+    expect(runs.mock.calls.map(([c]) => c.kernel))
+      .toEqual(['sparse_forward_packed', 'sparse_forward_packed', 'sparse_weight_grad_packed']);
     runs.mockRestore();
   });
 });
@@ -526,5 +573,78 @@ describe('Model with sparseInput on and off', () => {
     const got = train(new WasmBackend('simd'), '784-32-10', true, mixed, y);
     expect(got.calls).toEqual({ rows: STEPS, forward: 0, grad: 0 });
     expectSameBits(got.params, train(new WasmBackend('simd'), '784-32-10', false, mixed, y).params);
+  });
+});
+
+// ---- 7. kept inputs (ForwardContext.inputKey): compressed once, then x is not read ----
+
+describe('Model with kept inputs', () => {
+  const EPOCHS = 3;
+  /**
+   * EPOCHS passes of SGD over STEPS batches of B rows, batch s under inputKey `s` when keyed; from
+   * the second pass the batches in x are overwritten with NaN when keyed (a kept input is not read).
+   */
+  function trainKept(be: Backend, arch: string, keyed: boolean, B: number, STEPS = STEPS_DEFAULT) {
+    const { x, y } = mnistRows(STEPS * B);
+    const model = new Model(be, parseArch(arch, RELU, MNIST), B);
+    model.init(new Rng(7), 'uniform');
+    const rows = vi.spyOn(be, 'sparseRows'), fwd = vi.spyOn(be, 'sparseForward');
+    const xb = putF32(be, x), yb = putI32(be, y), dl = be.f32(B * 10);
+    const N = model.params.length, m = be.f32(N), v = be.f32(N);
+    let kept = 0;
+    for (let e = 0; e < EPOCHS; e++) {
+      for (let s = 0; s < STEPS; s++) {
+        const key = keyed ? `${s}` : undefined;
+        if (key !== undefined && model.keepsInput(key)) { kept++; xb.subarray(s * B * 784, (s + 1) * B * 784).fill(NaN); }
+        model.zeroGrad();
+        const logits = model.forward(xb.subarray(s * B * 784), B, { training: true, rng: null, inputKey: key });
+        be.softmaxCrossEntropy(dl, logits, yb.subarray(s * B), B, 10);
+        model.backward(dl, B);
+        be.optimizerStep(model.params, model.grads, m, v, N, { ...SGD, step: e * STEPS + s + 1 });
+      }
+    }
+    const calls = { rows: rows.mock.calls.length, forward: fwd.mock.calls.length, kept };
+    vi.restoreAllMocks();
+    return { params: model.params.slice(), calls };
+  }
+
+  it('784-32-10: the same bits as compressing every batch, each batch compressed in the first pass only', () => {
+    const got = trainKept(new WasmBackend('simd'), '784-32-10', true, B_M);
+    const fresh = trainKept(new WasmBackend('simd'), '784-32-10', false, B_M);
+    // first pass: each batch counted, then compressed into its own buffers (2 calls); later passes read them
+    expect(got.calls).toEqual({ rows: 2 * STEPS, forward: EPOCHS * STEPS, kept: (EPOCHS - 1) * STEPS });
+    expect(fresh.calls).toEqual({ rows: EPOCHS * STEPS, forward: EPOCHS * STEPS, kept: 0 });
+    expectSameBits(got.params, fresh.params);
+  });
+
+  it(`784-10-10 (under SPARSE_MIN_UNITS) skips zeros when kept: gemm's results within rounding; 1, 2, 3 threads bit for bit`, () => {
+    // one batch of B_N rows: 8 slices of SPARSE_ROWS, and enough nonzeros (~290k) for the threads to split
+    const slices = Math.ceil(B_N / SPARSE_ROWS);
+    const dense = trainKept(new WasmBackend('simd'), '784-10-10', false, B_N, 1);
+    expect(dense.calls.forward).toBe(0);
+    const one = trainKept(new WasmBackend('simd'), '784-10-10', true, B_N, 1);
+    expect(one.calls).toEqual({ rows: 2 * slices, forward: EPOCHS, kept: EPOCHS - 1 });
+    check('kept 784-10-10 vs gemm', one.params, dense.params, 1e-5, 1e-4);
+    for (const n of [2, 3]) {
+      const be = threaded('simd', n);
+      const runs = vi.spyOn(be.pool, 'run');
+      const got = trainKept(be, '784-10-10', true, B_N, 1);
+      const kernels = new Set(runs.mock.calls.map(([c]) => c.kernel));
+      runs.mockRestore();
+      expect(kernels).toContain('sparse_forward_packed');
+      expect(kernels).toContain('sparse_weight_grad_packed');
+      expectSameBits(got.params, one.params);
+    }
+  });
+
+  it('an input too dense to skip zeros is kept as "dense": gemm, and x is read every time', () => {
+    const be = new WasmBackend('simd');
+    const model = new Model(be, parseArch('784-32-10', RELU, MNIST), 8);
+    const x = putF32(be, randomF32(8 * 784, 5, 0, 1));
+    const fwd = vi.spyOn(be, 'sparseForward');
+    for (let i = 0; i < 2; i++) model.forward(x, 8, { training: false, rng: null, inputKey: 'noise' });
+    expect(model.keepsInput('noise')).toBe(false);
+    expect(fwd).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
   });
 });

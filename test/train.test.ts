@@ -1,13 +1,14 @@
 // End-to-end training on the bundled MNIST: an accuracy floor after one short epoch, the same
 // seed giving the same parameters bit for bit, full batch accumulated over chunks equal to one
 // big batch, and the ts and wasm backends agreeing on a short run.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadData, type Dataset } from '../src/data/index.js';
 import { createBackend } from '../src/engine/index.js';
 import { DEFAULTS, type TrainConfig } from '../src/train/config.js';
 import { FULL_BATCH_CHUNK, Trainer } from '../src/train/trainer.js';
 import { learningRate } from '../src/train/schedule.js';
 import { expectClose } from './helpers.js';
+import { expectSameBits } from './kernel_backends.js';
 
 let data: { train: Dataset; test: Dataset | null };
 beforeAll(() => { data = loadData({}); });
@@ -47,6 +48,30 @@ describe('training on MNIST', () => {
     expect(full.stepsPerEpoch).toBe(1);
     expectClose(full.model.params, big.model.params, 1e-5, 1e-4);
     expect(full.state.history[1].train_loss).toBeCloseTo(big.state.history[1].train_loss, 5);
+  });
+
+  it('full batch: the first layer keeps its chunks (gathered in the first epoch only); 1 and 2 threads bit for bit', async () => {
+    const n = FULL_BATCH_CHUNK * 2 + 500; // three chunks, the last one short
+    const c = cfg({ arch: '784-10-10', init: 'uniform', optimizer: 'sgd', lr: 0.1, schedule: 'constant', epochs: 3,
+      batch: 'full', limitTrain: n, limitTest: 100, evalEvery: 3 });
+    const params: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const be = createBackend('wasm', { threads, initialBytes: 96 << 20 });
+      const gather = vi.spyOn(be, 'gatherBatch'), fwd = vi.spyOn(be, 'sparseForward');
+      const t = new Trainer(be, c, data);
+      await t.run();
+      // 3 chunks gathered once, plus the one evaluation of the 100 test rows (dense: not kept)
+      expect(gather).toHaveBeenCalledTimes(3 + 1);
+      expect(fwd).toHaveBeenCalledTimes(3 * 3);
+      vi.restoreAllMocks();
+      params.push(t.model.params.slice());
+      (be as { dispose?: () => void }).dispose?.();
+    }
+    expectSameBits(params[1], params[0]);
+    // and the same step as the dense kernels, up to rounding
+    const dense = new Trainer(wasm(), { ...c, skipZeros: false }, data);
+    await dense.run();
+    expectClose(params[0], dense.model.params, 1e-5, 1e-4);
   });
 
   it('--backend ts and wasm agree on a short run (adam, dropout, cosine)', async () => {

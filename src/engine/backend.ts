@@ -47,6 +47,18 @@ export interface Pool2dShape {
   OH: number; OW: number;
 }
 
+/**
+ * Input rows compressed to their nonzeros (Backend.sparseRows), in backend memory: row b's columns
+ * are idx[start[b], start[b] + cnt[b]), ascending, and its values are val at the same slots.
+ * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/dense.ts).
+ */
+export interface SparseRows {
+  idx: Int32Array;
+  val: Float32Array;
+  start: Int32Array;
+  cnt: Int32Array;
+}
+
 export interface Backend {
   /** 'ts', 'wasm-simd', 'wasm-relaxed' or 'wasm-scalar'. */
   readonly name: string;
@@ -76,20 +88,20 @@ export interface Backend {
   // ---- the zero-skipping first dense layer (sparse inputs: MNIST's pixels are 81% zeros) ----
   /**
    * Compresses each row of x(B,D) to its nonzeros in column order: row b's columns go to
-   * idx[b*D, b*D + cnt[b]) and their values to val[b*D, ...]. Returns the sum of cnt.
+   * rows.idx[s, s + cnt[b]) and their values to rows.val[...], from s = rows.start[b] = b*D.
+   * Returns the sum of cnt.
    */
-  sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number, D: number): number;
+  sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number;
   /**
-   * y(B,O) = x W^T [+ bias(O)] for the x that sparseRows compressed; W is (O,D) as in gemm's dense
-   * layer. Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's
+   * y(B,O) = x W^T [+ bias(O)] for compressed rows of x; W is (O,D) as in gemm's dense layer.
+   * Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's
    * zeros add nothing, so the wasm kernels give gemm's bits (its packed path, O > 12) with about a
    * fifth of the work on MNIST.
    */
-  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number): void;
-  /** dW(O,D) += dyᵀ x for the x that sparseRows compressed, rows in order (gemm's bits likewise). */
-  sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
-    B: number, D: number, O: number): void;
+  sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number,
+    D: number, O: number): void;
+  /** dW(O,D) += dyᵀ x for compressed rows of x, rows in order (gemm's bits likewise). */
+  sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void;
 
   // ---- activations (element-wise over N values); backward reads the forward *output* ----
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void;

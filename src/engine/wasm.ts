@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import {
   ACTIVATION_CODE, OPTIMIZER_CODE,
-  type Activation, type Backend, type OptimizerStep, type Conv2dShape, type Pool2dShape,
+  type Activation, type Backend, type OptimizerStep, type Conv2dShape, type Pool2dShape, type SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
 import { projectRoot } from './root.js';
@@ -222,27 +222,25 @@ export class WasmBackend implements Backend {
       this.fn.bias_backward(this.ptr(dbias), this.ptr(dout), B, O);
     } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
-  sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number, D: number): number {
+  sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number {
+    const { idx, val, start, cnt } = rows;
     try {
-      this.fn.sparse_rows(this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(x), B, D);
-    } catch (e) { throw this.trapped(e, 'sparse_rows', { idx, val, cnt, x, B, D }); }
+      this.fn.sparse_rows(this.ptr(idx), this.ptr(val), this.ptr(start), this.ptr(cnt), this.ptr(x), B, D, 0);
+    } catch (e) { throw this.trapped(e, 'sparse_rows', { ...rows, x, B, D }); }
     return sumCounts(cnt, B);
   }
-  sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number): void {
+  sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number, D: number,
+    O: number): void {
     const wt = this.sparseScratchFor(D, O);
     try {
-      this.fn.sparse_forward(this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias),
-        B, D, O, 0, O);
-    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, idx, val, cnt, W, bias, B, D, O }); }
+      this.fn.sparse_forward(this.ptr(y), ...this.rowPtrs(rows), this.ptr(W), wt, this.ptr(bias), B, D, O, 0, O);
+    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, ...rows, W, bias, B, D, O }); }
   }
-  sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, dy: Float32Array,
-    B: number, D: number, O: number): void {
+  sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void {
     const wt = this.sparseScratchFor(D, O);
     try {
-      this.fn.sparse_weight_grad(this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt,
-        B, D, O, 0, O);
-    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, idx, val, cnt, dy, B, D, O }); }
+      this.fn.sparse_weight_grad(this.ptr(dW), ...this.rowPtrs(rows), this.ptr(dy), wt, B, D, O, 0, O);
+    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, ...rows, dy, B, D, O }); }
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     try {
@@ -299,6 +297,11 @@ export class WasmBackend implements Backend {
     try {
       this.fn.dropout_backward(this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
     } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
+  }
+
+  /** The kernels' pointers to compressed rows: idx, val, start, cnt. */
+  protected rowPtrs(rows: SparseRows): [number, number, number, number] {
+    return [this.ptr(rows.idx), this.ptr(rows.val), this.ptr(rows.start), this.ptr(rows.cnt)];
   }
 
   /** Byte offset of the sparse kernels' transposed-weight scratch for D inputs and O units, grown on demand. */

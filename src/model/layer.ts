@@ -45,6 +45,12 @@ export interface ForwardContext {
   training: boolean;
   /** The run's one PRNG; layers with randomness draw one u32 per step from it (training only). */
   rng: Rng | null;
+  /**
+   * Names the input when the same rows come back call after call (a full batch's chunk, every
+   * epoch): the first layer may keep what it derives from them (layers/dense.ts) and then not
+   * read x again (Layer.keepsInput).
+   */
+  inputKey?: string;
 }
 
 export interface Layer {
@@ -61,6 +67,11 @@ export interface Layer {
    */
   bind(backend: Backend, params: Float32Array[], grads: Float32Array[], maxB: number, needsDinp: boolean,
     sparseInput?: boolean): void;
+  /**
+   * Whether a forward with this ForwardContext.inputKey will not read x, because the layer kept
+   * what it needs from the first call with that key (the caller may then skip filling x).
+   */
+  keepsInput?(key: string): boolean;
   /** out(B, outSize) from x(B, inSize); the returned view stays valid until the next forward. */
   forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array;
   /**

@@ -101,6 +101,11 @@ export class Model {
     return h;
   }
 
+  /** Whether forward with ctx.inputKey = key will not read x (the first layer kept those rows). */
+  keepsInput(key: string): boolean {
+    return this.layers[0].keepsInput?.(key) ?? false;
+  }
+
   /** Accumulates parameter gradients from dlogits(B, classes) of the last forward. */
   backward(dlogits: Float32Array, B: number): void {
     let d: Float32Array | null = dlogits;

@@ -23,7 +23,11 @@
 //   sparse_rows   the same row chunks as gather_batch.
 //   sparse fwd/dW one chunk of output units per thread, in multiples of 16 (from 32 units), each
 //                 with its own scratch (assembly/sparse.ts): every element of y and dW is one
-//                 chunk's, summed over the nonzeros or the rows in one order.
+//                 chunk's, summed over the nonzeros or the rows in one order. A narrower layer
+//                 (the seed's 10 units) is packed once by the main thread; then the forward
+//                 splits rows (8-row groups, like the gather) and dW splits input columns (16 at
+//                 a time: a column's 10 units are one 64-byte line of the packed dW), again each
+//                 element one chunk's.
 //   softmax-CE    from B*C = 4096 (a full-batch chunk or an evaluation batch of 1000 x 10; a
 //                 training batch of 128 x 10 stays on one thread): one chunk of whole 8-row
 //                 groups per thread; each group's loss goes to a partials buffer and the host adds
@@ -60,7 +64,7 @@
 //     The optimizer step pays the same way (the gradients come half from the other core's cache):
 //     W1's SGD step (101,770 floats) took 74 us unsplit after a threaded backward and 52 us split
 //     (the step 2.7% faster), so sgd and momentum split from 2^15.
-import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape } from '../backend.js';
+import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape, SparseRows } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
 import { WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, sumCounts, type WasmVariant } from '../wasm.js';
 import { ThreadPool } from './pool.js';
@@ -177,39 +181,65 @@ export class ThreadedWasmBackend extends WasmBackend {
     }
   }
 
-  override sparseRows(idx: Int32Array, val: Float32Array, cnt: Int32Array, x: Float32Array, B: number,
-    D: number): number {
-    if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 16) return super.sparseRows(idx, val, cnt, x, B, D);
-    // rows in the gather's chunks (8-row groups, one chunk per thread): each thread reads the rows it wrote
+  override sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number {
+    if (this.threads === 1 || B * D < MIN_ELEMS.gatherPixels || B < 16) return super.sparseRows(rows, x, B, D);
+    // rows in the gather's chunks (8-row groups, one chunk per thread): each thread reads the rows it
+    // wrote. idx and val keep their base: the kernel puts row b0 + b at slot (b0 + b) D (argument 7).
     this.guard('sparse_rows', () => this.split('sparse_rows', B, 8, this.threads,
-      [this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(x), B, D], [D * 4, D * 4, 4, D * 4, 0, 0], 4),
-    { idx, val, cnt, x, B, D });
-    return sumCounts(cnt, B);
+      [...this.rowPtrs(rows), this.ptr(x), B, D, 0], [0, 0, 4, 4, D * 4, 0, 0, 1], 5),
+    { ...rows, x, B, D });
+    return sumCounts(rows.cnt, B);
   }
 
-  override sparseForward(y: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array, W: Float32Array,
-    bias: Float32Array | null, B: number, D: number, O: number): void {
-    if (!this.splitSparse(cnt, B, O)) return super.sparseForward(y, idx, val, cnt, W, bias, B, D, O);
-    const wt = this.sparseScratchFor(D, O);
-    // units [j0, j0+jn) in multiples of 16, one chunk per thread (arguments 10 and 11); the chunk
-    // at j0 gets the scratch from wt + 4 D j0 bytes (argument 5), apart from the other chunks'
-    this.guard('sparse_forward', () => this.split('sparse_forward', O, 16, this.threads,
-      [this.ptr(y), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(W), wt, this.ptr(bias), B, D, O, 0, O],
-      [0, 0, 0, 0, 0, D * 4, 0, 0, 0, 0, 1, 0], 11), { y, idx, val, cnt, W, bias, B, D, O });
+  override sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number,
+    D: number, O: number): void {
+    const how = this.splitSparse(rows, B, O);
+    if (!how) return super.sparseForward(y, rows, W, bias, B, D, O);
+    const wt = this.sparseScratchFor(D, O), yp = this.ptr(y), Wp = this.ptr(W), bp = this.ptr(bias);
+    const args = { y, ...rows, W, bias, B, D, O };
+    if (how === 'units') {
+      // units [j0, j0+jn) in multiples of 16, one chunk per thread (arguments 11 and 12); the chunk
+      // at j0 gets the scratch from wt + 4 D j0 bytes (argument 6), apart from the other chunks'
+      this.guard('sparse_forward', () => this.split('sparse_forward', O, 16, this.threads,
+        [yp, ...this.rowPtrs(rows), Wp, wt, bp, B, D, O, 0, O], [0, 0, 0, 0, 0, 0, D * 4, 0, 0, 0, 0, 1, 0], 12), args);
+      return;
+    }
+    // too few units to split: W packed once, then rows in the gather's chunks (argument 7)
+    this.guard('sparse_forward', () => {
+      this.fn.sparse_pack(wt, Wp, O, D);
+      this.split('sparse_forward_packed', B, 8, this.threads, [yp, ...this.rowPtrs(rows), wt, bp, B, O],
+        [O * 4, 0, 0, 4, 4, 0, 0, 0, 0], 7);
+    }, args);
   }
 
-  override sparseWeightGrad(dW: Float32Array, idx: Int32Array, val: Float32Array, cnt: Int32Array,
-    dy: Float32Array, B: number, D: number, O: number): void {
-    if (!this.splitSparse(cnt, B, O)) return super.sparseWeightGrad(dW, idx, val, cnt, dy, B, D, O);
-    const wt = this.sparseScratchFor(D, O);
-    this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', O, 16, this.threads,
-      [this.ptr(dW), this.ptr(idx), this.ptr(val), this.ptr(cnt), this.ptr(dy), wt, B, D, O, 0, O],
-      [0, 0, 0, 0, 0, D * 4, 0, 0, 0, 1, 0], 10), { dW, idx, val, cnt, dy, B, D, O });
+  override sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number,
+    O: number): void {
+    const how = this.splitSparse(rows, B, O);
+    if (!how) return super.sparseWeightGrad(dW, rows, dy, B, D, O);
+    const wt = this.sparseScratchFor(D, O), dWp = this.ptr(dW), dyp = this.ptr(dy);
+    const args = { dW, ...rows, dy, B, D, O };
+    if (how === 'units') {
+      this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', O, 16, this.threads,
+        [dWp, ...this.rowPtrs(rows), dyp, wt, B, D, O, 0, O], [0, 0, 0, 0, 0, 0, D * 4, 0, 0, 0, 1, 0], 11), args);
+      return;
+    }
+    // too few units to split: dW packed once, then input columns k in multiples of 16 (arguments 8
+    // and 9), so each column of dW is one thread's, summed over the rows in order
+    this.guard('sparse_weight_grad', () => {
+      this.fn.sparse_pack(wt, dWp, O, D);
+      this.split('sparse_weight_grad_packed', D, 16, this.threads, [wt, ...this.rowPtrs(rows), dyp, B, O, 0, D],
+        [0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 9);
+      this.fn.sparse_unpack(dWp, wt, O, D);
+    }, args);
   }
 
-  /** Sparse forward and dW split their output units: worth it from 32 units and GEMM_MIN_FLOP. */
-  private splitSparse(cnt: Int32Array, B: number, O: number): boolean {
-    return this.threads > 1 && O >= 32 && 2 * sumCounts(cnt, B) * O >= GEMM_MIN_FLOP;
+  /**
+   * How sparse forward and dW split, if at all (from GEMM_MIN_FLOP): by output units from 32
+   * units; a narrower layer by rows (forward) and input columns (dW), from 16 of each.
+   */
+  private splitSparse(rows: SparseRows, B: number, O: number): 'units' | 'rows' | null {
+    if (this.threads === 1 || 2 * sumCounts(rows.cnt, B) * O < GEMM_MIN_FLOP) return null;
+    return O >= 32 ? 'units' : B >= 16 ? 'rows' : null;
   }
 
   override activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number,
