@@ -12,9 +12,10 @@
 // sparse_forward and sparse_weight_grad cover output units [j0, j0+jn): they transpose their rows
 // of W (or dW) into a scratch wt of their own, use it, and (dW) transpose it back, so threads can
 // split the units. A layer too narrow to split (the seed's 10 units) is packed once by the host
-// instead; then threads split the forward by rows (sparse_forward_packed) and the weight gradient
-// by input columns k (sparse_weight_grad_packed): every element is still summed by one thread in
-// one order, so any thread count gives the same bits.
+// instead; then threads split the forward by rows (sparse_forward_packed), and over 512 rows or
+// more the weight gradient goes in fixed row blocks, each summed into a partial of its own that
+// the host adds in order (sparse_weight_grad_blocks), as gemm's K-blocked path does: the blocks
+// depend only on the row count, so any thread count gives the same bits.
 //
 // Same bits as the packed gemm (assembly/matmul.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
@@ -376,34 +377,41 @@ export function sparse_weight_grad(dW: usize, idx: usize, val: usize, start: usi
   for (let u = j0; u < j0 + jn; u += UNITS) {
     const n = min(UNITS, j0 + jn - u), dWu = dW + <usize>u * (<usize>D << 2);
     sparse_pack(wt, dWu, n, D);
-    gradRows(wt, idx, val, start, cnt, dy + (<usize>u << 2), B, O, n, 0, D);
+    gradRows(wt, idx, val, start, cnt, dy + (<usize>u << 2), B, O, n);
     sparse_unpack(dWu, wt, n, D);
   }
 }
 
 /**
- * Input columns [k0, k0+kn) of packed dW, wt(D, sparse_ldw(O)), += dy^T x over the compressed rows,
- * rows in order: a thread's share when threads split the columns of a narrow layer.
+ * Row blocks [q0, q0+nq) of a narrow layer's weight gradient: block q, rows [q rb, (q+1) rb) of B,
+ * sums its rows' products in order into its own packed partial (D x sparse_ldw(O) floats from
+ * p + q D sparse_ldw(O) floats), from zero. The host adds the partials to the packed dW in block
+ * order (sum_partials).
  */
-export function sparse_weight_grad_packed(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
-  B: i32, O: i32, k0: i32, kn: i32): void {
-  gradRows(wt, idx, val, start, cnt, dy, B, O, O, k0, k0 + kn);
+export function sparse_weight_grad_blocks(p: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
+  B: i32, D: i32, O: i32, rb: i32, q0: i32, nq: i32): void {
+  const size = (<usize>D * <usize>sparse_ldw(O)) << 2;
+  for (let q = q0; q < q0 + nq; q++) {
+    const part = p + <usize>q * size, r0 = q * rb;
+    memory.fill(part, 0, size);
+    if (r0 < B) {
+      gradRows(part, idx, val, start + (<usize>r0 << 2), cnt + (<usize>r0 << 2), dy + ((<usize>r0 * <usize>O) << 2),
+        min(rb, B - r0), O, O);
+    }
+  }
 }
 
 /**
- * Packed wt(D, ldw(jn)) rows [k0, k1) += the products of dy columns [0, jn) (rows of stride O) and
- * each row's nonzeros in those columns, blocks of GV output vectors per row. A row's columns are
- * sorted, so its nonzeros in [k0, k1) are one run of slots (found by binary search).
+ * Packed wt(D, ldw(jn)) += the products of dy columns [0, jn) (rows of stride O) and each row's
+ * nonzeros, rows in order, blocks of GV output vectors per row.
  */
-function gradRows(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize, B: i32, O: i32, jn: i32,
-  k0: i32, k1: i32): void {
+function gradRows(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize, B: i32, O: i32,
+  jn: i32): void {
   const ldwB = <usize>sparse_ldw(jn) << 2;
   for (let b = 0; b < B; b++) {
     const s = <usize>load<i32>(start + (<usize>b << 2)) << 2;
-    const cn = load<i32>(cnt + (<usize>b << 2));
-    const t0 = <usize>firstAtLeast(idx + s, cn, k0), t1 = <usize>firstAtLeast(idx + s, cn, k1);
-    if (t1 <= t0) continue;
-    const ir = idx + s + (t0 << 2), vr = val + s + (t0 << 2), n = t1 - t0;
+    const ir = idx + s, vr = val + s;
+    const n = <usize>load<i32>(cnt + (<usize>b << 2));
     const dyr = dy + ((<usize>b * <usize>O) << 2);
     let j = 0;
     for (; j + 4 * GV <= jn; j += 4 * GV) {
@@ -426,23 +434,6 @@ function gradRows(wt: usize, idx: usize, val: usize, start: usize, cnt: usize, d
   }
 }
 
-/** First slot t in [0, n) of the sorted columns at ir with ir[t] >= k; n if none. */
-// @ts-ignore: decorator
-@inline function firstAtLeast(ir: usize, n: i32, k: i32): i32 {
-  // the whole row is the common case (one thread; the ends of a column split): no search
-  if (n == 0 || load<i32>(ir) >= k) return 0;
-  if (load<i32>(ir + (<usize>(n - 1) << 2)) < k) return n;
-  // branchless halving (select is a conditional move): a branch here mispredicts half the time,
-  // which cost a column split 60 ns a row
-  let base = 0, len = n;
-  while (len > 1) {
-    const half = len >> 1;
-    base = select(base + half, base, load<i32>(ir + (<usize>(base + half) << 2)) < k);
-    len -= half;
-  }
-  return base + i32(load<i32>(ir + (<usize>base << 2)) < k);
-}
-
 /** Scalar twin of sparse_weight_grad (adds into dW directly; wt unused). */
 export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, start: usize, cnt: usize, dy: usize,
   wt: usize, B: i32, D: i32, O: i32, j0: i32, jn: i32): void {
@@ -460,20 +451,23 @@ export function sparse_weight_grad_scalar(dW: usize, idx: usize, val: usize, sta
   }
 }
 
-/** Scalar twin of sparse_weight_grad_packed. */
-export function sparse_weight_grad_packed_scalar(wt: usize, idx: usize, val: usize, start: usize, cnt: usize,
-  dy: usize, B: i32, O: i32, k0: i32, kn: i32): void {
+/** Scalar twin of sparse_weight_grad_blocks. */
+export function sparse_weight_grad_blocks_scalar(p: usize, idx: usize, val: usize, start: usize, cnt: usize,
+  dy: usize, B: i32, D: i32, O: i32, rb: i32, q0: i32, nq: i32): void {
   const ldw = <usize>sparse_ldw(O);
-  for (let b = 0; b < B; b++) {
-    const s = <usize>load<i32>(start + (<usize>b << 2));
-    const n = <usize>load<i32>(cnt + (<usize>b << 2));
-    for (let t: usize = 0; t < n; t++) {
-      const k = load<i32>(idx + ((s + t) << 2));
-      if (k < k0 || k >= k0 + kn) continue;
-      const v = load<f32>(val + ((s + t) << 2));
-      for (let o = 0; o < O; o++) {
-        const p = wt + ((<usize>k * ldw + <usize>o) << 2);
-        store<f32>(p, load<f32>(p) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
+  for (let q = q0; q < q0 + nq; q++) {
+    const part = p + ((<usize>q * <usize>D * ldw) << 2);
+    for (let i: usize = 0; i < <usize>D * ldw; i++) store<f32>(part + (i << 2), 0);
+    for (let b = q * rb; b < min(B, (q + 1) * rb); b++) {
+      const s = <usize>load<i32>(start + (<usize>b << 2));
+      const n = <usize>load<i32>(cnt + (<usize>b << 2));
+      for (let t: usize = 0; t < n; t++) {
+        const k = <usize>load<i32>(idx + ((s + t) << 2));
+        const v = load<f32>(val + ((s + t) << 2));
+        for (let o = 0; o < O; o++) {
+          const w = part + ((k * ldw + <usize>o) << 2);
+          store<f32>(w, load<f32>(w) + v * load<f32>(dy + ((<usize>b * <usize>O + <usize>o) << 2)));
+        }
       }
     }
   }

@@ -5,15 +5,15 @@
 // another order (a kept input's); the claim that wasm-simd/relaxed give gemm's very bits (forward
 // off gemm's dot path, dW off its K-blocked path); that the wasm kernels write nothing but y and
 // dW (the transposed weights live in a scratch of the backend's own); 1, 2 and 3 threads bit for
-// bit (sparseRows splits rows, forward and dW split output units, or rows and input columns for a
-// narrow layer); and a Model trained with sparseInput on and off, and with kept inputs.
+// bit (sparseRows splits rows, forward and dW split output units, or for a narrow layer rows and
+// dW's fixed row blocks); and a Model trained with sparseInput on and off, and with kept inputs.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Backend, OptimizerStep, SparseRows } from '../src/engine/backend.js';
 import { loadIdxImages, loadIdxLabels, defaultDataDir } from '../src/data/index.js';
 import { TsBackend } from '../src/engine/ts.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
-import { WasmBackend, dotPath, kBlocked, relaxedSupported, type WasmVariant } from '../src/engine/wasm.js';
+import { WasmBackend, dotPath, kBlocked, relaxedSupported, sparseBlocked, type WasmVariant } from '../src/engine/wasm.js';
 import { SPARSE_MAX_DENSITY, SPARSE_MIN_UNITS, SPARSE_ROWS } from '../src/model/layers/dense.js';
 import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
@@ -333,11 +333,13 @@ describe.each(exact.map((be) => [be.name, be] as const))('%s: sparse kernels giv
 
 // ---- 3. sparseWeightGrad over long batches ----
 
-// (B, D, O): the last two are K-blocked in gemm (O <= 12, B >= 512), where only the tolerance applies
+// (B, D, O): the last two are K-blocked in gemm (O <= 12, B >= 512), where only the tolerance
+// applies, and row-blocked in the wasm sparse kernels (under 32 units, B >= 512)
 const LONG_DW: [number, number, number][] = [[600, 784, 33], [600, 50, 5], [513, 784, 10]];
 
-it('only the last two long dW shapes are K-blocked in gemm', () => {
+it('only the last two long dW shapes are K-blocked in gemm and row-blocked in the sparse kernels', () => {
   expect(LONG_DW.filter(([B, D, O]) => kBlocked(O, D, B, true, false, false))).toEqual([[600, 50, 5], [513, 784, 10]]);
+  expect(LONG_DW.filter(([B, , O]) => sparseBlocked(B, O))).toEqual([[600, 50, 5], [513, 784, 10]]);
 });
 
 describe.each(backends.map((be) => [be.name, be] as const))('%s: sparse dW, long batches', (name, be) => {
@@ -389,13 +391,13 @@ if (relaxedSupported()) THREAD_VARIANTS.push(['relaxed', [2]]);
 // MNIST rows over the split thresholds (src/engine/threads/backend.ts): B*D >= 2^18 and B >= 16
 // (sparseRows, 8-row chunks: 449 ends in a partial one); forward and dW split O >= 32 into 16-unit
 // chunks when 2 * nonzeros * O >= GEMM_MIN_FLOP, which 449 rows (~63k nonzeros) pass even for O = 37.
-// Narrower layers split rows and input columns: 1999 rows (~290k nonzeros) pass for O = 10.
+// Narrower layers split rows and dW's row blocks: 1999 rows (~290k nonzeros) pass for O = 10.
 const B_T = 449, B_N = 1999, D_T = 784;
 const ALL = ['sparse_rows', 'sparse_forward', 'sparse_weight_grad'];
-const NARROW = ['sparse_rows', 'sparse_forward_packed', 'sparse_weight_grad_packed'];
+const NARROW = ['sparse_rows', 'sparse_forward_packed', 'sparse_weight_grad_blocks'];
 // (B, O, the kernels that split): O = 128, 93 (3 threads: 32 + 32 + 29 units) and 37 (16 + 16 + 5);
-// O = 31 and 10 by rows (1999: a partial 8-row group) and columns (784 = 49 x 16: 3 threads take
-// 272 + 272 + 240); 64 rows too few nonzeros (and rows) to split
+// O = 31 and 10 by rows (1999: a partial 8-row group), dW by its 8 fixed blocks of 256 rows (the
+// last 207; 3 threads take 3 + 3 + 2); 64 rows too few nonzeros (and rows) to split
 const THREAD_CASES: [number, number, string[]][] = [
   [B_T, 128, ALL], [B_T, 93, ALL], [B_T, 37, ALL], [B_N, 31, NARROW], [B_N, 10, NARROW], [64, 128, []],
 ];
@@ -477,12 +479,12 @@ describe('wasm sparse kernels write nothing outside y, dW and their scratch', ()
     runs.mockRestore();
   });
 
-  it.each([2, 3])('wasm-simd, %i threads: MNIST rows, O = 10 split by rows and input columns', (threads) => {
+  it.each([2, 3])('wasm-simd, %i threads: MNIST rows, O = 10 split by rows and row blocks', (threads) => {
     const be = threaded('simd', threads);
     const runs = vi.spyOn(be.pool, 'run');
     expectOnlyOutputsWritten(be, mnistRows(B_N).x, B_N, 784, 10);
     expect(runs.mock.calls.map(([c]) => c.kernel))
-      .toEqual(['sparse_forward_packed', 'sparse_forward_packed', 'sparse_weight_grad_packed']);
+      .toEqual(['sparse_forward_packed', 'sparse_forward_packed', 'sparse_weight_grad_blocks']);
     runs.mockRestore();
   });
 });
@@ -632,7 +634,7 @@ describe('Model with kept inputs', () => {
       const kernels = new Set(runs.mock.calls.map(([c]) => c.kernel));
       runs.mockRestore();
       expect(kernels).toContain('sparse_forward_packed');
-      expect(kernels).toContain('sparse_weight_grad_packed');
+      expect(kernels).toContain('sparse_weight_grad_blocks');
       expectSameBits(got.params, one.params);
     }
   });

@@ -239,8 +239,28 @@ export class WasmBackend implements Backend {
   sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void {
     const wt = this.sparseScratchFor(D, O);
     try {
-      this.fn.sparse_weight_grad(this.ptr(dW), ...this.rowPtrs(rows), this.ptr(dy), wt, B, D, O, 0, O);
+      if (sparseBlocked(B, O)) {
+        this.sparseGradBlocks(wt, dW, O, D, B, (p, rb, nb) =>
+          this.fn.sparse_weight_grad_blocks(p, ...this.rowPtrs(rows), this.ptr(dy), B, D, O, rb, 0, nb));
+      } else {
+        this.fn.sparse_weight_grad(this.ptr(dW), ...this.rowPtrs(rows), this.ptr(dy), wt, B, D, O, 0, O);
+      }
     } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, ...rows, dy, B, D, O }); }
+  }
+
+  /**
+   * The row-blocked weight gradient of a narrow layer (sparseBlocked): dW packed into wt, the
+   * blocks' partials computed by `blocks(partials, rows per block, blocks)`, added to it in block
+   * order, and unpacked.
+   */
+  protected sparseGradBlocks(wt: number, dW: Float32Array, O: number, D: number, B: number,
+    blocks: (p: number, rb: number, nb: number) => void): void {
+    const rb = kBlockRows(B), nb = Math.ceil(B / rb), size = D * (this.k.sparse_ldw(O) as number);
+    const p = this.partialsFor(nb * size), dWp = this.ptr(dW);
+    this.fn.sparse_pack(wt, dWp, O, D);
+    blocks(p, rb, nb);
+    this.fn.sum_partials(wt, p, size, nb, 1);
+    this.fn.sparse_unpack(dWp, wt, O, D);
   }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     try {
@@ -408,6 +428,14 @@ const KB_MAX_MN = 1 << 18;
 export function kBlocked(M: number, N: number, K: number, transA: boolean, transB: boolean,
   bias: boolean): boolean {
   return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K && M * N <= KB_MAX_MN;
+}
+
+/**
+ * Whether a zero-skipping weight gradient goes in fixed row blocks (as kBlocked does for gemm): a
+ * layer under 32 units (too few to split by units) over KB_MIN_K rows or more.
+ */
+export function sparseBlocked(B: number, O: number): boolean {
+  return O < 32 && B >= KB_MIN_K;
 }
 
 /** Rows per K block: K in KB_COUNT blocks, in multiples of 8 (the gather's row groups). */

@@ -25,9 +25,9 @@
 //                 with its own scratch (assembly/sparse.ts): every element of y and dW is one
 //                 chunk's, summed over the nonzeros or the rows in one order. A narrower layer
 //                 (the seed's 10 units) is packed once by the main thread; then the forward
-//                 splits rows (8-row groups, like the gather) and dW splits input columns (16 at
-//                 a time: a column's 10 units are one 64-byte line of the packed dW), again each
-//                 element one chunk's.
+//                 splits rows (8-row groups, like the gather), and dW over 512 rows or more its
+//                 fixed row blocks (wasm.ts sparseBlocked; the main thread adds the partials in
+//                 block order), as gemm's K-blocked path.
 //   softmax-CE    from B*C = 4096 (a full-batch chunk or an evaluation batch of 1000 x 10; a
 //                 training batch of 128 x 10 stays on one thread): one chunk of whole 8-row
 //                 groups per thread; each group's loss goes to a partials buffer and the host adds
@@ -66,7 +66,9 @@
 //     (the step 2.7% faster), so sgd and momentum split from 2^15.
 import type { Activation, Conv2dShape, OptimizerKind, OptimizerStep, Pool2dShape, SparseRows } from '../backend.js';
 import { ACTIVATION_CODE, OPTIMIZER_CODE } from '../backend.js';
-import { WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, sumCounts, type WasmVariant } from '../wasm.js';
+import {
+  WasmBackend, dotPath, kBlocked, kBlockRows, kernelModule, sparseBlocked, sumCounts, type WasmVariant,
+} from '../wasm.js';
 import { ThreadPool } from './pool.js';
 
 /** Smallest gemm (2*M*N*K flop) that is split across threads. */
@@ -215,27 +217,25 @@ export class ThreadedWasmBackend extends WasmBackend {
   override sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number,
     O: number): void {
     const how = this.splitSparse(rows, B, O);
-    if (!how) return super.sparseWeightGrad(dW, rows, dy, B, D, O);
-    const wt = this.sparseScratchFor(D, O), dWp = this.ptr(dW), dyp = this.ptr(dy);
+    if (!how || (how === 'rows' && !sparseBlocked(B, O))) return super.sparseWeightGrad(dW, rows, dy, B, D, O);
+    const wt = this.sparseScratchFor(D, O), dyp = this.ptr(dy);
     const args = { dW, ...rows, dy, B, D, O };
     if (how === 'units') {
       this.guard('sparse_weight_grad', () => this.split('sparse_weight_grad', O, 16, this.threads,
-        [dWp, ...this.rowPtrs(rows), dyp, wt, B, D, O, 0, O], [0, 0, 0, 0, 0, 0, D * 4, 0, 0, 0, 1, 0], 11), args);
+        [this.ptr(dW), ...this.rowPtrs(rows), dyp, wt, B, D, O, 0, O], [0, 0, 0, 0, 0, 0, D * 4, 0, 0, 0, 1, 0], 11),
+      args);
       return;
     }
-    // too few units to split: dW packed once, then input columns k in multiples of 16 (arguments 8
-    // and 9), so each column of dW is one thread's, summed over the rows in order
-    this.guard('sparse_weight_grad', () => {
-      this.fn.sparse_pack(wt, dWp, O, D);
-      this.split('sparse_weight_grad_packed', D, 16, this.threads, [wt, ...this.rowPtrs(rows), dyp, B, O, 0, D],
-        [0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 9);
-      this.fn.sparse_unpack(dWp, wt, O, D);
-    }, args);
+    // too few units to split: the fixed row blocks, one chunk of blocks per thread (arguments 10
+    // and 11), so each thread sums the rows its forward chunk covered
+    this.guard('sparse_weight_grad', () => this.sparseGradBlocks(wt, dW, O, D, B, (p, rb, nb) =>
+      this.split('sparse_weight_grad_blocks', nb, 1, this.threads, [p, ...this.rowPtrs(rows), dyp, B, D, O, rb, 0, nb],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], 11)), args);
   }
 
   /**
    * How sparse forward and dW split, if at all (from GEMM_MIN_FLOP): by output units from 32
-   * units; a narrower layer by rows (forward) and input columns (dW), from 16 of each.
+   * units; a narrower layer by rows from 16 (dW: its fixed row blocks, from 512 rows).
    */
   private splitSparse(rows: SparseRows, B: number, O: number): 'units' | 'rows' | null {
     if (this.threads === 1 || 2 * sumCounts(rows.cnt, B) * O < GEMM_MIN_FLOP) return null;
