@@ -79,7 +79,8 @@ function buildProgram(): Command {
     .addOption(new Option('--scale <s>', 'input normalization x = pixel * scale + shift').argParser(numArg()).default(d.scale, '1/255'))
     .option('--shift <s>', 'input normalization shift', numArg(), d.shift)
     .option('--no-skip-zeros', 'first layer: multiply every input value (default: a first layer of 16+ ' +
-      'units multiplies only the nonzeros of mostly-zero inputs such as MNIST; same results, faster)')
+      'units, or any first layer with --batch full, multiplies only the nonzeros of mostly-zero inputs ' +
+      'such as MNIST; same results up to rounding, faster)')
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD) or ts (reference)').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
