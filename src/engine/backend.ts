@@ -100,7 +100,10 @@ export interface Backend {
    */
   sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number,
     D: number, O: number): void;
-  /** dW(O,D) += dyᵀ x for compressed rows of x, rows in order (gemm's bits likewise). */
+  /**
+   * dW(O,D) += dyᵀ x for compressed rows of x, rows in order (gemm's bits likewise); on wasm a
+   * layer under 32 units over 512 rows or more sums in fixed row blocks (wasm.ts sparseBlocked).
+   */
   sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void;
 
   // ---- activations (element-wise over N values); backward reads the forward *output* ----
