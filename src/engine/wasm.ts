@@ -223,11 +223,10 @@ export class WasmBackend implements Backend {
     } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
   }
   sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number {
-    const { idx, val, start, cnt } = rows;
     try {
-      this.fn.sparse_rows(this.ptr(idx), this.ptr(val), this.ptr(start), this.ptr(cnt), this.ptr(x), B, D, 0);
+      this.fn.sparse_rows(...this.rowPtrs(rows), this.ptr(x), B, D, 0);
     } catch (e) { throw this.trapped(e, 'sparse_rows', { ...rows, x, B, D }); }
-    return sumCounts(cnt, B);
+    return sumCounts(rows.cnt, B);
   }
   sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number, D: number,
     O: number): void {
