@@ -17,7 +17,7 @@ import { toPytorch } from './pytorch.js';
 import { FORMATS, sourceOf, type ExportFormat, type ExportSource } from './source.js';
 import { toTfjs, TFJS_SHARD } from './tfjs.js';
 
-export { FORMATS, type ExportFormat, type ExportSource } from './source.js';
+export { FORMATS, sourceOf, type ExportFormat, type ExportSource } from './source.js';
 export { toOnnx, ONNX_OPSET } from './onnx.js';
 export { toTfjs } from './tfjs.js';
 export { toPytorch } from './pytorch.js';
