@@ -1,6 +1,7 @@
 // `npm run export -- --model CKPT --format onnx|tfjs|pytorch --out PATH [--force]`: a trained model
 // in a format other runtimes load (see src/export/ and docs/export.md).
 import { Command, Option } from 'commander';
+import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { exportModel, FORMATS, type ExportFormat } from '../export/index.js';
 import { runMain } from './common.js';
 
@@ -28,12 +29,14 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--format <name>', 'what to write').choices(FORMATS).makeOptionMandatory())
     .requiredOption('--out <path>', 'the .onnx file, or the folder for tfjs and pytorch')
     .option('--force', 'replace an existing --out')
+    .addOption(new Option('--activation <fn>', 'hidden activation of a .npz model').choices(ACTIVATIONS.filter((a) => a !== 'identity')).default('relu'))
     .addHelpText('after', EPILOG)
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
   p.parse(argv, { from: 'user' });
   const o = p.opts();
-  const r = exportModel(o.model, { format: o.format as ExportFormat, out: o.out, force: !!o.force });
+  const r = exportModel(o.model, { format: o.format as ExportFormat, out: o.out, force: !!o.force,
+    activation: o.activation as Activation });
   process.stdout.write(`Wrote ${r.format} export of ${o.model}: ${r.files.join(', ')} ` +
     `(${(r.bytes / 1024).toFixed(1)} KiB)\n`);
   return 0;

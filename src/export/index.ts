@@ -5,19 +5,20 @@
 //   onnx     out is a file:   model.onnx
 //   tfjs     out is a folder: model.json + group1-shard1of1.bin
 //   pytorch  out is a folder: model.safetensors + model.py
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { loadModelFile, type LoadedModelFile } from '../checkpoint.js';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { loadModelFile } from '../checkpoint.js';
+import type { Activation } from '../engine/backend.js';
 import { createBackend } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import { toOnnx } from './onnx.js';
 import { toPytorch } from './pytorch.js';
-import { FORMATS, sourceOf, type ExportFormat, type ExportSource } from './source.js';
+import { FORMATS, sourceOf, type ExportFormat, type ExportSource, type TrainedModel } from './source.js';
 import { toTfjs, TFJS_SHARD } from './tfjs.js';
 
-export { FORMATS, sourceOf, type ExportFormat, type ExportSource } from './source.js';
+export { FORMATS, sourceOf, type ExportFormat, type ExportSource, type TrainedModel } from './source.js';
 export { toOnnx, ONNX_OPSET } from './onnx.js';
 export { toTfjs } from './tfjs.js';
 export { toPytorch } from './pytorch.js';
@@ -28,6 +29,8 @@ export interface ExportOptions {
   out: string;
   /** Replace what is at out (else an existing out is refused). */
   force?: boolean;
+  /** Hidden activation of a seed-layout .npz model (it stores none); default relu. */
+  activation?: Activation;
 }
 
 export interface ExportResult {
@@ -54,15 +57,15 @@ function render(src: ExportSource, format: ExportFormat): Record<string, Uint8Ar
 }
 
 /**
- * Exports model (a checkpoint.safetensors or seed .npz path, a loadModelFile result, or an
+ * Exports model (a checkpoint.safetensors or seed .npz path, a model in memory, or an
  * ExportSource) as opts.format to opts.out. Refuses (UserError, one line) an unknown format, an
  * existing out without force, and a layer the format cannot express, before writing anything.
  */
-export function exportModel(model: string | LoadedModelFile | ExportSource, opts: ExportOptions): ExportResult {
+export function exportModel(model: string | TrainedModel | ExportSource, opts: ExportOptions): ExportResult {
   const format = checkFormat(opts.format);
   const out = opts.out;
   checkOut(out, format, opts.force ?? false);
-  const src = typeof model === 'string' ? sourceOf(loadModelFile(model, createBackend('ts')))
+  const src = typeof model === 'string' ? sourceOf(loadModelFile(model, createBackend('ts'), { activation: opts.activation }))
     : 'model' in model ? sourceOf(model) : model;
   const files = render(src, format);
   const bytes = Object.values(files).reduce((a, f) => a + (typeof f === 'string' ? Buffer.byteLength(f) : f.length), 0);
@@ -84,7 +87,17 @@ function checkFormat(f: string): ExportFormat {
 /** An onnx export is a file and the others a folder; an existing out needs force and the same kind. */
 function checkOut(out: string, format: ExportFormat, force: boolean): void {
   const folder = format !== 'onnx';
-  if (!existsSync(dirname(out))) throw new UserError(`cannot write ${out}: folder ${dirname(out)} does not exist; create it first`);
+  const parent = dirname(out);
+  if (folder && ['.json', '.bin', '.safetensors', '.py', '.onnx'].includes(extname(out).toLowerCase())) {
+    throw new UserError(`--out ${out} looks like a file, but a ${format} export is a folder (it writes ` +
+      `${format === 'tfjs' ? 'model.json and a weight shard' : 'model.safetensors and model.py'} in it); give a folder name`);
+  }
+  if (!existsSync(parent)) throw new UserError(`cannot write ${out}: folder ${parent} does not exist; create it first`);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch {
+    throw new UserError(`cannot write ${out}: no permission to write in ${parent}; choose another --out`);
+  }
   if (!existsSync(out)) return;
   const isDir = statSync(out).isDirectory();
   if (isDir !== folder) {

@@ -11,7 +11,7 @@
 // (O, I) and Conv takes (OC, C, K, K). Dropout is left out (identity at inference).
 import protobuf from 'protobufjs';
 import { ONNX_PROTO } from './onnx.proto.js';
-import { cannotExpress, CONTRACT, exportLayers, metadata, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, weights, type ExportSource } from './source.js';
 
 export const ONNX_OPSET = 13;
 const IR_VERSION = 7;
@@ -65,7 +65,7 @@ export function toOnnx(src: ExportSource): Uint8Array {
         break;
       }
       case 'conv2d': {
-        if (flat) throw cannotExpress('onnx', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('onnx', l);
         const { W: w, b } = weights(l);
         const K = s.kernel as number, st = s.stride as number, p = s.pad as number;
         node('Conv', [cur, constant(`W${l.n}`, [s.filters as number, l.inShape[0], K, K], w), constant(`b${l.n}`, [b.length], b)],
@@ -73,7 +73,7 @@ export function toOnnx(src: ExportSource): Uint8Array {
         break;
       }
       case 'pool': {
-        if (flat) throw cannotExpress('onnx', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('onnx', l);
         const k = s.size as number, st = s.stride as number;
         node(s.mode === 'max' ? 'MaxPool' : 'AveragePool', [cur], [ints('kernel_shape', [k, k]), ints('strides', [st, st])]);
         break;

@@ -8,7 +8,7 @@
 // model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
 // identity after model.eval()).
 import type { Tensor } from '../io/safetensors.js';
-import { cannotExpress, CONTRACT, exportLayers, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, CONTRACT, exportLayers, weights, type ExportSource } from './source.js';
 
 /** state_dict tensors, their metadata, and model.py's text for src. */
 export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { tensors: Record<string, Tensor>; metadata: Record<string, string>; modelPy: string } {
@@ -32,7 +32,7 @@ export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { t
         break;
       }
       case 'conv2d': {
-        if (flat) throw cannotExpress('pytorch', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('pytorch', l);
         const { W: w, b } = weights(l);
         const K = s.kernel as number;
         mods.push(`("conv${l.n}", nn.Conv2d(${l.inShape[0]}, ${b.length}, kernel_size=${K}, stride=${s.stride}, padding=${s.pad}))`);
@@ -41,7 +41,7 @@ export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { t
         break;
       }
       case 'pool': {
-        if (flat) throw cannotExpress('pytorch', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('pytorch', l);
         const op = s.mode === 'max' ? 'MaxPool2d' : 'AvgPool2d';
         mods.push(`("${named(`${s.mode}pool`)}", nn.${op}(kernel_size=${s.size}, stride=${s.stride}))`);
         break;

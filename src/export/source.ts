@@ -34,8 +34,11 @@ export interface ExportLayer {
   b: Float32Array | null;
 }
 
-/** The source of a model loaded for inference (loadModelFile's result). */
-export function sourceOf(m: LoadedModelFile): ExportSource {
+/** A model in memory with what its inputs and outputs mean (loadModelFile's result is one). */
+export type TrainedModel = Pick<LoadedModelFile, 'model' | 'normalization' | 'classNames'>;
+
+/** The source of a model in memory. */
+export function sourceOf(m: TrainedModel): ExportSource {
   const params: Record<string, Float32Array> = {};
   for (const e of m.model.entries) params[e.name] = e.value;
   return { spec: m.model.spec, params, normalization: m.normalization, classNames: m.classNames };
@@ -64,10 +67,19 @@ export function exportLayers(src: ExportSource): ExportLayer[] {
 }
 
 /** The one-line refusal for a layer a format cannot express. */
-export function cannotExpress(format: ExportFormat, l: ExportLayer, why = 'it has no counterpart there'): UserError {
+export function cannotExpress(format: ExportFormat, l: ExportLayer): UserError {
   const what = l.spec.type === 'activation' ? `activation '${String(l.spec.fn)}'` : `layer '${l.spec.type}'`;
-  return new UserError(`cannot export to ${format}: the model has ${what}, and ${why}; ` +
+  return new UserError(`cannot export to ${format}: the model has ${what}, which it has no counterpart for; ` +
     `export to another format (${FORMATS.filter((f) => f !== format).join(', ')}) or retrain without it`);
+}
+
+/**
+ * The refusal for an image layer after a dense layer: the engine accepts one (reading the dense
+ * output as a 1x1 image), none of the formats does.
+ */
+export function afterDense(format: ExportFormat, l: ExportLayer): UserError {
+  return new UserError(`cannot export to ${format}: layer '${l.spec.type}' follows a dense layer, and the exports ` +
+    'keep a flat tensor flat; retrain with the convolutions and pooling before the dense layers');
 }
 
 /** A parametric layer's weights, or a UserError when the model lacks them. */

@@ -10,7 +10,7 @@
 //          layer that reads an image (our flatten order is (c, h, w)); a no-op for C = 1 or a
 //          dense layer after a dense layer.
 // Dropout is left out (identity at inference).
-import { cannotExpress, exportLayers, metadata, weights, type ExportLayer, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, exportLayers, metadata, weights, type ExportLayer, type ExportSource } from './source.js';
 
 export const TFJS_SHARD = 'group1-shard1of1.bin';
 
@@ -48,7 +48,7 @@ export function toTfjs(src: ExportSource): { modelJson: object; shard: Uint8Arra
         break;
       }
       case 'conv2d': {
-        if (flat) throw cannotExpress('tfjs', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('tfjs', l);
         const { W: w, b } = weights(l);
         const K = s.kernel as number, st = s.stride as number, p = s.pad as number;
         // TF.js pads only 'same' or 'valid': explicit zero padding, then a 'valid' convolution.
@@ -61,7 +61,7 @@ export function toTfjs(src: ExportSource): { modelJson: object; shard: Uint8Arra
         break;
       }
       case 'pool': {
-        if (flat) throw cannotExpress('tfjs', l, 'it follows a dense layer (a flat tensor)');
+        if (flat) throw afterDense('tfjs', l);
         const size = s.size as number, st = s.stride as number;
         add(s.mode === 'max' ? 'MaxPooling2D' : 'AveragePooling2D', `pool${++k}`,
           { pool_size: [size, size], strides: [st, st], ...image2d });
