@@ -34,7 +34,7 @@ export function toOnnx(src: ExportSource): Uint8Array {
   const nodes: object[] = [];
   const initializers: object[] = [];
   let cur = 'pixels';
-  /** Appends a node reading inputs (cur unless given), makes its output the current tensor. */
+  /** Appends a node reading inputs; its one output (named after the node) becomes the current tensor. */
   const node = (op: string, inputs: string[], attribute: Attr[] = []): string => {
     const name = `${op.toLowerCase()}${nodes.length}`;
     nodes.push({ op_type: op, name, input: inputs, output: [name], attribute });
@@ -68,7 +68,7 @@ export function toOnnx(src: ExportSource): Uint8Array {
         if (flat) throw afterDense('onnx', l);
         const { W: w, b } = weights(l);
         const K = s.kernel as number, st = s.stride as number, p = s.pad as number;
-        node('Conv', [cur, constant(`W${l.n}`, [s.filters as number, l.inShape[0], K, K], w), constant(`b${l.n}`, [b.length], b)],
+        node('Conv', [cur, constant(`W${l.n}`, [b.length, l.inShape[0], K, K], w), constant(`b${l.n}`, [b.length], b)],
           [ints('kernel_shape', [K, K]), ints('strides', [st, st]), ints('pads', [p, p, p, p])]);
         break;
       }
@@ -134,6 +134,6 @@ function valueInfo(name: string, dims: number[]): object {
 }
 
 /** The bytes of a float32 array (little-endian hosts, as the safetensors writer assumes). */
-export function littleEndianBytes(a: Float32Array): Uint8Array {
+function littleEndianBytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
 }

@@ -8,7 +8,7 @@
 // model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
 // identity after model.eval()).
 import type { Tensor } from '../io/safetensors.js';
-import { afterDense, cannotExpress, CONTRACT, exportLayers, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, weights, type ExportSource } from './source.js';
 
 /** state_dict tensors, their metadata, and model.py's text for src. */
 export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { tensors: Record<string, Tensor>; metadata: Record<string, string>; modelPy: string } {
@@ -114,8 +114,8 @@ if __name__ == "__main__":
     with torch.no_grad():
         print("probabilities of a blank image:", model(torch.zeros(1, *INPUT_SHAPE)))
 `;
-  const metadata = { format: 'pt', class_names: JSON.stringify(src.classNames), normalization: JSON.stringify(src.normalization) };
-  return { tensors, metadata, modelPy };
+  // format 'pt' is what safetensors.torch.save_file writes; the rest is every export's metadata.
+  return { tensors, metadata: { format: 'pt', ...metadata(src) }, modelPy };
 }
 
 /** A number as Python source (repr-like: 0.1 stays 0.1, 1 becomes 1.0). */

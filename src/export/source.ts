@@ -24,11 +24,10 @@ export interface ExportSource {
   classNames: string[];
 }
 
-/** One layer of the walk. n numbers the parametric layers from 1 (W1, b1, ...); 0 for the others. */
+/** One layer of the walk, with its per-sample input shape. n numbers the parametric layers from 1 (W1, b1, ...); 0 for the others. */
 export interface ExportLayer {
   spec: LayerSpec;
   inShape: Shape;
-  outShape: Shape;
   n: number;
   W: Float32Array | null;
   b: Float32Array | null;
@@ -57,7 +56,7 @@ export function exportLayers(src: ExportSource): ExportLayer[] {
     const parametric = layer.paramDefs.length > 0;
     if (parametric) n++;
     out.push({
-      spec, inShape: shape, outShape: layer.outShape, n: parametric ? n : 0,
+      spec, inShape: shape, n: parametric ? n : 0,
       W: parametric ? src.params[`W${n}`] ?? null : null,
       b: parametric ? src.params[`b${n}`] ?? null : null,
     });
