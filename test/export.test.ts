@@ -128,7 +128,7 @@ describe.each(MODELS)('%s', (name, m) => {
     // TF.js takes (N, H, W, C); with one channel that is the same memory as (N, C, H, W).
     const got = tf.tidy(() => (model.predict(tf.tensor4d(pixels, [N, H, W, 1])) as tf.Tensor).dataSync());
     expectClose(got, m.want, 1e-4, 0);
-    expect(modelJson.userDefinedMetadata.class_names).toEqual(CLASSES);
+    expect((model.getUserDefinedMetadata() as { class_names: string[] }).class_names).toEqual(CLASSES);
     expect(modelJson.modelTopology.config.layers[0].class_name).toBe('Rescaling');
     model.dispose();
   });

@@ -102,13 +102,15 @@ ${mods.map((m) => `        ${m},`).join('\n')}
 
 
 if __name__ == "__main__":
+    import os
     import sys
 
     import torch
     from safetensors.torch import load_file
 
     model = build()
-    model.load_state_dict(load_file(sys.argv[1] if len(sys.argv) > 1 else "${opts.weightsFile}"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    model.load_state_dict(load_file(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "${opts.weightsFile}")))
     model.eval()
     print(model)
     with torch.no_grad():
