@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exportNpz, loadModelFile, readCheckpoint, resumeData, saveCheckpoint } from '../src/checkpoint.js';
+import { exportNpz, loadModelFile, readCheckpoint, resumeData, saveCheckpoint } from '../src/io/checkpoint.js';
 import { loadData, type Dataset } from '../src/data/index.js';
 import { createBackend } from '../src/engine/index.js';
 import { readNpz, writeNpz } from '../src/io/npz.js';

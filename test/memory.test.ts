@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { exportNpz, saveCheckpoint } from '../src/checkpoint.js';
+import { exportNpz, saveCheckpoint } from '../src/io/checkpoint.js';
 import { loadData } from '../src/data/index.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 import { DEFAULTS } from '../src/train/config.js';

@@ -10,7 +10,7 @@ import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
 import { DEFAULTS, PRESETS, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { exportNpz, loadModelFile, saveCheckpoint } from '../src/checkpoint.js';
+import { exportNpz, loadModelFile, saveCheckpoint } from '../src/io/checkpoint.js';
 import { readNpz } from '../src/io/npz.js';
 import { UserError } from '../src/errors.js';
 

@@ -5,7 +5,7 @@ import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
-import { loadModelFile } from '../checkpoint.js';
+import { loadModelFile } from '../io/checkpoint.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { defaultThreads, disposeBackend, intArg, makeBackend, runMain } from './common.js';
 

@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { loadData, describeDataset } from '../data/index.js';
 import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
-import { exportNpz, readCheckpoint, resumeData, saveCheckpoint } from '../checkpoint.js';
+import { exportNpz, readCheckpoint, resumeData, saveCheckpoint } from '../io/checkpoint.js';
 import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
 import { collectGarbage } from '../util/gc.js';
 import { Trainer, type EpochMetrics, type StepInfo } from '../train/trainer.js';

@@ -36,7 +36,7 @@ export async function loadInferenceModel(path: string, backend: Backend): Promis
   if (!existsSync(path)) {
     throw new UserError(`model not found: ${path}; train one with \`npm run train\` or leave out --model to use the shipped one`);
   }
-  const { loadModelFile } = await import('../checkpoint.js');
+  const { loadModelFile } = await import('../io/checkpoint.js');
   const loaded: LoadedModel = loadModelFile(path, backend);
   const [C, H, W] = loaded.inputShape;
   if (C !== 1 || H !== 28 || W !== 28) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gzipSync, inflateSync, crc32 } from 'node:zlib';
 import { unzipSync, zipSync } from 'fflate';
-import { exportNpz, loadModelFile, readCheckpoint, resumeData, saveCheckpoint } from '../../src/checkpoint.js';
+import { exportNpz, loadModelFile, readCheckpoint, resumeData, saveCheckpoint } from '../../src/io/checkpoint.js';
 import { loadCsv } from '../../src/data/csv.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadIdxImages, loadIdxLabels } from '../../src/data/idx.js';

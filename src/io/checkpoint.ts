@@ -19,17 +19,17 @@
 // The seed's .npz layout (W1 (O,I), b1 (O,1), ...) is both exported (weights.npz in each run) and
 // accepted by loadModelFile, so the numpy world is one command away.
 import { extname } from 'node:path';
-import type { Backend } from './engine/backend.js';
-import { ACTIVATIONS, type Activation } from './engine/backend.js';
-import { UserError } from './errors.js';
-import { readNpz, writeNpz, type NpyArray } from './io/npz.js';
-import { readSafetensors, writeSafetensors, type Tensor } from './io/safetensors.js';
-import { Model } from './model/model.js';
-import { validateSpec, type ModelSpec } from './model/spec.js';
-import { shapeSize, type LayerSpec, type Shape } from './model/layer.js';
-import { createLayer } from './model/layers/index.js';
-import type { TrainConfig } from './train/config.js';
-import { EVAL_BATCH, optimizerSlots, type ResumeData, type TrainState, type Trainer } from './train/trainer.js';
+import type { Backend } from '../engine/backend.js';
+import { ACTIVATIONS, type Activation } from '../engine/backend.js';
+import { UserError } from '../errors.js';
+import { readNpz, writeNpz, type NpyArray } from './npz.js';
+import { readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
+import { Model } from '../model/model.js';
+import { validateSpec, type ModelSpec } from '../model/spec.js';
+import { shapeSize, type LayerSpec, type Shape } from '../model/layer.js';
+import { createLayer } from '../model/layers/index.js';
+import type { TrainConfig } from '../train/config.js';
+import { EVAL_BATCH, optimizerSlots, type ResumeData, type TrainState, type Trainer } from '../train/trainer.js';
 
 export const CHECKPOINT_FORMAT = 'wasmnist-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -53,25 +53,62 @@ export interface Checkpoint {
 
 /** Writes the trainer's whole state to path (atomically: a crash leaves the old file). */
 export function saveCheckpoint(path: string, t: Trainer, classNames: string[]): void {
-  const tensors: Record<string, Tensor> = {};
+  writeCheckpoint(path, checkpointOf(t, classNames));
+}
+
+/** A trainer's whole state as a Checkpoint (copies, in the order the file stores them). */
+export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   const slots = optimizerSlots(t.config.optimizer);
+  const params: Record<string, Float32Array> = {};
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
   for (const e of t.model.entries) {
-    tensors[e.name] = { dtype: 'F32', shape: e.shape, data: e.value.slice() };
-    if (slots.includes('m')) tensors[`m.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.m.slice(e.offset, e.offset + e.size) };
-    if (slots.includes('v')) tensors[`v.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.v.slice(e.offset, e.offset + e.size) };
+    params[e.name] = e.value.slice();
+    if (slots.includes('m')) m[e.name] = t.m.slice(e.offset, e.offset + e.size);
+    if (slots.includes('v')) v[e.name] = t.v.slice(e.offset, e.offset + e.size);
   }
   const state: TrainState = { ...t.state, rng: t.rng.getState() };
-  if (state.stepInEpoch > 0) tensors.perm = { dtype: 'I32', shape: [t.perm.length], data: t.perm.slice() };
+  return {
+    spec: t.spec, config: t.config, normalization: { scale: t.config.scale, shift: t.config.shift }, classNames,
+    state, params, m, v, perm: state.stepInEpoch > 0 ? t.perm.slice() : null,
+  };
+}
+
+/** Writes a checkpoint (atomically): each parameter followed by its optimizer state, then perm. */
+export function writeCheckpoint(path: string, ck: Checkpoint): void {
+  const tensors: Record<string, Tensor> = {};
+  const shapes = paramShapes(ck.spec);
+  for (const [name, data] of Object.entries(ck.params)) {
+    const shape = shapes.get(name) ?? [data.length];
+    tensors[name] = { dtype: 'F32', shape, data };
+    if (ck.m[name]) tensors[`m.${name}`] = { dtype: 'F32', shape, data: ck.m[name] };
+    if (ck.v[name]) tensors[`v.${name}`] = { dtype: 'F32', shape, data: ck.v[name] };
+  }
+  if (ck.perm) tensors.perm = { dtype: 'I32', shape: [ck.perm.length], data: ck.perm };
   writeSafetensors(path, tensors, {
     format: CHECKPOINT_FORMAT,
     format_version: String(CHECKPOINT_VERSION),
-    model: JSON.stringify(t.spec),
-    config: JSON.stringify(t.config),
-    state: JSON.stringify(state),
-    normalization: JSON.stringify({ scale: t.config.scale, shift: t.config.shift }),
-    class_names: JSON.stringify(classNames),
-    optimizer: JSON.stringify({ kind: t.config.optimizer, step: t.state.step }),
+    model: JSON.stringify(ck.spec),
+    config: JSON.stringify(ck.config),
+    state: JSON.stringify(ck.state),
+    normalization: JSON.stringify({ scale: ck.normalization.scale, shift: ck.normalization.shift }),
+    class_names: JSON.stringify(ck.classNames),
+    optimizer: JSON.stringify({ kind: ck.config.optimizer, step: ck.state.step }),
   });
+}
+
+/** Each parameter's name (W1, b1, ...) and shape, from the spec alone (builds no buffers). */
+function paramShapes(spec: ModelSpec): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  let shape: Shape = spec.input;
+  let n = 0;
+  for (const ls of spec.layers) {
+    const layer = createLayer(ls, shape);
+    if (layer.paramDefs.length > 0) n++;
+    for (const def of layer.paramDefs) shapes.set(`${def.role}${n}`, def.shape);
+    shape = layer.outShape;
+  }
+  return shapes;
 }
 
 /** Reads and checks a checkpoint; every problem is a UserError naming the file and the fix. */
