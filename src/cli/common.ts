@@ -1,6 +1,9 @@
 // Shared CLI plumbing: run a main function, print a UserError (or a bad flag) as one line without a
 // stack, pick the exit code, parse numeric flags, and build the backend from --backend/--threads.
+import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { createBackend, BACKEND_NAMES, type BackendName } from '../engine/index.js';
 import type { Backend } from '../engine/backend.js';
@@ -32,6 +35,30 @@ export function runMain(main: () => Promise<number | void>): void {
       }
     },
   );
+}
+
+/**
+ * Runs a command's main when its module is the process's entry (`node dist/src/cli/train.js`, as
+ * the npm scripts and tests do); imported by the `wasmnist` bin, it does nothing.
+ */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
+  const entry = process.argv[1];
+  if (entry && moduleUrl === pathToFileURL(realpathSync(entry)).href) runMain(() => main(process.argv.slice(2)));
+}
+
+/** How the user runs a command, for hints: `wasmnist train` through the bin, else `npm run train --`. */
+export function commandName(cmd: string): string {
+  return viaBin() ? `wasmnist ${cmd}` : `npm run ${cmd} --`;
+}
+
+function viaBin(): boolean {
+  const entry = basename(process.argv[1] ?? '');
+  return entry === 'wasmnist' || entry === 'bin.js';
+}
+
+/** Help text with `npm run X --` written as the user invokes commands (see commandName). */
+export function asInvoked(text: string): string {
+  return viaBin() ? text.replace(/npm run (\w+)(?: --)?/g, 'wasmnist $1') : text;
 }
 
 function exit(code: number): void {

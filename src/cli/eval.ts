@@ -1,4 +1,4 @@
-// `npm run eval -- --model FILE`: accuracy, per-class accuracy and the confusion matrix of a saved
+// `wasmnist eval --model FILE` (`npm run eval -- --model FILE`): accuracy, per-class accuracy and the confusion matrix of a saved
 // model (our checkpoint.safetensors or a seed-layout .npz) on the test set.
 import { Command, Option } from 'commander';
 import { ACTIVATIONS, type Activation } from '../engine/backend.js';
@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
 import { loadModelFile } from '../io/checkpoint.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
-import { defaultThreads, disposeBackend, intArg, makeBackend, runMain } from './common.js';
+import { asInvoked, commandName, defaultThreads, disposeBackend, intArg, makeBackend, runIfMain } from './common.js';
 
 const EPILOG = `
 Examples:
@@ -44,8 +44,8 @@ export function predictSet(model: { predict(x: Float32Array, B: number): Float32
   return { preds, loss: loss / ds.n, correct };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const p = new Command('npm run eval --')
+export async function main(argv: string[]): Promise<number> {
+  const p = new Command(commandName('eval'))
     .description('Evaluate a saved model (checkpoint.safetensors or seed-layout .npz) on the test set.')
     .requiredOption('--model <file>', 'checkpoint.safetensors from npm run train, or a .npz (W1, b1, W2, b2, ...)')
     .option('--data <dir>', 'IDX folder whose t10k files are the test set (default: the bundled MNIST)')
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--json', 'print one JSON object instead of the tables')
-    .addHelpText('after', EPILOG)
+    .addHelpText('after', asInvoked(EPILOG))
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
   p.parse(argv, { from: 'user' });
@@ -104,4 +104,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runMain(() => main(process.argv.slice(2)));
+runIfMain(import.meta.url, main);

@@ -1,10 +1,10 @@
-// `npm run infer -- img.png [more files or folders]`: read handwritten digits from real pictures.
+// `wasmnist infer img.png [more files or folders]` (`npm run infer -- ...`): read handwritten digits from real pictures.
 // One line per file (prediction, confidence, top 3) or --json; an annotated PNG beside each input
 // (or in --out). Exit code 1 when any file failed, after answering all the others.
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import type { FileResult } from '../infer/run.js';
-import { EXIT, makeBackend, runMain } from './common.js';
+import { EXIT, commandName, makeBackend, runIfMain } from './common.js';
 
 const pct = (p: number) => (p >= 0.9995 ? '100%' : p < 0.001 ? '<0.1%' : `${(p * 100).toFixed(1)}%`);
 
@@ -18,9 +18,9 @@ export function formatLine(r: FileResult, width: number): string {
   return `${name}  ${r.label}  ${pct(r.confidence).padStart(6)}  top 3: ${top}${flag}${pic}`;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const program = new Command()
-    .name('npm run infer --')
+    .name(commandName('infer'))
     .description('Read handwritten digits from PNG, JPEG or GIF files (one digit per picture).')
     .argument('<images...>', 'image files or folders of images')
     .option('--model <file>', 'checkpoint from `npm run train` (default: the model shipped in models/)')
@@ -69,4 +69,4 @@ async function main(argv: string[]): Promise<number> {
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.user;
 }
 
-runMain(() => main(process.argv.slice(2)));
+runIfMain(import.meta.url, main);
