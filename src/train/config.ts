@@ -56,7 +56,7 @@ export interface TrainConfig {
 
 /**
  * What a newcomer gets with no flags: a 784-256-128-10 ReLU MLP, Adam with a cosine decay,
- * batch 128, 6 epochs. Measured: see the README (>= 98% test accuracy within 20 s on 2 cores).
+ * batch 128, 6 epochs. Measured: see docs/performance.md (>= 98% test accuracy within 20 s on 2 cores).
  */
 export const DEFAULTS: TrainConfig = {
   arch: '784-256-128-10',
