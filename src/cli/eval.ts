@@ -5,7 +5,7 @@ import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
-import { loadModelFile } from '../io/checkpoint.js';
+import { loadModelFile } from '../io/model-file.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { asInvoked, commandName, defaultThreads, disposeBackend, intArg, makeBackend, runIfMain } from './common.js';
 

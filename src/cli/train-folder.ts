@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Network } from '../api/network.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { exportNpz } from '../io/checkpoint.js';
+import { exportNpz } from '../io/model-file.js';
 import type { TrainConfig } from '../train/config.js';
 import { confusionSvg, curvesSvg, metricsCsv, misclassifiedPng, writeText } from '../train/report.js';
 import type { EpochMetrics, EvalResult, DeviceSet } from '../train/trainer.js';

@@ -104,6 +104,14 @@ export const PRESETS: Record<string, { help: string; config: Partial<TrainConfig
   },
 };
 
+/** Rows per forward call when evaluating (and the batch a loaded model is built for). */
+export const EVAL_BATCH = 1000;
+
+/** Which optimizer-state arenas an optimizer uses (and a checkpoint stores). */
+export function optimizerSlots(kind: string): ('m' | 'v')[] {
+  return kind === 'adam' || kind === 'adamw' ? ['m', 'v'] : kind === 'sgd' ? [] : ['m'];
+}
+
 /** Rejects values no run can use, with what to do instead. */
 export function validateConfig(c: TrainConfig): void {
   const bad = (msg: string) => { throw new UserError(msg); };
