@@ -7,7 +7,8 @@ import { UserError } from '../errors.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
 import { loadModelFile } from '../io/model-file.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
-import { asInvoked, commandName, defaultThreads, disposeBackend, intArg, makeBackend, runIfMain } from './common.js';
+import { intArg } from './args.js';
+import { asInvoked, commandName, defaultThreads, disposeBackend, makeBackend, runIfMain } from './common.js';
 
 const EPILOG = `
 Examples:

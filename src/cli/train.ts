@@ -17,7 +17,8 @@ import { describeSpec } from '../model/spec.js';
 import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
-import { EXIT, asInvoked, commandName, defaultThreads, intArg, numArg, runIfMain } from './common.js';
+import { intArg, numArg } from './args.js';
+import { EXIT, asInvoked, commandName, defaultThreads, runIfMain } from './common.js';
 import { RunFolder, timestampDir } from './train-folder.js';
 import { ConsoleReporter, kfmt, pct, secs } from './train-reporter.js';
 
