@@ -10,7 +10,8 @@ import { UserError } from '../errors.js';
 import { checkpointOf, readCheckpoint, writeCheckpoint, type Checkpoint, type Normalization } from '../io/checkpoint.js';
 import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
-import { EVAL_BATCH, type EpochMetrics, type Trainer } from '../train/trainer.js';
+import { EVAL_BATCH } from '../train/config.js';
+import type { EpochMetrics, Trainer } from '../train/trainer.js';
 
 /** Where the kernels run. Defaults: `wasm` (SIMD), every core, no relaxed SIMD. */
 export interface BackendOptions {
@@ -71,39 +72,12 @@ export class Network {
 
   /** Class probabilities (n, classes) of n images given as u8 pixels, row after row. */
   predict(images: Uint8Array): Float32Array {
-    const model = this.ready();
-    const D = model.inputSize;
-    if (images.length === 0 || images.length % D !== 0) {
-      throw new UserError(`predict takes whole images of ${D} pixels each; got ${images.length} values`);
-    }
-    const n = images.length / D;
-    const out = new Float32Array(n * model.classes);
-    const x = new Float32Array(Math.min(n, EVAL_BATCH) * D);
-    const { scale, shift } = this.normalization;
-    for (let s = 0; s < n; s += EVAL_BATCH) {
-      const b = Math.min(EVAL_BATCH, n - s);
-      for (let i = 0; i < b * D; i++) x[i] = images[s * D + i] * scale + shift;
-      out.set(model.predict(x, b), s * model.classes);
-    }
-    return out;
+    return predictImages(this.ready(), images, this.normalization);
   }
 
   /** Mean cross-entropy and accuracy on a labelled set (for example loadMnist().test). */
   evaluate(data: Dataset): Evaluation {
-    const C = this.spec.classes;
-    if (countClasses(data.labels) > C) throw new UserError(`the data has labels up to ${countClasses(data.labels) - 1} but the model has ${C} classes`);
-    const probs = this.predict(data.images.subarray(0, data.n * this.spec.input.reduce((a, b) => a * b, 1)));
-    const predictions = new Uint8Array(data.n);
-    let loss = 0;
-    let correct = 0;
-    for (let r = 0; r < data.n; r++) {
-      let best = 0;
-      for (let j = 1; j < C; j++) if (probs[r * C + j] > probs[r * C + best]) best = j;
-      predictions[r] = best;
-      if (best === data.labels[r]) correct++;
-      loss -= Math.log(Math.max(probs[r * C + data.labels[r]], 1e-30));
-    }
-    return { loss: loss / data.n, accuracy: correct / data.n, correct, n: data.n, predictions };
+    return evaluateModel(this.ready(), data, this.normalization);
   }
 
   /**
@@ -173,6 +147,45 @@ export class Network {
   private live(): void {
     if (this.disposed) throw new UserError('the network was disposed; build or load another');
   }
+}
+
+/** What predicting needs of a model: a Model, or a model loaded from a .npz. */
+type Predictor = { predict(x: Float32Array, B: number): Float32Array; inputSize: number; classes: number };
+
+/** @internal Class probabilities (n, classes) of u8 images, normalized as in training, EVAL_BATCH rows at a time. */
+export function predictImages(model: Predictor, images: Uint8Array, norm: Normalization): Float32Array {
+  const D = model.inputSize;
+  if (images.length === 0 || images.length % D !== 0) {
+    throw new UserError(`predict takes whole images of ${D} pixels each; got ${images.length} values`);
+  }
+  const n = images.length / D;
+  const out = new Float32Array(n * model.classes);
+  const x = new Float32Array(Math.min(n, EVAL_BATCH) * D);
+  for (let s = 0; s < n; s += EVAL_BATCH) {
+    const b = Math.min(EVAL_BATCH, n - s);
+    for (let i = 0; i < b * D; i++) x[i] = images[s * D + i] * norm.scale + norm.shift;
+    out.set(model.predict(x, b), s * model.classes);
+  }
+  return out;
+}
+
+/** @internal Mean cross-entropy, accuracy and the predicted class of every row of a labelled set. */
+export function evaluateModel(model: Predictor, data: Dataset, norm: Normalization): Evaluation {
+  const C = model.classes;
+  const top = countClasses(data.labels.subarray(0, data.n));
+  if (top > C) throw new UserError(`the data has labels up to ${top - 1} but the model has ${C} classes`);
+  const probs = predictImages(model, data.images.subarray(0, data.n * model.inputSize), norm);
+  const predictions = new Uint8Array(data.n);
+  let loss = 0;
+  let correct = 0;
+  for (let r = 0; r < data.n; r++) {
+    let best = 0;
+    for (let j = 1; j < C; j++) if (probs[r * C + j] > probs[r * C + best]) best = j;
+    predictions[r] = best;
+    if (best === data.labels[r]) correct++;
+    loss -= Math.log(Math.max(probs[r * C + data.labels[r]], 1e-30));
+  }
+  return { loss: loss / data.n, accuracy: correct / data.n, correct, n: data.n, predictions };
 }
 
 /** A network from a checkpoint written by save() or `wasmnist train` (its checkpoint.safetensors). */
