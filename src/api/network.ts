@@ -7,7 +7,7 @@ import { countClasses, type Dataset } from '../data/dataset.js';
 import type { Backend } from '../engine/backend.js';
 import { BACKEND_NAMES, createBackend, type BackendName } from '../engine/index.js';
 import { UserError } from '../errors.js';
-import { checkpointOf, readCheckpoint, writeCheckpoint, type Checkpoint, type Normalization } from '../io/checkpoint.js';
+import { checkpointOf, classNamesOf, readCheckpoint, writeCheckpoint, type Checkpoint, type Normalization } from '../io/checkpoint.js';
 import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
 import { EVAL_BATCH } from '../train/config.js';
@@ -194,6 +194,6 @@ export function load(path: string, options: BackendOptions = {}): Network {
   const net = new Network(ck.spec, options);
   net.checkpoint = ck;
   net.normalization = { ...ck.normalization };
-  if (Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes) net.classNames = ck.classNames.map(String);
+  net.classNames = classNamesOf(ck);
   return net;
 }

@@ -222,7 +222,11 @@ export function loadCheckpointModel(path: string, backend: Backend): LoadedModel
     }
     e.value.set(src);
   }
-  const classNames = Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes
+  return { model, normalization: ck.normalization, classNames: classNamesOf(ck), inputShape: [...ck.spec.input] };
+}
+
+/** The stored class names, or "0", "1", ... when they are missing or do not fit the model. */
+export function classNamesOf(ck: Checkpoint): string[] {
+  return Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes
     ? ck.classNames.map(String) : Array.from({ length: ck.spec.classes }, (_, i) => String(i));
-  return { model, normalization: ck.normalization, classNames, inputShape: [...ck.spec.input] };
 }
