@@ -5,10 +5,10 @@
 // on ts-ref, ts-fast (register-blocked plain TS gemm), wasm-scalar (the naive AssemblyScript twins),
 // wasm-simd and wasm-relaxed (FMA), with warm-up first, and reports median / min / max, GFLOP/s
 // where FLOPs are defined, and speedups. Writes the same as JSON to bench/results/latest.json.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Backend } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { TsFastBackend } from '../src/engine/fast/matmul.js';
@@ -73,8 +73,8 @@ async function runPeersIfPresent(quick: boolean): Promise<PeerRow[] | string> {
   return mod.runPeers({ quick });
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
   enableRelaxedSimd();
   const hasRelaxed = relaxedSupported();
   const backends: Backend[] = [
@@ -192,10 +192,13 @@ batch inference, models/mnist-mlp.safetensors (784-128-10), batches of 1000, ${r
   const file = join(outDir, 'latest.json');
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), env, rows, targets: tg, inference, peers }, null, 1) + '\n');
   console.log(`\nwrote ${file}`);
-  if (bad.length) process.exitCode = 1;
+  return bad.length ? 1 : 0;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Run when started as a script (npm run bench); the `wasmnist bench` bin imports main instead.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

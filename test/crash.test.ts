@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCheckpoint, resumeData } from '../src/checkpoint.js';
+import { readCheckpoint, resumeData } from '../src/io/checkpoint.js';
 import { loadData } from '../src/data/index.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 import { readSafetensors } from '../src/io/safetensors.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModelFile } from '../src/checkpoint.js';
+import { loadModelFile } from '../src/io/model-file.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 import { UserError } from '../src/errors.js';
 import { decodeImage } from '../src/infer/decode.js';

@@ -10,7 +10,8 @@ import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
 import { DEFAULTS, PRESETS, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { exportNpz, loadModelFile, saveCheckpoint } from '../src/checkpoint.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
+import { exportNpz, loadModelFile } from '../src/io/model-file.js';
 import { readNpz } from '../src/io/npz.js';
 import { UserError } from '../src/errors.js';
 

@@ -1,7 +1,10 @@
 // Shared CLI plumbing: run a main function, print a UserError (or a bad flag) as one line without a
-// stack, pick the exit code, parse numeric flags, and build the backend from --backend/--threads.
+// stack, pick the exit code, and build the backend from --backend/--threads. It does not load
+// commander (args.ts does, for the commands that parse with it): infer starts without it.
+import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { CommanderError, InvalidArgumentError } from 'commander';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createBackend, BACKEND_NAMES, type BackendName } from '../engine/index.js';
 import type { Backend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
@@ -22,7 +25,7 @@ export function runMain(main: () => Promise<number | void>): void {
       if (e instanceof UserError) {
         process.stderr.write(`error: ${oneLine(e.message)}\n`);
         exit(e.exitCode);
-      } else if (e instanceof CommanderError) {
+      } else if (isCommanderError(e)) {
         // --help and --version arrive here too, with exit code 0 and their text already printed.
         if (e.exitCode !== 0) process.stderr.write(`${oneLine(e.message)} (see --help)\n`);
         exit(e.exitCode === 0 ? 0 : EXIT.usage);
@@ -34,6 +37,36 @@ export function runMain(main: () => Promise<number | void>): void {
   );
 }
 
+/**
+ * Runs a command's main when its module is the process's entry (`node dist/src/cli/train.js`, as
+ * the npm scripts and tests do); imported by the `wasmnist` bin, it does nothing.
+ */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
+  const entry = process.argv[1];
+  if (entry && moduleUrl === pathToFileURL(realpathSync(entry)).href) runMain(() => main(process.argv.slice(2)));
+}
+
+/** How the user runs a command, for hints: `wasmnist train` through the bin, else `npm run train --`. */
+export function commandName(cmd: string): string {
+  return viaBin() ? `wasmnist ${cmd}` : `npm run ${cmd} --`;
+}
+
+function viaBin(): boolean {
+  const entry = basename(process.argv[1] ?? '');
+  return entry === 'wasmnist' || entry === 'bin.js';
+}
+
+/** Help text with `npm run X --` written as the user invokes commands (see commandName). */
+export function asInvoked(text: string): string {
+  return viaBin() ? text.replace(/npm run (\w+)(?: --)?/g, 'wasmnist $1') : text;
+}
+
+/** A CommanderError, recognised by its code ('commander.unknownOption', ...) without loading commander. */
+function isCommanderError(e: unknown): e is { exitCode: number; message: string } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('commander.') && typeof (e as { exitCode?: unknown }).exitCode === 'number';
+}
+
 function exit(code: number): void {
   // Let pending stdout writes (pipes) drain before exiting.
   process.exitCode = code;
@@ -42,36 +75,6 @@ function exit(code: number): void {
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-/** Commander argument parser: a whole number >= min. */
-export function intArg(min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^[+-]?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected a whole number >= ${min}.`);
-    }
-    return n;
-  };
-}
-
-/** Commander argument parser: a finite number, optionally > 0 or >= 0. */
-export function numArg(kind: 'positive' | 'nonneg' | 'any' = 'any') {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number.');
-    if (kind === 'positive' && !(n > 0)) throw new InvalidArgumentError('expected a number > 0.');
-    if (kind === 'nonneg' && !(n >= 0)) throw new InvalidArgumentError('expected a number >= 0.');
-    return n;
-  };
-}
-
-/** Commander argument parser: one of the given choices (with the list in the error). */
-export function choiceArg<T extends string>(choices: readonly T[]) {
-  return (v: string): T => {
-    if (!choices.includes(v as T)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
-    return v as T;
-  };
 }
 
 /** Threads the CLIs use when --threads is not given. */

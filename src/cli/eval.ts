@@ -1,13 +1,15 @@
-// `npm run eval -- --model FILE`: accuracy, per-class accuracy and the confusion matrix of a saved
+// `wasmnist eval --model FILE` (`npm run eval -- --model FILE`): accuracy, per-class accuracy and the confusion matrix of a saved
 // model (our checkpoint.safetensors or a seed-layout .npz) on the test set.
 import { Command, Option } from 'commander';
 import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
-import { loadModelFile } from '../checkpoint.js';
+import { evaluateModel } from '../api/network.js';
+import { loadModelFile } from '../io/model-file.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
-import { defaultThreads, disposeBackend, intArg, makeBackend, runMain } from './common.js';
+import { intArg } from './args.js';
+import { asInvoked, commandName, defaultThreads, disposeBackend, makeBackend, runIfMain } from './common.js';
 
 const EPILOG = `
 Examples:
@@ -18,34 +20,8 @@ Examples:
 A .npz holds W1 (O,I), b1 (O,1), W2, b2, ... as saved by the numpy seed (np.savez); it is read as a
 dense network with --activation between layers, softmax output and inputs scaled by 1/255.`;
 
-/** Evaluates B rows at a time; returns predictions and the mean cross-entropy. */
-export function predictSet(model: { predict(x: Float32Array, B: number): Float32Array; classes: number },
-  ds: Dataset, norm: { scale: number; shift: number }): { preds: Uint8Array; loss: number; correct: number } {
-  const D = ds.height * ds.width;
-  const C = model.classes;
-  const chunk = 1000;
-  const x = new Float32Array(chunk * D);
-  const preds = new Uint8Array(ds.n);
-  let loss = 0;
-  let correct = 0;
-  for (let s = 0; s < ds.n; s += chunk) {
-    const b = Math.min(chunk, ds.n - s);
-    for (let i = 0; i < b * D; i++) x[i] = ds.images[s * D + i] * norm.scale + norm.shift;
-    const probs = model.predict(x, b);
-    for (let r = 0; r < b; r++) {
-      let best = 0;
-      for (let j = 1; j < C; j++) if (probs[r * C + j] > probs[r * C + best]) best = j;
-      const y = ds.labels[s + r];
-      preds[s + r] = best;
-      if (best === y) correct++;
-      loss -= Math.log(Math.max(probs[r * C + y], 1e-30));
-    }
-  }
-  return { preds, loss: loss / ds.n, correct };
-}
-
-async function main(argv: string[]): Promise<number> {
-  const p = new Command('npm run eval --')
+export async function main(argv: string[]): Promise<number> {
+  const p = new Command(commandName('eval'))
     .description('Evaluate a saved model (checkpoint.safetensors or seed-layout .npz) on the test set.')
     .requiredOption('--model <file>', 'checkpoint.safetensors from npm run train, or a .npz (W1, b1, W2, b2, ...)')
     .option('--data <dir>', 'IDX folder whose t10k files are the test set (default: the bundled MNIST)')
@@ -56,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--json', 'print one JSON object instead of the tables')
-    .addHelpText('after', EPILOG)
+    .addHelpText('after', asInvoked(EPILOG))
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
   p.parse(argv, { from: 'user' });
@@ -86,10 +62,10 @@ async function main(argv: string[]): Promise<number> {
   if (m.model.classes < ds.classes) {
     throw new UserError(`${o.model} has ${m.model.classes} classes but the data has labels up to ${ds.classes - 1}`);
   }
-  const r = predictSet(m.model, ds, m.normalization);
+  const r = evaluateModel(m.model, ds, m.normalization);
   const seconds = (performance.now() - t0) / 1000;
-  const acc = r.correct / ds.n;
-  const conf = confusionMatrix(ds.labels, r.preds, m.model.classes);
+  const acc = r.accuracy;
+  const conf = confusionMatrix(ds.labels, r.predictions, m.model.classes);
   if (o.json) {
     process.stdout.write(JSON.stringify({ model: o.model, arch: m.model.spec.arch, n: ds.n, accuracy: acc, loss: r.loss,
       per_class: conf.map((row, t) => row[t] / Math.max(1, row.reduce((a, b) => a + b, 0))), confusion: conf, seconds }) + '\n');
@@ -104,4 +80,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runMain(() => main(process.argv.slice(2)));
+runIfMain(import.meta.url, main);

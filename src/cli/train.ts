@@ -1,27 +1,26 @@
-// `npm run train`: trains an MLP on MNIST (or your IDX/CSV data), evaluates every epoch, writes a
-// run folder (checkpoint, metrics, curves, confusion matrix, misclassified digits, weights.npz),
-// resumes exactly from a checkpoint, and stops cleanly on Ctrl-C.
-import { mkdirSync, existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+// `wasmnist train` (`npm run train`): trains a network on MNIST (or your IDX/CSV data), evaluates
+// every epoch, writes a run folder (checkpoint, metrics, curves, confusion matrix, misclassified
+// digits, weights.npz), resumes exactly from a checkpoint, and stops cleanly on Ctrl-C. It is the
+// library's train() with three parts: the config (defaults < preset < flags, or the checkpoint's),
+// the run folder (train-folder.ts) and the console reporter (train-reporter.ts) as its callbacks.
+import { dirname, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
+import { fromArch } from '../api/build.js';
+import { load, type Network } from '../api/network.js';
+import { trainWith, type TrainResult } from '../api/train.js';
+import { loadData, describeDataset } from '../data/index.js';
 import { ACTIVATIONS, OPTIMIZERS } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
-import { loadData, describeDataset } from '../data/index.js';
 import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
-import { exportNpz, readCheckpoint, resumeData, saveCheckpoint } from '../checkpoint.js';
 import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
+import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
-import { Trainer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
-import {
-  confusionMatrix, confusionSvg, confusionText, curvesSvg, metricsCsv, misclassifiedPng, writeText,
-} from '../train/report.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import {
-  EXIT, choiceArg, defaultThreads, disposeBackend, intArg, makeBackend, numArg, runMain,
-} from './common.js';
+import { intArg, numArg } from './args.js';
+import { EXIT, asInvoked, commandName, defaultThreads, runIfMain } from './common.js';
+import { RunFolder, timestampDir } from './train-folder.js';
+import { ConsoleReporter, kfmt, pct, secs } from './train-reporter.js';
 
 /** CLI option name -> config key, for the flags that change what a run computes. */
 const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
@@ -52,7 +51,7 @@ checkpoint. Exit codes: 0 ok, 1 bad input, 2 bad flag, 3 diverged, 130 interrupt
 
 function buildProgram(): Command {
   const d = DEFAULTS;
-  const p = new Command('npm run train --')
+  const p = new Command(commandName('train'))
     .description('Train a neural network on MNIST (or your IDX/CSV data) with WebAssembly SIMD kernels.')
     .addOption(new Option('--preset <name>', `start from a preset: ${Object.entries(PRESETS).map(([k, v]) => `${k} = ${v.help}`).join('; ')}`)
       .choices(Object.keys(PRESETS)))
@@ -89,7 +88,7 @@ function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only)', intArg(0), 0)
     .option('--quiet', 'print only the final result')
     .option('--json', 'print one JSON summary object at the end (and nothing else)')
-    .addHelpText('after', EPILOG)
+    .addHelpText('after', asInvoked(EPILOG))
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
@@ -115,40 +114,15 @@ function configFrom(p: Command, base: TrainConfig, onlyCli: boolean): { config: 
   return { config, given };
 }
 
-function timestampDir(): string {
-  const d = new Date();
-  const z = (n: number) => String(n).padStart(2, '0');
-  const base = join('runs', `${d.getFullYear()}${z(d.getMonth() + 1)}${z(d.getDate())}-${z(d.getHours())}${z(d.getMinutes())}${z(d.getSeconds())}`);
-  let dir = base;
-  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  return dir;
-}
-
-const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-const kfmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
-const secs = (s: number) => (s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
-
-function epochLine(m: EpochMetrics, epochs: number): string {
-  const w = String(epochs).length;
-  let s = `epoch ${String(m.epoch).padStart(w)}/${epochs}  train loss ${m.train_loss.toFixed(4)} acc ${pct(m.train_acc)}`;
-  if (m.val_loss !== null) s += `  |  val loss ${m.val_loss.toFixed(4)} acc ${pct(m.val_acc)}`;
-  if (m.test_loss !== null) s += `  |  test loss ${m.test_loss.toFixed(4)} acc ${pct(m.test_acc)}`;
-  return `${s}  |  ${kfmt(m.samples_per_s)} samples/s  ${secs(m.seconds)}`;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const p = buildProgram();
-  p.parse(argv, { from: 'user' });
+/** The run's settings: defaults < preset < flags; or the checkpoint's, where a few flags may change. */
+function resolveConfig(p: Command): { config: TrainConfig; resumed: Network | null } {
   const o = p.opts();
-  const quiet = Boolean(o.quiet || o.json);
-  const say = (s: string) => { if (!quiet) process.stdout.write(s + '\n'); };
-
-  // ---- config: defaults < preset < flags; or the checkpoint's, with a few flags allowed ----
   let config: TrainConfig;
-  let ck: ReturnType<typeof readCheckpoint> | null = null;
+  let resumed: Network | null = null;
   if (o.resume) {
     if (o.preset) throw new UserError('--preset cannot be combined with --resume: a resumed run keeps its checkpoint\'s settings');
-    ck = readCheckpoint(o.resume);
+    resumed = load(o.resume, backendOptions(o));
+    const ck = resumed.checkpoint!;
     const { config: c, given } = configFrom(p, ck.config, true);
     for (const key of given) {
       if (!RESUMABLE.includes(key) && c[key] !== ck.config[key]) {
@@ -166,177 +140,134 @@ async function main(argv: string[]): Promise<number> {
     config = configFrom(p, { ...DEFAULTS, ...preset }, true).config;
   }
   validateConfig(config);
+  return { config, resumed };
+}
 
-  // ---- data, backend, trainer ----
-  const t0 = performance.now();
-  const { backend, trainer, dataLine } = setup(config, o, ck);
-  collectGarbage(); // the loader's copy of the data is garbage now: give its memory back
-  const classNames = ck?.classNames ?? Array.from({ length: trainer.classes }, (_, i) => String(i));
-  const loadSeconds = (performance.now() - t0) / 1000;
-
-  const outDir = o.out ?? (o.resume ? dirname(o.resume) : timestampDir());
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`cannot create the run folder ${outDir} (${(e as Error).message}); pass --out with a writable folder`);
-  }
-  const ckPath = join(outDir, 'checkpoint.safetensors');
+export async function main(argv: string[]): Promise<number> {
+  const p = buildProgram();
+  p.parse(argv, { from: 'user' });
+  const o = p.opts();
+  const { config: c, resumed } = resolveConfig(p);
+  const resumedAt = resumed ? resumed.checkpoint!.state.epoch : null; // the epoch of the checkpoint resumed from
+  const quiet = Boolean(o.quiet || o.json);
   const show = (f: string) => { const r = relative(process.cwd(), f); return r && !r.startsWith('..') ? r : f; };
-  const resumeCmd = `npm run train -- --resume ${show(ckPath)}`;
+  const folder = new RunFolder(o.out ?? (o.resume ? dirname(o.resume) : timestampDir()), c, o.checkpointEvery);
+  const report = new ConsoleReporter(c, quiet);
+  const resumeCmd = `${commandName('train')} --resume ${show(folder.checkpoint)}`;
 
-  const c = config;
-  const threads = backend.name === 'ts' ? 1 : o.threads;
-  say(`Model    ${describeSpec(trainer.spec)}, ${trainer.model.paramCount.toLocaleString('en-US')} parameters, init ${c.init}`);
-  say(`Data     ${dataLine}` +
-    (trainer.val ? `, validation ${trainer.val.n}` : '') + (trainer.test ? `, test ${trainer.test.n}` : '') +
-    ` (loaded in ${loadSeconds.toFixed(1)} s)`);
-  say(`Training ${c.optimizer} lr ${c.lr} ${c.schedule}${c.warmup !== '0' ? ` warmup ${c.warmup}` : ''}` +
-    `${c.weightDecay ? ` wd ${c.weightDecay}` : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}, ` +
-    `batch ${c.batch === 'full' ? `full (${trainer.stepBatch})` : c.batch}, ${c.epochs} epochs, seed ${c.seed}` +
-    (ck ? ` (resuming at epoch ${ck.state.epoch}${ck.state.stepInEpoch ? `, step ${ck.state.stepInEpoch}/${trainer.stepsPerEpoch}` : ''})` : ''));
-  say(`Engine   ${backend.name}, ${threads} thread${threads > 1 ? 's' : ''}`);
-  say(`Run      ${show(outDir)}/`);
-
-  // ---- Ctrl-C: finish the step, checkpoint, exit 130; a second Ctrl-C exits at once ----
-  let stop = false;
+  // Ctrl-C: finish the step, checkpoint, exit 130; a second Ctrl-C exits at once.
+  const stop = new AbortController();
   const onSigint = () => {
-    if (stop) process.exit(EXIT.interrupted);
-    stop = true;
+    if (stop.signal.aborted) process.exit(EXIT.interrupted);
+    stop.abort();
     if (!quiet) process.stderr.write('\nStopping after this step (Ctrl-C again to quit without saving)...\n');
   };
   process.on('SIGINT', onSigint);
 
-  // ---- progress: a bar in a terminal, one line per epoch otherwise ----
-  const tty = Boolean(process.stdout.isTTY) && !quiet;
-  let bar: cliProgress.SingleBar | null = null;
-  let runStart = performance.now();
-  let runSteps = 0;
-  const totalSteps = trainer.totalSteps;
-  const stepsDoneAtStart = trainer.state.step;
-  let savedEpoch = -1; // epoch of the checkpoint on disk (-1: none written by this run)
-  const writeFiles = (m: EpochMetrics | null) => {
-    saveCheckpoint(ckPath, trainer, classNames);
-    savedEpoch = trainer.state.epoch;
-    const h = trainer.state.history;
-    writeText(join(outDir, 'metrics.csv'), metricsCsv(h));
-    writeText(join(outDir, 'metrics.json'), JSON.stringify({ config: c, model: trainer.spec, epochs: h }, null, 2) + '\n');
-    if (m) {
-      const curves = curvesSvg(h);
-      writeText(join(outDir, 'loss.svg'), curves.loss);
-      writeText(join(outDir, 'accuracy.svg'), curves.accuracy);
-    }
-  };
-  const end = await trainer.run({
-    onEpochStart: (epoch) => {
-      if (!tty) return;
-      bar = new cliProgress.SingleBar({
-        format: `epoch {ep}/${c.epochs} {bar} {value}/{total} | loss {loss} acc {acc} | {sps} samples/s | ETA {eta_run}`,
-        barsize: 24, hideCursor: true, clearOnComplete: true, fps: 8, stream: process.stdout,
-        barCompleteChar: '\u2588', barIncompleteChar: '\u2591',
-      });
-      bar.start(trainer.stepsPerEpoch, trainer.state.stepInEpoch, { ep: epoch + 1, loss: '-', acc: '-', sps: '-', eta_run: '-' });
+  const t0 = performance.now();
+  // The callbacks run from the loop's first turn on, after start() has returned `net`.
+  const { net, done, dataLine } = start(c, o, resumed, {
+    signal: stop.signal,
+    onTrainBegin: (info) => {
+      collectGarbage(); // the loader's copy of the data is garbage now: give its memory back
+      folder.open();
+      report.header(info, describeSpec(net.spec), c.init, dataLine, (performance.now() - t0) / 1000, show(folder.dir));
     },
-    onStep: (s: StepInfo) => {
-      runSteps++;
-      // Mid-epoch checkpoint (state, RNG and this epoch's row order): resumes exactly like Ctrl-C's.
-      if (o.checkpointEvery > 0 && trainer.state.step % o.checkpointEvery === 0) saveCheckpoint(ckPath, trainer, classNames);
-      if (!bar) return;
-      const perStep = (performance.now() - runStart) / 1000 / runSteps;
-      const left = (totalSteps - stepsDoneAtStart - runSteps) * perStep;
-      bar.update(s.stepInEpoch, { ep: s.epoch, loss: s.loss.toFixed(4), acc: pct(s.acc), sps: kfmt(s.samplesPerSec), eta_run: secs(left) });
-    },
-    onEpoch: (m) => {
-      if (bar) { bar.stop(); bar = null; }
-      // Checkpoint and metrics after each evaluated epoch (every epoch by default; every 10th for
-      // the seed preset, whose 1000 one-step epochs would otherwise spend more time in fsync than
-      // in training) and after the last.
-      const evaluated = m.test_loss !== null || m.val_loss !== null || m.epoch % c.evalEvery === 0;
-      if (evaluated || m.epoch === c.epochs) writeFiles(m);
-      if (tty || evaluated || m.epoch === c.epochs) say(epochLine(m, c.epochs));
-    },
-    shouldStop: () => stop,
+    onEpochBegin: (epoch) => report.epochBegin(epoch, net.trainer!.state.stepInEpoch),
+    onBatchEnd: (_, s) => { report.batch(s); folder.step(net, s.step); },
+    onEpochEnd: (_, m) => report.epochEnd(m, folder.epochEnd(net, m)),
   });
-  if (bar) (bar as cliProgress.SingleBar).stop();
+  const end = await done;
+  report.stopBar();
   process.off('SIGINT', onSigint);
-
-  if (end.status === 'stopped') {
-    writeFiles(null);
-    const st = trainer.state;
-    process.stderr.write(`Interrupted at epoch ${st.epoch + (st.stepInEpoch ? 1 : 0)}, step ${st.stepInEpoch || trainer.stepsPerEpoch}/${trainer.stepsPerEpoch}; ` +
-      `checkpoint saved to ${show(ckPath)}. Resume with: ${resumeCmd}\n`);
-    if (o.json) process.stdout.write(JSON.stringify({ status: 'interrupted', checkpoint: ckPath, epoch: st.epoch, step: st.step }) + '\n');
-    disposeBackend(backend);
-    return EXIT.interrupted;
-  }
-  if (end.status === 'diverged') {
-    const good = savedEpoch >= 0 || (Boolean(ck) && existsSync(ckPath));
-    const goodEpoch = savedEpoch >= 0 ? savedEpoch : ck?.state.epoch;
-    const lower = c.lr / 10;
-    process.stderr.write(`error: the loss became ${end.loss} at epoch ${end.epoch}, step ${end.step}: lr ${c.lr} is too high ` +
-      `for this model; try --lr ${Number(lower.toPrecision(2))}. ` +
-      (good ? `Last good checkpoint: ${show(ckPath)} (epoch ${goodEpoch}).` : 'No checkpoint was written.') + '\n');
-    if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: good ? ckPath : null }) + '\n');
-    disposeBackend(backend);
-    return EXIT.diverged;
-  }
-
-  // ---- final report: accuracy, per-class, confusion matrix, files ----
-  const evalSet = trainer.test ?? trainer.val;
-  const last = trainer.state.history[trainer.state.history.length - 1];
-  const npzPath = join(outDir, 'weights.npz');
-  exportNpz(npzPath, trainer.model);
-  let summary: Record<string, unknown> = {
-    status: 'done', epochs: trainer.state.epoch, seconds: +trainer.state.seconds.toFixed(3),
-    samples_per_s: Math.round(last.samples_per_s), train_loss: last.train_loss, train_accuracy: last.train_acc,
-    checkpoint: ckPath, weights_npz: npzPath, run_dir: outDir, arch: trainer.spec.arch, backend: backend.name, threads,
-  };
-  if (evalSet) {
-    const which = trainer.test ? 'test' : 'validation';
-    const r = trainer.evaluate(evalSet, true);
-    const conf = confusionMatrix(evalSet.labels, r.preds!, trainer.classes);
-    const [, H, W] = trainer.spec.input;
-    const mis = misclassifiedPng(evalSet.images, evalSet.labels, r.preds!, evalSet.n, H, W);
-    writeFileAtomic(join(outDir, 'misclassified.png'), mis.png);
-    writeText(join(outDir, 'confusion.svg'), confusionSvg(conf, classNames,
-      `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`));
-    summary = { ...summary, [`${which}_accuracy`]: r.acc, [`${which}_loss`]: r.loss };
-    if (!quiet) {
-      say('');
-      say(`${which === 'test' ? 'Test' : 'Validation'} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}; ` +
-        `${trainer.state.epoch} epochs in ${secs(trainer.state.seconds)} (${kfmt(last.samples_per_s)} samples/s)`);
-      say(confusionText(conf, classNames));
-      say(`misclassified.png shows ${mis.shown} of the ${mis.count} misclassified ${which} images (true>predicted).`);
-    } else if (!o.json) {
-      process.stdout.write(`${which} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}, ` +
-        `${secs(trainer.state.seconds)}; checkpoint ${show(ckPath)}\n`);
-    }
-  }
-  say('');
-  say(`Run folder ${show(outDir)}/: checkpoint.safetensors, weights.npz, metrics.csv, metrics.json, ` +
-    `loss.svg, accuracy.svg${evalSet ? ', confusion.svg, misclassified.png' : ''}`);
-  say(`Evaluate: npm run eval -- --model ${show(ckPath)}   (or ${show(npzPath)}, the seed's numpy layout)`);
-  say(`Continue: ${resumeCmd} --epochs ${c.epochs * 2}`);
-  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-  disposeBackend(backend);
-  return EXIT.ok;
+  const code = end.status === 'done' ? finish(net, c, o, folder, report, show, resumeCmd)
+    : stopped(net, end, c, o, folder, show, resumeCmd, resumedAt);
+  net.dispose();
+  return code;
 }
 
 /**
- * Loads the data and builds the backend and trainer. In its own function so the loaded JS copies
- * of the images (the trainer keeps its own in backend memory) can be garbage collected.
+ * Loads the data and starts training. In its own function so that the loaded JS copies of the
+ * images (the network keeps its own in backend memory) can be garbage collected.
  */
-function setup(config: TrainConfig, o: Record<string, any>, ck: ReturnType<typeof readCheckpoint> | null) {
-  const data = loadData({ data: config.data, trainCsv: config.trainCsv, testCsv: config.testCsv });
-  const bytes = data.train.images.length + (data.test?.images.length ?? 0);
-  const backend = makeBackend(o.backend, { threads: o.threads, relaxed: o.relaxed, initialBytes: bytes + (96 << 20) });
-  const trainer = new Trainer(backend, config, data, ck ? resumeData(ck) : undefined, ck?.spec);
-  const t = trainer.train;
-  const dataLine = `train ${describeDataset({ ...data.train, n: t.n, source: t.source })}`;
-  return { backend, trainer, dataLine };
+function start(c: TrainConfig, o: Record<string, any>, resumed: Network | null, cb: Parameters<typeof trainWith>[3]) {
+  const data = loadData({ data: c.data, trainCsv: c.trainCsv, testCsv: c.testCsv });
+  const net = resumed ?? fromArch(c.arch, data.train, { activation: c.activation, alpha: c.alpha, dropout: c.dropout, ...backendOptions(o) });
+  const done = trainWith(net, data, c, cb, resumed !== null);
+  const t = net.trainer!.train;
+  return { net, done, dataLine: `train ${describeDataset({ ...data.train, n: t.n, source: t.source })}` };
+}
+
+function backendOptions(o: Record<string, any>) {
+  return { backend: o.backend, threads: o.threads, relaxed: o.relaxed };
+}
+
+/** Interrupted (exit 130, checkpoint saved) or diverged (exit 3, the last good checkpoint kept). */
+function stopped(net: Network, end: TrainResult, c: TrainConfig, o: Record<string, any>, folder: RunFolder,
+  show: (f: string) => string, resumeCmd: string, resumedAt: number | null): number {
+  const t = net.trainer!;
+  if (end.status === 'stopped') {
+    folder.save(net, false);
+    const st = t.state;
+    process.stderr.write(`Interrupted at epoch ${st.epoch + (st.stepInEpoch ? 1 : 0)}, step ${st.stepInEpoch || t.stepsPerEpoch}/${t.stepsPerEpoch}; ` +
+      `checkpoint saved to ${show(folder.checkpoint)}. Resume with: ${resumeCmd}\n`);
+    if (o.json) process.stdout.write(JSON.stringify({ status: 'interrupted', checkpoint: folder.checkpoint, epoch: st.epoch, step: st.step }) + '\n');
+    return EXIT.interrupted;
+  }
+  if (end.status !== 'diverged') throw new Error(`unexpected end ${end.status}`);
+  const good = folder.hasCheckpoint(resumedAt !== null);
+  const goodEpoch = folder.savedEpoch >= 0 ? folder.savedEpoch : resumedAt;
+  const lower = c.lr / 10;
+  process.stderr.write(`error: the loss became ${end.loss} at epoch ${end.epoch}, step ${end.step}: lr ${c.lr} is too high ` +
+    `for this model; try --lr ${Number(lower.toPrecision(2))}. ` +
+    (good ? `Last good checkpoint: ${show(folder.checkpoint)} (epoch ${goodEpoch}).` : 'No checkpoint was written.') + '\n');
+  if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: good ? folder.checkpoint : null }) + '\n');
+  return EXIT.diverged;
+}
+
+/** The final report: accuracy, per-class table, confusion matrix, the files written. */
+function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: RunFolder, report: ConsoleReporter,
+  show: (f: string) => string, resumeCmd: string): number {
+  const t = net.trainer!;
+  const say = (s: string) => report.say(s);
+  const evalSet = t.test ?? t.val;
+  const last = t.state.history[t.state.history.length - 1];
+  folder.finish(net);
+  let summary: Record<string, unknown> = {
+    status: 'done', epochs: t.state.epoch, seconds: +t.state.seconds.toFixed(3),
+    samples_per_s: Math.round(last.samples_per_s), train_loss: last.train_loss, train_accuracy: last.train_acc,
+    checkpoint: folder.checkpoint, weights_npz: folder.npz, run_dir: folder.dir, arch: net.spec.arch, backend: t.backend.name,
+    threads: t.backend.name === 'ts' ? 1 : o.threads,
+  };
+  if (evalSet) {
+    const which = t.test ? 'test' : 'validation';
+    const r = t.evaluate(evalSet, true);
+    const conf = confusionMatrix(evalSet.labels, r.preds!, t.classes);
+    const [, H, W] = net.spec.input;
+    const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`, [H, W]);
+    summary = { ...summary, [`${which}_accuracy`]: r.acc, [`${which}_loss`]: r.loss };
+    if (!report.quiet) {
+      say('');
+      say(`${which === 'test' ? 'Test' : 'Validation'} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}; ` +
+        `${t.state.epoch} epochs in ${secs(t.state.seconds)} (${kfmt(last.samples_per_s)} samples/s)`);
+      say(confusionText(conf, net.classNames));
+      say(`misclassified.png shows ${mis.shown} of the ${mis.count} misclassified ${which} images (true>predicted).`);
+    } else if (!o.json) {
+      process.stdout.write(`${which} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}, ` +
+        `${secs(t.state.seconds)}; checkpoint ${show(folder.checkpoint)}\n`);
+    }
+  }
+  say('');
+  say(`Run folder ${show(folder.dir)}/: checkpoint.safetensors, weights.npz, metrics.csv, metrics.json, ` +
+    `loss.svg, accuracy.svg${evalSet ? ', confusion.svg, misclassified.png' : ''}`);
+  say(`Evaluate: ${commandName('eval')} --model ${show(folder.checkpoint)}   (or ${show(folder.npz)}, the seed's numpy layout)`);
+  say(`Continue: ${resumeCmd} --epochs ${c.epochs * 2}`);
+  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  return EXIT.ok;
 }
 
 function kebab(k: string): string {
-  return k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return k.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
 }
 
-runMain(() => main(process.argv.slice(2)));
+runIfMain(import.meta.url, main);

@@ -1,14 +1,14 @@
-// The trained model as inference sees it: a checkpoint loaded through src/checkpoint.ts, checked
+// The trained model as inference sees it: a checkpoint loaded through src/io/checkpoint.ts, checked
 // to take MNIST-shaped input (1x28x28), and a classify() that normalizes prepared digits exactly
 // as training did and returns sorted class probabilities.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { projectRoot } from '../engine/root.js';
 import { UserError } from '../errors.js';
 import { normalize } from './prepare.js';
 
-/** What src/checkpoint.ts loadModelFile gives back (the part inference uses). */
+/** What src/io/checkpoint.ts loadCheckpointModel gives back (the part inference uses). */
 export interface LoadedModel {
   model: { predict(x: Float32Array, B: number): Float32Array };
   normalization: { scale: number; shift: number };
@@ -36,8 +36,9 @@ export async function loadInferenceModel(path: string, backend: Backend): Promis
   if (!existsSync(path)) {
     throw new UserError(`model not found: ${path}; train one with \`npm run train\` or leave out --model to use the shipped one`);
   }
-  const { loadModelFile } = await import('../checkpoint.js');
-  const loaded: LoadedModel = loadModelFile(path, backend);
+  const loaded: LoadedModel = extname(path).toLowerCase() === '.npz'
+    ? (await import('../io/model-file.js')).loadModelFile(path, backend)
+    : (await import('../io/checkpoint.js')).loadCheckpointModel(path, backend); // no zip code to load
   const [C, H, W] = loaded.inputShape;
   if (C !== 1 || H !== 28 || W !== 28) {
     throw new UserError(`${path} expects ${C}x${H}x${W} inputs (${C * H * W} values), but inference prepares ` +

@@ -72,6 +72,8 @@ export interface Layer {
    * what it needs from the first call with that key (the caller may then skip filling x).
    */
   keepsInput?(key: string): boolean;
+  /** Drops what the layer keeps beyond its activations (kept rows), so it can be garbage collected. */
+  dispose?(): void;
   /** out(B, outSize) from x(B, inSize); the returned view stays valid until the next forward. */
   forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array;
   /**

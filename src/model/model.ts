@@ -137,6 +137,15 @@ export class Model {
     return out;
   }
 
+  /**
+   * Drops what the layers keep beyond their activations (a full batch's compressed rows: 75 MB for
+   * MNIST). Backend memory itself is freed with the backend (or by release() to a mark taken
+   * before the model was built).
+   */
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose?.();
+  }
+
   /** Number of parameters (without alignment padding). */
   get paramCount(): number {
     return this.entries.reduce((a, e) => a + e.size, 0);

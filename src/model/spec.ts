@@ -1,4 +1,5 @@
-// Model specs: parsing `--arch` into a list of layer specs, and the JSON a checkpoint stores.
+// Model specs: the layer factories and `sequential` that build one in code, `--arch` parsed into
+// the same factories and `sequential` (one path), and the JSON a checkpoint stores.
 //
 // `--arch` is a list of tokens joined by '-'. The first token is the input (`784`, or `28x28`,
 // or `1x28x28` as CxHxW); the last must be the classifier (a dense layer with one unit per class).
@@ -7,7 +8,8 @@
 // New layer kinds (conv8k5, pool2, ...) add an entry to ARCH_TOKENS.
 import { UserError } from '../errors.js';
 import type { Activation } from '../engine/backend.js';
-import type { LayerSpec, Shape } from './layer.js';
+import { shapeSize, type LayerSpec, type Shape } from './layer.js';
+import { createLayer } from './layers/index.js';
 
 /** What a checkpoint stores to rebuild a model: input shape, classes and the layers in order. */
 export interface ModelSpec {
@@ -27,6 +29,77 @@ export interface ArchOptions {
   dropout: number;
 }
 
+// ---- layer factories: each returns the plain LayerSpec a checkpoint stores ----
+
+/** A fully connected layer of `units` outputs (the last one is the classifier: one unit per class). */
+export function dense(units: number): LayerSpec {
+  return { type: 'dense', units };
+}
+
+/** `filters` KxK convolutions over channels-first images; stride 1 and no padding by default. */
+export function conv2d(filters: number, kernel: number, opts: { stride?: number; pad?: number } = {}): LayerSpec {
+  return { type: 'conv2d', filters, kernel, stride: opts.stride ?? 1, pad: opts.pad ?? 0 };
+}
+
+/** KxK max pooling; the stride defaults to K (windows tile the image). */
+export function maxPool(size: number, stride = size): LayerSpec {
+  return { type: 'pool', mode: 'max', size, stride };
+}
+
+/** KxK average pooling; the stride defaults to K. */
+export function avgPool(size: number, stride = size): LayerSpec {
+  return { type: 'pool', mode: 'avg', size, stride };
+}
+
+/** An element-wise activation; alpha is leaky_relu's negative slope. */
+export function activation(fn: Activation, alpha = 0.01): LayerSpec {
+  return { type: 'activation', fn, alpha };
+}
+export const relu = (): LayerSpec => activation('relu');
+export const leakyRelu = (alpha = 0.01): LayerSpec => activation('leaky_relu', alpha);
+export const sigmoid = (): LayerSpec => activation('sigmoid');
+export const tanh = (): LayerSpec => activation('tanh');
+
+/** Inverted dropout with drop probability p (training only). */
+export function dropout(p: number): LayerSpec {
+  return { type: 'dropout', p };
+}
+
+/**
+ * A model spec from an input shape (`784`, `[28, 28]` as HxW or `[1, 28, 28]` as CxHxW) and the
+ * layers in order. Every layer's settings and shapes are checked here (UserError); the classes are
+ * the last layer's outputs, so it must be dense. `arch` names it in messages (default: built from
+ * the layers, like `784-128-relu-10`).
+ */
+export function sequential(input: number | readonly number[], layers: readonly LayerSpec[], arch?: string): ModelSpec {
+  const dims = typeof input === 'number' ? [input] : [...input];
+  if (dims.length < 1 || dims.length > 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new UserError(`the input shape must be 1 to 3 positive integers (like 784, [28, 28] or [1, 28, 28]), got ${JSON.stringify(input)}`);
+  }
+  const shape = [1, 1, 1, ...dims].slice(-3) as Shape;
+  if (layers.length === 0) throw new UserError('a model needs at least one layer: end with dense(classes)');
+  let out: Shape = shape;
+  for (const l of layers) out = createLayer(l, out).outShape;
+  const last = layers[layers.length - 1];
+  if (last.type !== 'dense') throw new UserError('a model must end with its classifier, dense(classes)');
+  return { input: shape, classes: shapeSize(out), layers: layers.map((l) => ({ ...l })), arch: arch ?? archOf(shape, layers) };
+}
+
+/** The `--arch`-style name of a layer list (dropout, which has no token, as `dropoutP`). */
+function archOf(input: Shape, layers: readonly LayerSpec[]): string {
+  const tok = (l: LayerSpec): string => {
+    switch (l.type) {
+      case 'dense': return String(l.units);
+      case 'conv2d': return `conv${l.filters}k${l.kernel}${l.stride !== 1 ? `s${l.stride}` : ''}${l.pad ? `p${l.pad}` : ''}`;
+      case 'pool': return `${l.mode}pool${l.size}${l.stride !== l.size ? `s${l.stride}` : ''}`;
+      case 'activation': return String(l.fn);
+      default: return `${l.type}${l.p ?? ''}`;
+    }
+  };
+  const head = input[0] === 1 && input[1] === 1 ? String(input[2]) : input[0] === 1 ? `${input[1]}x${input[2]}` : input.join('x');
+  return [head, ...layers.map(tok)].join('-');
+}
+
 /** One kind of `--arch` token: its pattern, a help line, and the layer it becomes. */
 export interface ArchToken {
   pattern: RegExp;
@@ -37,26 +110,25 @@ export interface ArchToken {
 
 export const ARCH_TOKENS: ArchToken[] = [
   { pattern: /^(\d+)$/, help: 'N: dense layer of N units',
-    build: (m) => ({ layers: [{ type: 'dense', units: Number(m[1]) }], hidden: true }) },
+    build: (m) => ({ layers: [dense(Number(m[1]))], hidden: true }) },
   { pattern: /^dense(\d+)$/, help: 'denseN: same as N',
-    build: (m) => ({ layers: [{ type: 'dense', units: Number(m[1]) }], hidden: true }) },
+    build: (m) => ({ layers: [dense(Number(m[1]))], hidden: true }) },
   { pattern: /^conv(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?$/,
     help: 'convNkK[sS][pP]: N filters of KxK, stride S (1), zero padding P (0)',
     build: (m) => ({
-      layers: [{ type: 'conv2d', filters: Number(m[1]), kernel: Number(m[2]),
-        stride: m[3] === undefined ? 1 : Number(m[3]), pad: m[4] === undefined ? 0 : Number(m[4]) }],
+      layers: [conv2d(Number(m[1]), Number(m[2]), { stride: m[3] === undefined ? 1 : Number(m[3]),
+        pad: m[4] === undefined ? 0 : Number(m[4]) })],
       hidden: true,
     }) },
   { pattern: /^(max|avg)?pool(\d+)(?:s(\d+))?$/,
     help: 'maxpoolK / avgpoolK [sS]: KxK pooling, stride S (K); poolK = maxpoolK',
     build: (m) => ({
-      layers: [{ type: 'pool', mode: m[1] === 'avg' ? 'avg' : 'max', size: Number(m[2]),
-        stride: m[3] === undefined ? Number(m[2]) : Number(m[3]) }],
+      layers: [(m[1] === 'avg' ? avgPool : maxPool)(Number(m[2]), m[3] === undefined ? Number(m[2]) : Number(m[3]))],
       hidden: false,
     }) },
   { pattern: /^(relu|leaky_relu|lrelu|sigmoid|tanh)$/,
     help: 'relu, leaky_relu (lrelu), sigmoid, tanh: that activation here (else --activation follows each hidden layer)',
-    build: (m) => ({ layers: [{ type: 'activation', fn: m[1] === 'lrelu' ? 'leaky_relu' : m[1], alpha: NaN }], hidden: false }) },
+    build: (m) => ({ layers: [activation((m[1] === 'lrelu' ? 'leaky_relu' : m[1]) as Activation, NaN)], hidden: false }) },
 ];
 
 /** Whether an --arch token is an explicit activation (then none is inserted before it). */
@@ -110,11 +182,11 @@ export function parseArch(arch: string, opts: ArchOptions,
     layers.push(...ls);
     if (isActivationToken(tok)) { // explicit activation: --alpha and --dropout apply as to inserted ones
       ls[0].alpha = opts.alpha;
-      if (opts.dropout > 0 && i < toks.length - 1) layers.push({ type: 'dropout', p: opts.dropout });
+      if (opts.dropout > 0 && i < toks.length - 1) layers.push(dropout(opts.dropout));
     }
     if (hidden && i < toks.length - 1 && !isActivationToken(toks[i + 1])) {
-      layers.push({ type: 'activation', fn: opts.activation, alpha: opts.alpha });
-      if (opts.dropout > 0) layers.push({ type: 'dropout', p: opts.dropout });
+      layers.push(activation(opts.activation, opts.alpha));
+      if (opts.dropout > 0) layers.push(dropout(opts.dropout));
     }
   }
   const last = layers[layers.length - 1];
@@ -125,7 +197,7 @@ export function parseArch(arch: string, opts: ArchOptions,
     throw new UserError(`--arch ends with ${last.units} outputs but the data has ${data.classes} classes; ` +
       `end --arch with ${data.classes}`);
   }
-  return { input: [C, data.height, data.width], classes: data.classes, layers, arch: toks.join('-') };
+  return sequential([C, data.height, data.width], layers, toks.join('-'));
 }
 
 /** Checks a spec read from a file (shape only; layer settings are checked when built). */

@@ -56,7 +56,7 @@ export interface TrainConfig {
 
 /**
  * What a newcomer gets with no flags: a 784-256-128-10 ReLU MLP, Adam with a cosine decay,
- * batch 128, 6 epochs. Measured: see the README (>= 98% test accuracy within 20 s on 2 cores).
+ * batch 128, 6 epochs. Measured: see docs/performance.md (>= 98% test accuracy within 20 s on 2 cores).
  */
 export const DEFAULTS: TrainConfig = {
   arch: '784-256-128-10',
@@ -103,6 +103,14 @@ export const PRESETS: Record<string, { help: string; config: Partial<TrainConfig
     },
   },
 };
+
+/** Rows per forward call when evaluating (and the batch a loaded model is built for). */
+export const EVAL_BATCH = 1000;
+
+/** Which optimizer-state arenas an optimizer uses (and a checkpoint stores). */
+export function optimizerSlots(kind: string): ('m' | 'v')[] {
+  return kind === 'adam' || kind === 'adamw' ? ['m', 'v'] : kind === 'sgd' ? [] : ['m'];
+}
 
 /** Rejects values no run can use, with what to do instead. */
 export function validateConfig(c: TrainConfig): void {

@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
-import { parseWarmup, validateConfig, type TrainConfig } from './config.js';
+import { EVAL_BATCH, optimizerSlots, parseWarmup, validateConfig, type TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
 
 /**
@@ -19,8 +19,7 @@ import { learningRate } from './schedule.js';
  * than 1000-row ones, and the same on one thread (A/B in one process).
  */
 export const FULL_BATCH_CHUNK = 2000;
-/** Rows per forward call when evaluating. */
-export const EVAL_BATCH = 1000;
+export { EVAL_BATCH, optimizerSlots } from './config.js';
 
 /** One row of metrics.csv / metrics.json. Losses are means per sample; null = not evaluated. */
 export interface EpochMetrics {
@@ -344,11 +343,6 @@ export class Trainer {
     }
     return { status: 'done' };
   }
-}
-
-/** Which optimizer-state arenas an optimizer uses (and a checkpoint stores). */
-export function optimizerSlots(kind: string): ('m' | 'v')[] {
-  return kind === 'adam' || kind === 'adamw' ? ['m', 'v'] : kind === 'sgd' ? [] : ['m'];
 }
 
 /** Copies a dataset's u8 images and labels into backend memory once. */

@@ -88,6 +88,11 @@ export class Dense implements Layer {
     }
   }
 
+  dispose(): void {
+    this.kept.clear();
+    this.keptNow = null;
+  }
+
   /** Whether a forward with this inputKey will not read its x: the layer kept the rows it needs. */
   keepsInput(key: string): boolean {
     return !!this.kept.get(key);

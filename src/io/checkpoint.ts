@@ -1,6 +1,6 @@
 // Checkpoints: one safetensors file per run (JSON header + raw little-endian tensors, readable
 // from Python with `safetensors.numpy.load_file`), written atomically, holding everything a run
-// needs to continue bit for bit, and the model-file loader that eval and infer use.
+// needs to continue bit for bit, and the loader that eval and infer use.
 //
 // Format "wasmnist-checkpoint", version 1:
 //   tensors   W1, b1, W2, b2, ...       parameters (F32), W as (O,I), b as (O)
@@ -16,20 +16,17 @@
 //             class_names               JSON ["0", "1", ...]
 //             optimizer                 JSON {kind, step}
 //
-// The seed's .npz layout (W1 (O,I), b1 (O,1), ...) is both exported (weights.npz in each run) and
-// accepted by loadModelFile, so the numpy world is one command away.
-import { extname } from 'node:path';
-import type { Backend } from './engine/backend.js';
-import { ACTIVATIONS, type Activation } from './engine/backend.js';
-import { UserError } from './errors.js';
-import { readNpz, writeNpz, type NpyArray } from './io/npz.js';
-import { readSafetensors, writeSafetensors, type Tensor } from './io/safetensors.js';
-import { Model } from './model/model.js';
-import { validateSpec, type ModelSpec } from './model/spec.js';
-import { shapeSize, type LayerSpec, type Shape } from './model/layer.js';
-import { createLayer } from './model/layers/index.js';
-import type { TrainConfig } from './train/config.js';
-import { EVAL_BATCH, optimizerSlots, type ResumeData, type TrainState, type Trainer } from './train/trainer.js';
+// The seed's .npz layout lives in model-file.ts, apart, so loading a checkpoint (infer's start-up)
+// does not load the zip code.
+import type { Backend } from '../engine/backend.js';
+import { UserError } from '../errors.js';
+import { readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
+import { Model } from '../model/model.js';
+import { validateSpec, type ModelSpec } from '../model/spec.js';
+import { shapeSize, type Shape } from '../model/layer.js';
+import { createLayer } from '../model/layers/index.js';
+import { EVAL_BATCH, optimizerSlots, type TrainConfig } from '../train/config.js';
+import type { ResumeData, TrainState, Trainer } from '../train/trainer.js';
 
 export const CHECKPOINT_FORMAT = 'wasmnist-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -53,25 +50,62 @@ export interface Checkpoint {
 
 /** Writes the trainer's whole state to path (atomically: a crash leaves the old file). */
 export function saveCheckpoint(path: string, t: Trainer, classNames: string[]): void {
-  const tensors: Record<string, Tensor> = {};
+  writeCheckpoint(path, checkpointOf(t, classNames));
+}
+
+/** A trainer's whole state as a Checkpoint (copies, in the order the file stores them). */
+export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   const slots = optimizerSlots(t.config.optimizer);
+  const params: Record<string, Float32Array> = {};
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
   for (const e of t.model.entries) {
-    tensors[e.name] = { dtype: 'F32', shape: e.shape, data: e.value.slice() };
-    if (slots.includes('m')) tensors[`m.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.m.slice(e.offset, e.offset + e.size) };
-    if (slots.includes('v')) tensors[`v.${e.name}`] = { dtype: 'F32', shape: e.shape, data: t.v.slice(e.offset, e.offset + e.size) };
+    params[e.name] = e.value.slice();
+    if (slots.includes('m')) m[e.name] = t.m.slice(e.offset, e.offset + e.size);
+    if (slots.includes('v')) v[e.name] = t.v.slice(e.offset, e.offset + e.size);
   }
   const state: TrainState = { ...t.state, rng: t.rng.getState() };
-  if (state.stepInEpoch > 0) tensors.perm = { dtype: 'I32', shape: [t.perm.length], data: t.perm.slice() };
+  return {
+    spec: t.spec, config: t.config, normalization: { scale: t.config.scale, shift: t.config.shift }, classNames,
+    state, params, m, v, perm: state.stepInEpoch > 0 ? t.perm.slice() : null,
+  };
+}
+
+/** Writes a checkpoint (atomically): each parameter followed by its optimizer state, then perm. */
+export function writeCheckpoint(path: string, ck: Checkpoint): void {
+  const tensors: Record<string, Tensor> = {};
+  const shapes = paramShapes(ck.spec);
+  for (const [name, data] of Object.entries(ck.params)) {
+    const shape = shapes.get(name) ?? [data.length];
+    tensors[name] = { dtype: 'F32', shape, data };
+    if (ck.m[name]) tensors[`m.${name}`] = { dtype: 'F32', shape, data: ck.m[name] };
+    if (ck.v[name]) tensors[`v.${name}`] = { dtype: 'F32', shape, data: ck.v[name] };
+  }
+  if (ck.perm) tensors.perm = { dtype: 'I32', shape: [ck.perm.length], data: ck.perm };
   writeSafetensors(path, tensors, {
     format: CHECKPOINT_FORMAT,
     format_version: String(CHECKPOINT_VERSION),
-    model: JSON.stringify(t.spec),
-    config: JSON.stringify(t.config),
-    state: JSON.stringify(state),
-    normalization: JSON.stringify({ scale: t.config.scale, shift: t.config.shift }),
-    class_names: JSON.stringify(classNames),
-    optimizer: JSON.stringify({ kind: t.config.optimizer, step: t.state.step }),
+    model: JSON.stringify(ck.spec),
+    config: JSON.stringify(ck.config),
+    state: JSON.stringify(ck.state),
+    normalization: JSON.stringify({ scale: ck.normalization.scale, shift: ck.normalization.shift }),
+    class_names: JSON.stringify(ck.classNames),
+    optimizer: JSON.stringify({ kind: ck.config.optimizer, step: ck.state.step }),
   });
+}
+
+/** Each parameter's name (W1, b1, ...) and shape, from the spec alone (builds no buffers). */
+function paramShapes(spec: ModelSpec): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  let shape: Shape = spec.input;
+  let n = 0;
+  for (const ls of spec.layers) {
+    const layer = createLayer(ls, shape);
+    if (layer.paramDefs.length > 0) n++;
+    for (const def of layer.paramDefs) shapes.set(`${def.role}${n}`, def.shape);
+    shape = layer.outShape;
+  }
+  return shapes;
 }
 
 /** Reads and checks a checkpoint; every problem is a UserError naming the file and the fix. */
@@ -156,7 +190,7 @@ function checkSpecSizes(spec: ModelSpec, params: Record<string, Float32Array>, p
  * otherwise load silently and predict NaN (found by the loader fuzz tests). No written checkpoint
  * holds one: training stops at the first non-finite loss.
  */
-function finite<T extends Float32Array | Float64Array>(data: T, name: string, where: string): T {
+export function finite<T extends Float32Array | Float64Array>(data: T, name: string, where: string): T {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) throw new UserError(`${where}: tensor ${name} holds ${data[i]} at index ${i}`);
   }
@@ -168,16 +202,6 @@ export function resumeData(ck: Checkpoint): ResumeData {
   return { state: ck.state, params: ck.params, m: ck.m, v: ck.v, perm: ck.perm };
 }
 
-/** Writes the parameters in the seed's .npz layout: W as (O,I), b as (O,1), float32. */
-export function exportNpz(path: string, model: Model): void {
-  const arrays: Record<string, NpyArray> = {};
-  for (const e of model.entries) {
-    const shape = e.def.role === 'b' && e.shape.length === 1 ? [e.shape[0], 1] : e.shape;
-    arrays[e.name] = { dtype: '<f4', shape, data: e.value.slice() };
-  }
-  writeNpz(path, arrays);
-}
-
 /** What eval and infer need from a model file. */
 export interface LoadedModelFile {
   model: Model;
@@ -187,13 +211,8 @@ export interface LoadedModelFile {
   inputShape: [number, number, number];
 }
 
-/**
- * Loads a model for inference from our .safetensors checkpoint or a seed-layout .npz (W1 (O,I),
- * b1 (O,1), W2 ...; hidden activation `activation`, default relu; softmax output; /255 input).
- */
-export function loadModelFile(path: string, backend: Backend,
-  opts: { activation?: Activation } = {}): LoadedModelFile {
-  if (extname(path).toLowerCase() === '.npz') return loadNpzModel(path, backend, opts.activation ?? 'relu');
+/** Loads a checkpoint's model for inference (eval, infer, the library's load). */
+export function loadCheckpointModel(path: string, backend: Backend): LoadedModelFile {
   const ck = readCheckpoint(path);
   const model = new Model(backend, ck.spec, EVAL_BATCH);
   for (const e of model.entries) {
@@ -203,56 +222,11 @@ export function loadModelFile(path: string, backend: Backend,
     }
     e.value.set(src);
   }
-  const classNames = Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes
-    ? ck.classNames.map(String) : Array.from({ length: ck.spec.classes }, (_, i) => String(i));
-  return { model, normalization: ck.normalization, classNames, inputShape: [...ck.spec.input] };
+  return { model, normalization: ck.normalization, classNames: classNamesOf(ck), inputShape: [...ck.spec.input] };
 }
 
-function loadNpzModel(path: string, backend: Backend, activation: Activation): LoadedModelFile {
-  if (!ACTIVATIONS.includes(activation)) throw new UserError(`unknown activation '${activation}'`);
-  const arrays = readNpz(path);
-  const bad = (msg: string) => new UserError(`${path}: ${msg}; expected the seed's layout W1 (O,I), b1 (O,1), W2, b2, ...`);
-  const Ws: NpyArray[] = [];
-  const bs: NpyArray[] = [];
-  for (let i = 1; arrays[`W${i}`]; i++) {
-    const W = arrays[`W${i}`];
-    const b = arrays[`b${i}`];
-    if (!b) throw bad(`has W${i} but no b${i}`);
-    if (W.shape.length === 4) {
-      throw new UserError(`${path}: W${i} (${W.shape}) is a convolution; a .npz keeps no layer settings (stride, ` +
-        'padding, pooling): evaluate the run\'s checkpoint.safetensors instead');
-    }
-    if (W.shape.length !== 2) throw bad(`W${i} has shape (${W.shape}), not 2-D`);
-    const O = W.shape[0];
-    const bSize = b.shape.reduce((x, y) => x * y, 1);
-    if (bSize !== O || b.shape.some((d, k) => k > 0 && d !== 1)) throw bad(`b${i} has shape (${b.shape}), expected (${O},1)`);
-    if (i > 1 && W.shape[1] !== Ws[i - 2].shape[0]) {
-      throw bad(`W${i} takes ${W.shape[1]} inputs but W${i - 1} gives ${Ws[i - 2].shape[0]}`);
-    }
-    if (!['<f4', '<f8'].includes(W.dtype) || !['<f4', '<f8'].includes(b.dtype)) throw bad(`W${i}/b${i} are not float arrays`);
-    finite(W.data as Float32Array, `W${i}`, `${path}: the file is damaged`);
-    finite(b.data as Float32Array, `b${i}`, `${path}: the file is damaged`);
-    Ws.push(W);
-    bs.push(b);
-  }
-  if (Ws.length === 0) throw bad('has no W1');
-  const I = Ws[0].shape[1];
-  const side = Math.round(Math.sqrt(I));
-  const input: [number, number, number] = side * side === I ? [1, side, side] : [1, 1, I];
-  const layers: LayerSpec[] = [];
-  Ws.forEach((W, k) => {
-    layers.push({ type: 'dense', units: W.shape[0] });
-    if (k < Ws.length - 1) layers.push({ type: 'activation', fn: activation, alpha: 0.01 });
-  });
-  const classes = Ws[Ws.length - 1].shape[0];
-  const spec: ModelSpec = { input, classes, layers, arch: [I, ...Ws.map((W) => W.shape[0])].join('-') };
-  const model = new Model(backend, spec, EVAL_BATCH);
-  Ws.forEach((W, k) => {
-    model.param(`W${k + 1}`)!.value.set(W.data as Float32Array | Float64Array);
-    model.param(`b${k + 1}`)!.value.set(bs[k].data as Float32Array | Float64Array);
-  });
-  return {
-    model, normalization: { scale: 1 / 255, shift: 0 },
-    classNames: Array.from({ length: classes }, (_, i) => String(i)), inputShape: input,
-  };
+/** The stored class names, or "0", "1", ... when they are missing or do not fit the model. */
+export function classNamesOf(ck: Checkpoint): string[] {
+  return Array.isArray(ck.classNames) && ck.classNames.length === ck.spec.classes
+    ? ck.classNames.map(String) : Array.from({ length: ck.spec.classes }, (_, i) => String(i));
 }
