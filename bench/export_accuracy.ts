@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelFile } from '../src/checkpoint.js';
+import { loadModelFile } from '../src/io/model-file.js';
 import { loadData } from '../src/data/index.js';
 import { createBackend } from '../src/engine/index.js';
 import { exportModel, sourceOf } from '../src/export/index.js';

@@ -9,6 +9,9 @@ export {
 } from './api/train.js';
 export { loadMnist, loadIdx, loadCsv } from './api/data.js';
 export {
+  exportModel, FORMATS as EXPORT_FORMATS, type ExportOptions, type ExportResult, type ExportFormat, type ExportSource,
+} from './export/index.js';
+export {
   dense, conv2d, maxPool, avgPool, activation, relu, leakyRelu, sigmoid, tanh, dropout, type ModelSpec, type ArchOptions,
 } from './model/spec.js';
 export type { LayerSpec, Shape, InitRule } from './model/layer.js';

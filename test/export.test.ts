@@ -20,6 +20,7 @@ import { createLayer, LAYER_TYPES } from '../src/model/layers/index.js';
 import { Model } from '../src/model/model.js';
 import { parseArch, type ModelSpec } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
+import { dense, relu, sequential, train } from '../src/index.js';
 import { expectClose, expectUserError } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmnist-export-'));
@@ -194,6 +195,31 @@ describe('the generated layers', () => {
     expect(layers.map((l: { class_name: string }) => l.class_name)).toEqual(['Rescaling', 'Flatten', 'Dense', 'LeakyReLU',
       'Dense', 'Activation', 'Dense', 'Activation']);
     expect(layers[3].config.alpha).toBe(0.05);
+  });
+});
+
+describe('the library: Network.export', () => {
+  it('a trained network exports to ONNX, whose probabilities match net.predict within 1e-4', async () => {
+    const n = 60;
+    const rng = new Rng(5);
+    const imgs = new Uint8Array(n * 64);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      for (let p = 0; p < 64; p++) imgs[i * 64 + p] = ((p >> 3) < 4) === (i % 2 === 0) ? 200 + rng.int(50) : rng.int(50);
+    }
+    const ds = { images: imgs, labels, n, height: 8, width: 8, classes: 2, source: 'halves' };
+    const net = sequential([8, 8], [dense(8), relu(), dense(2)]);
+    await expect(net.export(out('untrained.onnx'), { format: 'onnx' })).rejects.toThrow(/no weights/);
+    await train(net, { train: ds, test: ds }, { epochs: 2, batch: 16, threads: 1 });
+    const path = out('lib.onnx');
+    const r = await net.export(path, { format: 'onnx' });
+    expect(r.files).toEqual([path]);
+    const want = net.predict(imgs);
+    const session = await ort.InferenceSession.create(readFileSync(path));
+    const got = await session.run({ pixels: new ort.Tensor('float32', Float32Array.from(imgs), [n, 1, 8, 8]) });
+    expectClose(got.probabilities.data as Float32Array, want, 1e-4, 0);
+    net.dispose();
   });
 });
 

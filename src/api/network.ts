@@ -12,6 +12,7 @@ import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
 import { EVAL_BATCH } from '../train/config.js';
 import type { EpochMetrics, Trainer } from '../train/trainer.js';
+import type { ExportFormat, ExportResult } from '../export/index.js';
 
 /** Where the kernels run. Defaults: `wasm` (SIMD), every core, no relaxed SIMD. */
 export interface BackendOptions {
@@ -89,6 +90,20 @@ export class Network {
     if (this.trainer) writeCheckpoint(path, checkpointOf(this.trainer, this.classNames));
     else if (this.checkpoint) writeCheckpoint(path, { ...this.checkpoint, classNames: this.classNames });
     else throw new UserError('the network has no weights yet: train() it before save()');
+  }
+
+  /**
+   * Writes the network for another runtime (docs/export.md): `onnx` (a .onnx file), `tfjs`
+   * (model.json + weights for tf.loadLayersModel) or `pytorch` (state_dict safetensors + model.py),
+   * each taking float32 pixels 0..255 and giving class probabilities. An existing out is refused
+   * unless force. The exporters are loaded on first use.
+   */
+  async export(out: string, opts: { format: ExportFormat; force?: boolean }): Promise<ExportResult> {
+    const params = this.weights();
+    if (!params) throw new UserError('the network has no weights yet: train() or load() it before export()');
+    const { exportModel } = await import('../export/index.js');
+    return exportModel({ spec: this.spec, params, normalization: this.normalization, classNames: this.classNames },
+      { format: opts.format, out, force: opts.force });
   }
 
   /**

@@ -7,18 +7,14 @@ import { runMain } from './common.js';
 
 type Command = { main(argv: string[]): Promise<number> };
 
-/** The command modules, by name; the paths are variables where tsc must not require the file. */
+/** The command modules, by name. */
 const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> = {
   train: { help: 'train a network on MNIST or your IDX/CSV data (writes a run folder)', load: () => import('./train.js') },
   eval: { help: 'accuracy and confusion matrix of a saved model on a test set', load: () => import('./eval.js') },
   infer: { help: 'read handwritten digits from PNG/JPEG/GIF files', load: () => import('./infer.js') },
   bench: { help: 'verify every kernel against the reference, then time them', load: () => import('../../bench/bench.js') },
-  export: { help: 'export a trained model to other formats', load: () => import(optional('./export.js')) },
+  export: { help: 'export a trained model to other formats', load: () => import('./export.js') },
 };
-
-function optional(path: string): string {
-  return path; // a string tsc does not resolve: the module may be absent from this build
-}
 
 function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -42,14 +38,7 @@ async function dispatch(argv: string[]): Promise<number> {
     process.stderr.write(`error: unknown command '${cmd}'; use one of ${Object.keys(COMMANDS).join(', ')} (see wasmnist --help)\n`);
     return 2;
   }
-  let mod: Command;
-  try {
-    mod = await entry.load();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes(`/${cmd}.js`)) throw e;
-    process.stderr.write(`error: the ${cmd} command is not part of this build\n`);
-    return 2;
-  }
+  const mod = await entry.load();
   return mod.main(rest);
 }
 

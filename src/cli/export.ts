@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { exportModel, FORMATS, type ExportFormat } from '../export/index.js';
-import { runMain } from './common.js';
+import { runIfMain } from './common.js';
 
 const EPILOG = `
 Formats (each takes float32 pixels 0..255 with the normalization built in, and gives class
@@ -42,4 +42,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runMain(() => main(process.argv.slice(2)));
+runIfMain(import.meta.url, main);

@@ -7,7 +7,7 @@
 //   pytorch  out is a folder: model.safetensors + model.py
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { loadModelFile } from '../checkpoint.js';
+import { loadModelFile } from '../io/model-file.js';
 import type { Activation } from '../engine/backend.js';
 import { createBackend } from '../engine/index.js';
 import { UserError } from '../errors.js';

@@ -3,7 +3,7 @@
 // this walk and differ only in how they write each layer, one switch on the layer type per format
 // whose default refuses: a new layer kind (batch normalization) is one case in each.
 import { UserError } from '../errors.js';
-import type { Normalization, LoadedModelFile } from '../checkpoint.js';
+import type { Normalization, LoadedModelFile } from '../io/checkpoint.js';
 import type { LayerSpec, Shape } from '../model/layer.js';
 import { createLayer } from '../model/layers/index.js';
 import type { ModelSpec } from '../model/spec.js';
