@@ -125,7 +125,7 @@ describe('npz errors', () => {
     expectUserError(() => readNpz(join(tmp, 'absent.npz')), /not found.*absent\.npz/);
     expectUserError(() => readNpz(f('empty.npz', new Uint8Array(0))), /empty\.npz is not a valid \.npz.*too short/);
     const noise = new Uint8Array(5000).map((_, i) => (i * 131 + 7) & 255);
-    expectUserError(() => readNpz(f('noise.npz', noise)), /noise\.npz .*no zip end-of-directory/);
+    expectUserError(() => readNpz(f('noise.npz', noise)), /noise\.npz .*(no zip end-of-directory|does not start like a zip)/);
     for (const cut of [1, 30, good.length >> 1]) {
       expectUserError(() => readNpz(f('cut.npz', good.subarray(0, good.length - cut))), /cut\.npz is not a valid \.npz/);
       expectUserError(() => readNpz(f('cutz.npz', goodZ.subarray(0, goodZ.length - cut))), /cutz\.npz is not a valid \.npz/);

@@ -29,7 +29,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--no-annotate', 'do not write annotated images')
     .option('--timing', 'print where the time went (ms since the process started) to stderr')
     .option('--backend <name>', 'compute backend: wasm (default), wasm-simd, wasm-scalar, ts', 'wasm')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ outputError: () => { /* runMain prints one line */ } });
   program.parse(argv, { from: 'user' });
   const opts = program.opts<{ model?: string; out?: string; json?: boolean; annotate: boolean; backend: string; timing?: boolean }>();
 

@@ -1,7 +1,7 @@
 // `npm run train`: trains an MLP on MNIST (or your IDX/CSV data), evaluates every epoch, writes a
 // run folder (checkpoint, metrics, curves, confusion matrix, misclassified digits, weights.npz),
 // resumes exactly from a checkpoint, and stops cleanly on Ctrl-C.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -18,7 +18,11 @@ import { Trainer, type EpochMetrics, type StepInfo } from '../train/trainer.js';
 import {
   confusionMatrix, confusionSvg, confusionText, curvesSvg, metricsCsv, misclassifiedPng, writeText,
 } from '../train/report.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { divergenceMessage } from '../train/divergence.js';
+import { clampThreads } from '../util/threads.js';
+import { claimRunFolder } from './guard.js';
+import { onStopSignals, stopNotice } from './signals.js';
 import {
   EXIT, choiceArg, defaultThreads, disposeBackend, intArg, makeBackend, numArg, runMain,
 } from './common.js';
@@ -29,10 +33,10 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   optimizer: 'optimizer', lr: 'lr', momentum: 'momentum', weightDecay: 'weightDecay', schedule: 'schedule',
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
-  testCsv: 'testCsv', skipZeros: 'skipZeros',
+  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
-const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv'];
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery'];
 
 const EPILOG = `
 Examples:
@@ -46,9 +50,11 @@ Examples:
 Run folder (runs/<timestamp>/ or --out): checkpoint.safetensors (resume with --resume), weights.npz
 (the seed's numpy layout: W1 (O,I), b1 (O,1), ...), metrics.csv, metrics.json, loss.svg,
 accuracy.svg, confusion.svg, misclassified.png.
---warmup is in epochs (1, 0.5) or steps (500steps). Ctrl-C finishes the step, saves a checkpoint
-and prints how to resume (exit 130). A NaN/Inf loss stops the run (exit 3), keeping the last good
-checkpoint. Exit codes: 0 ok, 1 bad input, 2 bad flag, 3 diverged, 130 interrupted.`;
+--warmup is in epochs (1, 0.5) or steps (500steps). Ctrl-C (or SIGTERM) finishes the step, saves a
+checkpoint and prints how to resume (exit 130). A NaN/Inf loss, or a loss 10x above its start,
+stops the run (exit 3) and says which checkpoint is on disk. --out refuses a folder that holds
+another run unless you --resume its checkpoint or pass --force. --threads above the core count
+uses the core count. Exit codes: 0 ok, 1 bad input, 2 bad flag, 3 diverged, 130 interrupted.`;
 
 function buildProgram(): Command {
   const d = DEFAULTS;
@@ -82,11 +88,13 @@ function buildProgram(): Command {
       'units, or any first layer with --batch full, multiplies only the nonzeros of mostly-zero inputs ' +
       'such as MNIST; same results up to rounding, faster)')
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD) or ts (reference)').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
+    .option('--threads <n>', 'threads for the wasm kernels (at most the core count)',
+      (v: string) => clampThreads(intArg(1)(v), (line) => process.stderr.write(line + '\n')), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--out <dir>', 'run folder (default: runs/<timestamp>, or the checkpoint\'s folder with --resume)')
     .option('--resume <file>', 'continue from a checkpoint.safetensors')
-    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only)', intArg(0), 0)
+    .option('--force', 'write over the run already in --out (default: refuse a folder that holds another run)')
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only; kept on --resume)', intArg(0), d.checkpointEvery)
     .option('--quiet', 'print only the final result')
     .option('--json', 'print one JSON summary object at the end (and nothing else)')
     .addHelpText('after', EPILOG)
@@ -175,11 +183,8 @@ async function main(argv: string[]): Promise<number> {
   const loadSeconds = (performance.now() - t0) / 1000;
 
   const outDir = o.out ?? (o.resume ? dirname(o.resume) : timestampDir());
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`cannot create the run folder ${outDir} (${(e as Error).message}); pass --out with a writable folder`);
-  }
+  ensureDir(outDir, 'the run folder', 'pass --out with a writable folder');
+  claimRunFolder(outDir, { resume: o.resume, force: o.force });
   const ckPath = join(outDir, 'checkpoint.safetensors');
   const show = (f: string) => { const r = relative(process.cwd(), f); return r && !r.startsWith('..') ? r : f; };
   const resumeCmd = `npm run train -- --resume ${show(ckPath)}`;
@@ -197,14 +202,12 @@ async function main(argv: string[]): Promise<number> {
   say(`Engine   ${backend.name}, ${threads} thread${threads > 1 ? 's' : ''}`);
   say(`Run      ${show(outDir)}/`);
 
-  // ---- Ctrl-C: finish the step, checkpoint, exit 130; a second Ctrl-C exits at once ----
+  // ---- Ctrl-C or SIGTERM: finish the step, checkpoint, exit 130; a second one exits at once ----
   let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(EXIT.interrupted);
+  const offSignals = onStopSignals((signal) => {
     stop = true;
-    if (!quiet) process.stderr.write('\nStopping after this step (Ctrl-C again to quit without saving)...\n');
-  };
-  process.on('SIGINT', onSigint);
+    if (!quiet) process.stderr.write(`\n${stopNotice(signal)}\n`);
+  });
 
   // ---- progress: a bar in a terminal, one line per epoch otherwise ----
   const tty = Boolean(process.stdout.isTTY) && !quiet;
@@ -213,10 +216,14 @@ async function main(argv: string[]): Promise<number> {
   let runSteps = 0;
   const totalSteps = trainer.totalSteps;
   const stepsDoneAtStart = trainer.state.step;
-  let savedEpoch = -1; // epoch of the checkpoint on disk (-1: none written by this run)
-  const writeFiles = (m: EpochMetrics | null) => {
+  // The checkpoint on disk: the one resumed from, then each one this run writes.
+  let saved = ck && existsSync(ckPath) ? { path: show(ckPath), epoch: ck.state.epoch, step: ck.state.step, resumedFrom: true } : null;
+  const save = () => {
     saveCheckpoint(ckPath, trainer, classNames);
-    savedEpoch = trainer.state.epoch;
+    saved = { path: show(ckPath), epoch: trainer.state.epoch, step: trainer.state.step, resumedFrom: false };
+  };
+  const writeFiles = (m: EpochMetrics | null) => {
+    save();
     const h = trainer.state.history;
     writeText(join(outDir, 'metrics.csv'), metricsCsv(h));
     writeText(join(outDir, 'metrics.json'), JSON.stringify({ config: c, model: trainer.spec, epochs: h }, null, 2) + '\n');
@@ -239,7 +246,8 @@ async function main(argv: string[]): Promise<number> {
     onStep: (s: StepInfo) => {
       runSteps++;
       // Mid-epoch checkpoint (state, RNG and this epoch's row order): resumes exactly like Ctrl-C's.
-      if (o.checkpointEvery > 0 && trainer.state.step % o.checkpointEvery === 0) saveCheckpoint(ckPath, trainer, classNames);
+      const every = c.checkpointEvery ?? 0;
+      if (every > 0 && trainer.state.step % every === 0) save();
       if (!bar) return;
       const perStep = (performance.now() - runStart) / 1000 / runSteps;
       const left = (totalSteps - stepsDoneAtStart - runSteps) * perStep;
@@ -257,7 +265,7 @@ async function main(argv: string[]): Promise<number> {
     shouldStop: () => stop,
   });
   if (bar) (bar as cliProgress.SingleBar).stop();
-  process.off('SIGINT', onSigint);
+  offSignals();
 
   if (end.status === 'stopped') {
     writeFiles(null);
@@ -269,13 +277,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.interrupted;
   }
   if (end.status === 'diverged') {
-    const good = savedEpoch >= 0 || (Boolean(ck) && existsSync(ckPath));
-    const goodEpoch = savedEpoch >= 0 ? savedEpoch : ck?.state.epoch;
-    const lower = c.lr / 10;
-    process.stderr.write(`error: the loss became ${end.loss} at epoch ${end.epoch}, step ${end.step}: lr ${c.lr} is too high ` +
-      `for this model; try --lr ${Number(lower.toPrecision(2))}. ` +
-      (good ? `Last good checkpoint: ${show(ckPath)} (epoch ${goodEpoch}).` : 'No checkpoint was written.') + '\n');
-    if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: good ? ckPath : null }) + '\n');
+    process.stderr.write(`error: ${divergenceMessage({ ...end, checkpoint: saved })}\n`);
+    if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: saved ? ckPath : null }) + '\n');
     disposeBackend(backend);
     return EXIT.diverged;
   }
