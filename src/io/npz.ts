@@ -7,7 +7,7 @@
 // Reading accepts stored and deflated entries (each inflated within its stated size, its CRC-32
 // checked), zip64 sizes, Fortran order (transposed to C order)
 // and big-endian dtypes (byte-swapped); writing gives v1.0 arrays in C order, little-endian.
-import { crc32, inflateRawSync } from 'node:zlib';
+import { constants as Z, crc32, inflateRawSync } from 'node:zlib';
 import { zipSync, type Zippable } from 'fflate';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -29,6 +29,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAX_RANK = 32;
 /** deflate cannot expand more than about 1032:1; a larger claim is a corrupt or hostile archive. */
 const MAX_DEFLATE_RATIO = 1032;
+/** Compressed bytes inflated to read a member's npy header (at most about 4 MB come out). */
+const NPY_HEAD_INPUT = 4096;
 
 /** The .npy v1.0 bytes of one array. */
 export function encodeNpy(arr: NpyArray, name = 'array'): Uint8Array {
@@ -54,7 +56,27 @@ export function encodeNpy(arr: NpyArray, name = 'array'): Uint8Array {
 
 /** Parse one .npy file's bytes; `what` names it in errors ("w.npz: W1.npy"). */
 export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
-  const bad = (msg: string) => new UserError(`${what} is not a valid .npy array: ${msg}; re-save it with numpy.savez`);
+  const h = parseNpyHeader(bytes, what);
+  const body = bytes.length - h.dataStart;
+  if (h.dataBytes !== body) throw npyError(what, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes but the file holds ${body} (truncated?)`);
+  const data = h.kind.make(h.count);
+  const raw = new Uint8Array(data.buffer);
+  raw.set(bytes.subarray(h.dataStart));
+  if (h.bigEndian && h.kind.size > 1) byteSwap(raw, h.kind.size);
+  const dims = h.shape;
+  return { dtype: h.kind.dtype, shape: dims, data: h.fortran && dims.length > 1 ? fortranToC(data, dims) : data };
+}
+
+function npyError(what: string, msg: string): UserError {
+  return new UserError(`${what} is not a valid .npy array: ${msg}; re-save it with numpy.savez`);
+}
+
+/**
+ * The header at the start of .npy bytes (the rest may be absent): dtype, shape, order, and where
+ * the data starts and how long it must be. What an .npz member promises before it is inflated.
+ */
+function parseNpyHeader(bytes: Uint8Array, what: string) {
+  const bad = (msg: string) => npyError(what, msg);
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw bad('missing the \\x93NUMPY magic');
   const major = bytes[6];
   if (major < 1 || major > 3) throw bad(`unknown format version ${major}.${bytes[7]}`);
@@ -87,16 +109,8 @@ export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
   }
   let count = 1;
   for (const d of shape as number[]) count = Math.min(count * d, Number.MAX_SAFE_INTEGER);
-  const need = count * kind.size;
-  const body = bytes.length - start - hlen;
-  if (need !== body) throw bad(`shape (${shape}) of '${descr}' needs ${need} data bytes but the file holds ${body} (truncated?)`);
-
-  const data = kind.make(count);
-  const raw = new Uint8Array(data.buffer);
-  raw.set(bytes.subarray(start + hlen));
-  if (m[1] === '>' && kind.size > 1) byteSwap(raw, kind.size);
-  const dims = shape as number[];
-  return { dtype: kind.dtype, shape: dims, data: fortran && dims.length > 1 ? fortranToC(data, dims) : data };
+  return { descr, kind, shape: shape as number[], fortran, bigEndian: m[1] === '>', count, dataStart: start + hlen,
+    dataBytes: count * kind.size };
 }
 
 function byteSwap(raw: Uint8Array, size: number): void {
@@ -207,7 +221,7 @@ export function decodeNpz(bytes: Uint8Array, what: string): Record<string, NpyAr
   for (const m of zipMembers(bytes, bad)) {
     if (m.name.endsWith('/')) continue;
     if (!m.name.endsWith('.npy')) throw bad(`entry ${m.name} is not a .npy array`);
-    out[m.name.slice(0, -4)] = decodeNpy(inflateMember(bytes, m, bad), `${what}: ${m.name}`);
+    out[m.name.slice(0, -4)] = decodeNpy(inflateMember(bytes, m, bad, what), `${what}: ${m.name}`);
   }
   return out;
 }
@@ -216,7 +230,7 @@ export function decodeNpz(bytes: Uint8Array, what: string): Record<string, NpyAr
 interface ZipMember { name: string; method: number; crc: number; size: number; originalSize: number; local: number }
 
 /** The bytes of one member, inflated within its stated size and checked against its CRC-32. */
-function inflateMember(bytes: Uint8Array, m: ZipMember, bad: (msg: string) => UserError): Uint8Array {
+function inflateMember(bytes: Uint8Array, m: ZipMember, bad: (msg: string) => UserError, what: string): Uint8Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const start = m.local + 30 + dv.getUint16(m.local + 26, true) + dv.getUint16(m.local + 28, true);
   if (start + m.size > bytes.length) throw bad(`entry ${m.name} claims ${m.size} compressed bytes, more than the file holds (truncated?)`);
@@ -226,6 +240,20 @@ function inflateMember(bytes: Uint8Array, m: ZipMember, bad: (msg: string) => Us
     if (m.originalSize !== m.size) throw bad(`stored entry ${m.name} has mismatched sizes`);
     data = raw;
   } else {
+    // The npy header inside (its first inflated bytes) promises the member's size: it must agree
+    // with the zip's, and it is the limit, so a member cannot grow past what its array needs.
+    let head: Uint8Array;
+    try {
+      head = inflateRawSync(raw.subarray(0, NPY_HEAD_INPUT), { finishFlush: Z.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw bad(`the zip data of ${m.name} is corrupt (${(e as Error).message})`);
+    }
+    const h = parseNpyHeader(head, `${what}: ${m.name}`);
+    const promised = h.dataStart + h.dataBytes;
+    if (promised !== m.originalSize) {
+      throw npyError(`${what}: ${m.name}`, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes but its zip ` +
+        `header gives it ${m.originalSize - h.dataStart} (truncated, or a zip header that misstates its size)`);
+    }
     try {
       data = inflateRawSync(raw, { maxOutputLength: Math.max(1, m.originalSize) });
     } catch (e) {
