@@ -3,6 +3,7 @@
 // large non-image), JPEGs at the pixel limit, and pictures that lie or are not digits. Each goes
 // through the compiled CLI a person runs, in a child process whose peak memory is asserted where
 // memory is the point. Every hostile file is made here, in a temp folder, in milliseconds.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +141,15 @@ describe('class 5: a file is looked at (type, size, first bytes) before it is re
     const r2 = await runCli(dir, CLI('eval'), ['--model', fake, '--data', tiny, '--threads', '1']);
     expectOneLine(r2, 1, /fake\.safetensors is not a valid safetensors file: header does not start with a JSON object/);
     expectRssBelow(r2, 150);
+  });
+
+  it('a named pipe given as data or picture is refused instead of waited on forever', async () => {
+    const fifo = join(dir, 'pipe.csv');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = await runCli(dir, CLI('train'), ['--train-csv', fifo, '--out', join(dir, 'run-fifo')], { timeoutMs: 20_000 });
+    expectOneLine(r, 1, /CSV dataset: .*pipe\.csv is not a regular file \(a device, pipe or socket\)/);
+    const i = await runCli(dir, CLI('infer'), [fifo, '--no-annotate'], { timeoutMs: 20_000 });
+    expectOneLine(i, 1, /pipe\.csv\s+error: not read: it is not a regular file/, /pipe\.csv/);
   });
 
   it('an IDX file that does not start like one is refused from its magic', async () => {

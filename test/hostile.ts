@@ -19,7 +19,7 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   out: string;
   err: string;
-  /** Peak resident memory of the child in MiB (process.resourceUsage().maxRSS at exit); NaN if it died by a signal. */
+  /** Peak resident memory of the child in MiB (VmHWM at exit, else its maxRSS); NaN if it died by a signal. */
   rssMb: number;
 }
 
@@ -31,8 +31,15 @@ export function runCli(dir: string, cli: string, args: string[],
   opts: { onOut?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<CliResult> {
   const preload = join(dir, 'rss-preload.cjs');
   const rssFile = join(dir, `rss-${Math.random().toString(36).slice(2)}.txt`);
-  writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.HOSTILE_RSS, " +
-    'String(process.resourceUsage().maxRSS)));\n');
+  // VmHWM is the peak RSS of this process image alone; getrusage's maxRSS would also count the
+  // parent (this test worker) because Linux keeps the high-water mark across fork and exec.
+  writeFileSync(preload, `process.on('exit', () => {
+  const fs = require('fs');
+  let kb = process.resourceUsage().maxRSS;
+  try { kb = Number(/VmHWM:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch {}
+  fs.writeFileSync(process.env.HOSTILE_RSS, String(kb));
+});
+`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', preload, cli, ...args],
       { env: { ...process.env, HOSTILE_RSS: rssFile }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,10 +3,11 @@
 // another live run is writing (its lock file names a running process) is always refused. The
 // lock is a file made with O_EXCL, removed at exit; one left by a killed run (its process is
 // gone) is taken over.
-import { existsSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, openSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FlagError, UserError } from '../errors.js';
 import { processAlive } from '../io/atomic.js';
+import { readBounded } from '../io/files.js';
 
 /** Files whose presence means a folder holds a run. */
 export const RUN_FILES = ['checkpoint.safetensors', 'metrics.json', 'metrics.csv', 'weights.npz'];
@@ -57,6 +58,7 @@ function releaseLock(dir: string): void {
   if (readText(lock) === String(process.pid)) try { unlinkSync(lock); } catch { /* already gone */ }
 }
 
+/** A lock file's text (a pid); '' when it is unreadable or not a small regular file. */
 function readText(path: string): string {
-  try { return readFileSync(path, 'utf8').trim(); } catch { return ''; }
+  try { return Buffer.from(readBounded(path, { maxBytes: 64 })).toString('utf8').trim(); } catch { return ''; }
 }

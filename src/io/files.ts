@@ -3,7 +3,7 @@
 // promise the file itself makes, and turns fs and zlib errors into UserErrors that name the file
 // and say what to do. Gzip is recognized by its magic bytes (1f 8b, RFC 1952), not by the file
 // name, so raw and compressed files both work.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { constants as Z, gunzipSync } from 'node:zlib';
 import { UserError } from '../errors.js';
 
@@ -34,6 +34,9 @@ function refusal(code: string, message: string): NodeJS.ErrnoException {
  */
 export function readBounded(path: string, limits: ReadLimits = {}): Uint8Array {
   const maxBytes = limits.maxBytes ?? MAX_FILE_BYTES;
+  // Looked at before it is opened too: opening a named pipe waits for a writer, forever.
+  const pre = statSync(path);
+  if (!pre.isFile() && !pre.isDirectory()) throw refusal(NOT_REGULAR, 'is not a regular file (a device, pipe or socket)');
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
