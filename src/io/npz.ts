@@ -251,8 +251,8 @@ function inflateMember(bytes: Uint8Array, m: ZipMember, bad: (msg: string) => Us
     const h = parseNpyHeader(head, `${what}: ${m.name}`);
     const promised = h.dataStart + h.dataBytes;
     if (promised !== m.originalSize) {
-      throw npyError(`${what}: ${m.name}`, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes but its zip ` +
-        `header gives it ${m.originalSize - h.dataStart} (truncated, or a zip header that misstates its size)`);
+      throw npyError(`${what}: ${m.name}`, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes (${promised} ` +
+        `with its header) but its zip header states ${m.originalSize} (truncated, or a zip header that misstates its size)`);
     }
     try {
       data = inflateRawSync(raw, { maxOutputLength: Math.max(1, m.originalSize) });
