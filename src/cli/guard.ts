@@ -5,8 +5,8 @@
 // gone) is taken over.
 import { existsSync, openSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FlagError, UserError } from '../errors.js';
-import { processAlive } from '../io/atomic.js';
+import { FlagError } from '../errors.js';
+import { processAlive, writeUserError } from '../io/atomic.js';
 import { readBounded } from '../io/files.js';
 
 /** Files whose presence means a folder holds a run. */
@@ -37,7 +37,7 @@ function takeLock(dir: string): void {
       fd = openSync(lock, 'wx', 0o644);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new UserError(`cannot write in the run folder ${dir} (${code}); pass --out with a writable folder`);
+      if (code !== 'EEXIST') throw writeUserError(e, lock);
       const pid = Number(readText(lock));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new FlagError(`${dir} is in use by another training run (process ${pid}); wait for it to finish, or choose another --out`);

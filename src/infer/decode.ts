@@ -108,7 +108,7 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
       checkPngData(bytes, width, height);
       return { format: fmt, ...(await decodePng(bytes)) };
     }
-    if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, maxPixels)) };
+    if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, width, height, maxPixels)) };
     return { format: fmt, ...(await decodeGif(bytes, width, height, maxPixels)) };
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -124,7 +124,7 @@ async function decodePng(bytes: Uint8Array): Promise<RgbaImage> {
   return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
 }
 
-async function decodeJpeg(bytes: Uint8Array, maxPixels: number): Promise<RgbaImage> {
+async function decodeJpeg(bytes: Uint8Array, width: number, height: number, maxPixels: number): Promise<RgbaImage> {
   // A JPEG's scan data never holds FF D9 (FF is byte-stuffed), so a file without an end-of-image
   // marker after its first scan is cut short; jpeg-js would silently fill the rest with gray.
   if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
@@ -133,7 +133,6 @@ async function decodeJpeg(bytes: Uint8Array, maxPixels: number): Promise<RgbaIma
   // component a 4-byte coefficient, a byte of output line and one of colour conversion, then 4
   // of RGBA. JPEG_BYTES_PER_PIXEL covers four such components (CMYK) and block padding, so any
   // image within maxPixels gets the memory it needs (the dimensions were checked already).
-  const { width, height } = readDimensions(bytes, 'jpeg');
   const img = jpeg.decode(bytes, {
     useTArray: true, formatAsRGBA: true,
     maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(width * height * JPEG_BYTES_PER_PIXEL / 2 ** 20) + 16,

@@ -67,8 +67,8 @@ export function annotatedPath(file: string, outDir?: string): string {
 }
 
 /**
- * Largest picture file read: a 50-megapixel PNG or JPEG is far smaller (RGBA of it is 200 MB).
- * Files are refused from their size and first bytes before they are read (a 3 GB file, /dev/zero).
+ * Largest picture file read: more than a 50-megapixel picture's RGBA (200 MB); compressed ones
+ * are far smaller. Files are refused from their size and first bytes before they are read.
  */
 export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 

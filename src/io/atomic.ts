@@ -66,7 +66,8 @@ function syncDir(dir: string): void {
   }
 }
 
-function writeUserError(e: unknown, path: string): unknown {
+/** A UserError for a failed write of `path` that names the cause, or the original error. */
+export function writeUserError(e: unknown, path: string): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   const dir = dirname(path);
   if (code === 'ENOENT' || code === 'ENOTDIR') return new UserError(`cannot write ${path}: folder ${dir} does not exist; create it first`);

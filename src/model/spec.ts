@@ -79,11 +79,11 @@ export function parseInputToken(tok: string): Shape | number {
 export function parseArch(arch: string, opts: ArchOptions,
   data: { height: number; width: number; channels?: number; classes: number }): ModelSpec {
   const toks = arch.trim().split('-');
-  if (toks.some((t) => t.length === 0)) {
-    throw new FlagError(`--arch '${arch}' has an empty layer between dashes; join the sizes with single dashes, like 784-128-10`);
-  }
   if (toks.length < 2) {
     throw new FlagError(`--arch '${arch}' needs at least an input and an output size, like 784-128-10`);
+  }
+  if (toks.some((t) => t.length === 0)) {
+    throw new FlagError(`--arch '${arch}' has an empty layer between dashes; join the sizes with single dashes, like 784-128-10`);
   }
   const C = data.channels ?? 1;
   const pixels = C * data.height * data.width;
