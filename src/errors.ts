@@ -9,3 +9,11 @@ export class UserError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/** A bad flag value (`--dropout 1.5`, `--arch abc`): the CLIs exit with 2, as for an unknown flag. */
+export class FlagError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'FlagError';
+  }
+}

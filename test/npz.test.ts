@@ -125,7 +125,7 @@ describe('npz errors', () => {
     expectUserError(() => readNpz(join(tmp, 'absent.npz')), /not found.*absent\.npz/);
     expectUserError(() => readNpz(f('empty.npz', new Uint8Array(0))), /empty\.npz is not a valid \.npz.*too short/);
     const noise = new Uint8Array(5000).map((_, i) => (i * 131 + 7) & 255);
-    expectUserError(() => readNpz(f('noise.npz', noise)), /noise\.npz .*no zip end-of-directory/);
+    expectUserError(() => readNpz(f('noise.npz', noise)), /noise\.npz .*(no zip end-of-directory|does not start like a zip)/);
     for (const cut of [1, 30, good.length >> 1]) {
       expectUserError(() => readNpz(f('cut.npz', good.subarray(0, good.length - cut))), /cut\.npz is not a valid \.npz/);
       expectUserError(() => readNpz(f('cutz.npz', goodZ.subarray(0, goodZ.length - cut))), /cutz\.npz is not a valid \.npz/);
@@ -145,8 +145,8 @@ describe('npz errors', () => {
     const one = (b: Uint8Array) => () => decodeNpz(zipSync({ 'a.npy': b }), 'x.npz');
     const d4 = new Uint8Array(8);
     expectUserError(one(new Uint8Array(20)), /x\.npz: a\.npy is not a valid \.npy array: missing the .*magic/);
-    expectUserError(one(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", d4)), /needs 12 data bytes but the file holds 8/);
-    expectUserError(one(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", d4)), /needs 4 data bytes but the file holds 8/);
+    expectUserError(one(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", d4)), /needs 12 data bytes (but the file holds 8|\(\d+ with its header\) but its zip header states \d+)/);
+    expectUserError(one(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", d4)), /needs 4 data bytes (but the file holds 8|\(\d+ with its header\) but its zip header states \d+)/);
     expectUserError(one(npy("{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", d4)), /unsupported dtype '<f2'/);
     expectUserError(one(npy("{'descr': '|f4', 'fortran_order': False, 'shape': (2,), }", d4)), /unsupported dtype '\|f4'/);
     expectUserError(one(npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", d4)), /structured/);

@@ -11,7 +11,7 @@ import { Trainer, type EpochMetrics, type RunEnd, type StepInfo } from '../train
 import type { Network } from './network.js';
 
 /** What decides a run's numbers, besides the model: the CLI's flags less the model and data ones. */
-export type TrainSettings = Omit<TrainConfig, 'arch' | 'activation' | 'alpha' | 'dropout' | 'data' | 'trainCsv' | 'testCsv'>;
+export type TrainSettings = Omit<TrainConfig, 'arch' | 'activation' | 'alpha' | 'dropout' | 'data' | 'trainCsv' | 'testCsv' | 'checkpointEvery'>;
 
 /** Labelled data: the training set, and a test set evaluated after each epoch (optional). */
 export interface TrainData {
@@ -67,7 +67,7 @@ export interface TrainOptions extends Partial<TrainSettings>, TrainCallbacks {
 export type TrainResult = RunEnd & { history: EpochMetrics[] };
 
 const SETTING_KEYS = (Object.keys(DEFAULTS) as (keyof TrainConfig)[])
-  .filter((k) => !['arch', 'activation', 'alpha', 'dropout'].includes(k)) as (keyof TrainSettings)[];
+  .filter((k) => !['arch', 'activation', 'alpha', 'dropout', 'checkpointEvery'].includes(k)) as (keyof TrainSettings)[];
 
 /**
  * Trains net on data. The data is copied into the network's backend before this returns its

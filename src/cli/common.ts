@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { createBackend, BACKEND_NAMES, type BackendName } from '../engine/index.js';
 import type { Backend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
+import { guardOutputStreams } from './signals.js';
 
 /** Exit codes shared by the CLIs. */
 export const EXIT = { ok: 0, user: 1, usage: 2, diverged: 3, bug: 70, interrupted: 130 } as const;
@@ -17,8 +18,8 @@ export const EXIT = { ok: 0, user: 1, usage: 2, diverged: 3, bug: 70, interrupte
  * to stderr; anything else is a bug and prints its stack.
  */
 export function runMain(main: () => Promise<number | void>): void {
-  // `... | head` closes the pipe early: that is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+  // `... | head` closes the pipe early: that is not an error, and the work goes on.
+  guardOutputStreams();
   main().then(
     (code) => exit(code ?? EXIT.ok),
     (e: unknown) => {

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
+import { clampThreads } from '../util/threads.js';
 import { loadData, describeDataset, type Dataset } from '../data/index.js';
 import { evaluateModel } from '../api/network.js';
 import { loadModelFile } from '../io/model-file.js';
@@ -29,7 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--limit <n>', 'use only the first n test images (0 = all)', intArg(0), 0)
     .addOption(new Option('--activation <fn>', 'hidden activation of a .npz model').choices(ACTIVATIONS.filter((a) => a !== 'identity')).default('relu'))
     .addOption(new Option('--backend <name>', 'kernels').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
+    .option('--threads <n>', 'threads for the wasm kernels (at most the core count)',
+      (v: string) => clampThreads(intArg(1)(v), (line) => process.stderr.write(line + '\n')), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--json', 'print one JSON object instead of the tables')
     .addHelpText('after', asInvoked(EPILOG))

@@ -47,7 +47,9 @@ function parseFlags(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UserError(`${(e as Error).message.split('\n')[0]} (see --help)`, EXIT.usage);
+    // node's first sentence ("Unknown option '--x'. To specify a positional ...") in commander's words
+    const first = (e as Error).message.split('\n')[0].split('. ')[0].replace(/\.$/, '');
+    throw new UserError(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`, EXIT.usage);
   }
 }
 

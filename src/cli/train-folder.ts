@@ -1,34 +1,41 @@
 // The run folder of `wasmnist train`, written from the library's callbacks: the checkpoint and
 // metrics after each evaluated epoch (and every n steps with --checkpoint-every), and at the end
 // weights.npz, the confusion matrix and the misclassified digits.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Network } from '../api/network.js';
-import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { exportNpz } from '../io/model-file.js';
 import type { TrainConfig } from '../train/config.js';
 import { confusionSvg, curvesSvg, metricsCsv, misclassifiedPng, writeText } from '../train/report.js';
-import type { EpochMetrics, EvalResult, DeviceSet } from '../train/trainer.js';
+import type { EpochMetrics, EvalResult, DeviceSet, TrainState } from '../train/trainer.js';
+import { claimRunFolder } from './guard.js';
+
+/** The checkpoint on disk: the one resumed from, then each one this run writes. */
+export interface SavedCheckpoint { epoch: number; step: number; resumedFrom: boolean }
 
 export class RunFolder {
   readonly checkpoint: string;
   readonly npz: string;
-  /** Epoch of the checkpoint this run wrote (-1: none yet). */
-  savedEpoch = -1;
+  /** The checkpoint on disk and the position it holds (null: none). */
+  saved: SavedCheckpoint | null;
 
-  constructor(readonly dir: string, private readonly config: TrainConfig, private readonly checkpointEvery: number) {
+  /** resumedFrom: the state of the checkpoint a resumed run started from. */
+  constructor(readonly dir: string, private readonly config: TrainConfig, resumedFrom: TrainState | null,
+    private readonly claim: { resume?: string; force?: boolean }) {
     this.checkpoint = join(dir, 'checkpoint.safetensors');
     this.npz = join(dir, 'weights.npz');
+    this.saved = resumedFrom && existsSync(this.checkpoint)
+      ? { epoch: resumedFrom.epoch, step: resumedFrom.step, resumedFrom: true } : null;
   }
 
-  /** Creates the folder (once the data and model are known to be good: a bad input leaves none). */
+  /**
+   * Creates and claims the folder (once the data and model are known to be good: a bad input
+   * leaves none); refuses one that holds another run (guard.ts).
+   */
   open(): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (e) {
-      throw new UserError(`cannot create the run folder ${this.dir} (${(e as Error).message}); pass --out with a writable folder`);
-    }
+    ensureDir(this.dir, 'the run folder', 'pass --out with a writable folder');
+    claimRunFolder(this.dir, this.claim);
   }
 
   /**
@@ -44,13 +51,13 @@ export class RunFolder {
 
   /** After a step: the mid-epoch checkpoint of --checkpoint-every (resumes exactly like Ctrl-C's). */
   step(net: Network, step: number): void {
-    if (this.checkpointEvery > 0 && step % this.checkpointEvery === 0) net.save(this.checkpoint);
+    const every = this.config.checkpointEvery ?? 0;
+    if (every > 0 && step % every === 0) this.saveCheckpoint(net);
   }
 
   /** Checkpoint, metrics.csv/json, and (after an epoch) the loss and accuracy curves. */
   save(net: Network, curves: boolean): void {
-    net.save(this.checkpoint);
-    this.savedEpoch = net.history.length ? net.history[net.history.length - 1].epoch : 0;
+    this.saveCheckpoint(net);
     const h = net.history;
     writeText(join(this.dir, 'metrics.csv'), metricsCsv(h));
     writeText(join(this.dir, 'metrics.json'), JSON.stringify({ config: this.config, model: net.spec, epochs: h }, null, 2) + '\n');
@@ -61,9 +68,10 @@ export class RunFolder {
     }
   }
 
-  /** Whether a good checkpoint is on disk (this run's, or the one it resumed from). */
-  hasCheckpoint(resumed: boolean): boolean {
-    return this.savedEpoch >= 0 || (resumed && existsSync(this.checkpoint));
+  private saveCheckpoint(net: Network): void {
+    net.save(this.checkpoint);
+    const st = net.trainer!.state;
+    this.saved = { epoch: st.epoch, step: st.step, resumedFrom: false };
   }
 
   /** The seed's .npz layout of the final weights. */

@@ -17,6 +17,9 @@ import { describeSpec } from '../model/spec.js';
 import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
+import { clampThreads } from '../util/threads.js';
+import { divergenceMessage } from '../train/divergence.js';
+import { onStopSignals, stopNotice } from './signals.js';
 import { intArg, numArg } from './args.js';
 import { EXIT, asInvoked, commandName, defaultThreads, runIfMain } from './common.js';
 import { RunFolder, timestampDir } from './train-folder.js';
@@ -28,10 +31,10 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   optimizer: 'optimizer', lr: 'lr', momentum: 'momentum', weightDecay: 'weightDecay', schedule: 'schedule',
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
-  testCsv: 'testCsv', skipZeros: 'skipZeros',
+  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
-const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv'];
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery'];
 
 const EPILOG = `
 Examples:
@@ -45,9 +48,11 @@ Examples:
 Run folder (runs/<timestamp>/ or --out): checkpoint.safetensors (resume with --resume), weights.npz
 (the seed's numpy layout: W1 (O,I), b1 (O,1), ...), metrics.csv, metrics.json, loss.svg,
 accuracy.svg, confusion.svg, misclassified.png.
---warmup is in epochs (1, 0.5) or steps (500steps). Ctrl-C finishes the step, saves a checkpoint
-and prints how to resume (exit 130). A NaN/Inf loss stops the run (exit 3), keeping the last good
-checkpoint. Exit codes: 0 ok, 1 bad input, 2 bad flag, 3 diverged, 130 interrupted.`;
+--warmup is in epochs (1, 0.5) or steps (500steps). Ctrl-C (or SIGTERM) finishes the step, saves a
+checkpoint and prints how to resume (exit 130). A NaN/Inf loss, or a loss 10x above its start,
+stops the run (exit 3) and says which checkpoint is on disk. --out refuses a folder that holds
+another run unless you --resume its checkpoint or pass --force. --threads above the core count
+uses the core count. Exit codes: 0 ok, 1 bad input, 2 bad flag, 3 diverged, 130 interrupted.`;
 
 function buildProgram(): Command {
   const d = DEFAULTS;
@@ -81,11 +86,13 @@ function buildProgram(): Command {
       'units, or any first layer with --batch full, multiplies only the nonzeros of mostly-zero inputs ' +
       'such as MNIST; same results up to rounding, faster)')
     .addOption(new Option('--backend <name>', 'kernels: wasm (SIMD) or ts (reference)').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'threads for the wasm kernels', intArg(1), defaultThreads())
+    .option('--threads <n>', 'threads for the wasm kernels (at most the core count)',
+      (v: string) => clampThreads(intArg(1)(v), (line) => process.stderr.write(line + '\n')), defaultThreads())
     .option('--relaxed', 'use relaxed SIMD (FMA) kernels')
     .option('--out <dir>', 'run folder (default: runs/<timestamp>, or the checkpoint\'s folder with --resume)')
     .option('--resume <file>', 'continue from a checkpoint.safetensors')
-    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only)', intArg(0), 0)
+    .option('--force', 'write over the run already in --out (default: refuse a folder that holds another run)')
+    .option('--checkpoint-every <n>', 'also write the checkpoint every n steps (0 = at evaluated epochs only; kept on --resume)', intArg(0), d.checkpointEvery)
     .option('--quiet', 'print only the final result')
     .option('--json', 'print one JSON summary object at the end (and nothing else)')
     .addHelpText('after', asInvoked(EPILOG))
@@ -148,21 +155,19 @@ export async function main(argv: string[]): Promise<number> {
   p.parse(argv, { from: 'user' });
   const o = p.opts();
   const { config: c, resumed } = resolveConfig(p);
-  const resumedAt = resumed ? resumed.checkpoint!.state.epoch : null; // the epoch of the checkpoint resumed from
   const quiet = Boolean(o.quiet || o.json);
   const show = (f: string) => { const r = relative(process.cwd(), f); return r && !r.startsWith('..') ? r : f; };
-  const folder = new RunFolder(o.out ?? (o.resume ? dirname(o.resume) : timestampDir()), c, o.checkpointEvery);
+  const folder = new RunFolder(o.out ?? (o.resume ? dirname(o.resume) : timestampDir()), c,
+    resumed ? resumed.checkpoint!.state : null, { resume: o.resume, force: o.force });
   const report = new ConsoleReporter(c, quiet);
   const resumeCmd = `${commandName('train')} --resume ${show(folder.checkpoint)}`;
 
-  // Ctrl-C: finish the step, checkpoint, exit 130; a second Ctrl-C exits at once.
+  // Ctrl-C or SIGTERM: finish the step, checkpoint, exit 130; a second one exits at once.
   const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(EXIT.interrupted);
+  const offSignals = onStopSignals((signal) => {
     stop.abort();
-    if (!quiet) process.stderr.write('\nStopping after this step (Ctrl-C again to quit without saving)...\n');
-  };
-  process.on('SIGINT', onSigint);
+    if (!quiet) process.stderr.write(`\n${stopNotice(signal)}\n`);
+  });
 
   const t0 = performance.now();
   // The callbacks run from the loop's first turn on, after start() has returned `net`.
@@ -179,9 +184,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   const end = await done;
   report.stopBar();
-  process.off('SIGINT', onSigint);
+  offSignals();
   const code = end.status === 'done' ? finish(net, c, o, folder, report, show, resumeCmd)
-    : stopped(net, end, c, o, folder, show, resumeCmd, resumedAt);
+    : stopped(net, end, o, folder, show, resumeCmd);
   net.dispose();
   return code;
 }
@@ -203,8 +208,8 @@ function backendOptions(o: Record<string, any>) {
 }
 
 /** Interrupted (exit 130, checkpoint saved) or diverged (exit 3, the last good checkpoint kept). */
-function stopped(net: Network, end: TrainResult, c: TrainConfig, o: Record<string, any>, folder: RunFolder,
-  show: (f: string) => string, resumeCmd: string, resumedAt: number | null): number {
+function stopped(net: Network, end: TrainResult, o: Record<string, any>, folder: RunFolder,
+  show: (f: string) => string, resumeCmd: string): number {
   const t = net.trainer!;
   if (end.status === 'stopped') {
     folder.save(net, false);
@@ -215,13 +220,9 @@ function stopped(net: Network, end: TrainResult, c: TrainConfig, o: Record<strin
     return EXIT.interrupted;
   }
   if (end.status !== 'diverged') throw new Error(`unexpected end ${end.status}`);
-  const good = folder.hasCheckpoint(resumedAt !== null);
-  const goodEpoch = folder.savedEpoch >= 0 ? folder.savedEpoch : resumedAt;
-  const lower = c.lr / 10;
-  process.stderr.write(`error: the loss became ${end.loss} at epoch ${end.epoch}, step ${end.step}: lr ${c.lr} is too high ` +
-    `for this model; try --lr ${Number(lower.toPrecision(2))}. ` +
-    (good ? `Last good checkpoint: ${show(folder.checkpoint)} (epoch ${goodEpoch}).` : 'No checkpoint was written.') + '\n');
-  if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: good ? folder.checkpoint : null }) + '\n');
+  const saved = folder.saved;
+  process.stderr.write(`error: ${divergenceMessage({ ...end, checkpoint: saved && { ...saved, path: show(folder.checkpoint) } })}\n`);
+  if (o.json) process.stdout.write(JSON.stringify({ status: 'diverged', epoch: end.epoch, step: end.step, checkpoint: saved ? folder.checkpoint : null }) + '\n');
   return EXIT.diverged;
 }
 

@@ -25,6 +25,17 @@ export function countClasses(...labelSets: Uint8Array[]): number {
   return max + 1;
 }
 
+/**
+ * Refuses a training set whose rows all carry one label: every answer would be right, the loss
+ * would fall to 0 and nothing would be learned.
+ */
+export function requireTwoClasses(ds: Dataset): void {
+  const first = ds.labels[0];
+  for (let i = 1; i < ds.n; i++) if (ds.labels[i] !== first) return;
+  throw new UserError(`every one of the ${ds.n} training rows of ${shortPath(ds.source)} has label ${first}; ` +
+    'training needs at least two classes: check the labels file (or --limit-train, --val)');
+}
+
 /** How many rows carry each label 0..classes-1. */
 export function labelHistogram(ds: Dataset): number[] {
   const h = new Array<number>(ds.classes).fill(0);

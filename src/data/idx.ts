@@ -2,21 +2,61 @@
 // a 4-byte magic 00 00 <type> <ndims> (type 0x08 = unsigned byte), then ndims big-endian u32
 // sizes, then the values row-major. Images are idx3 (n, rows, cols): magic 0x00000803; labels
 // are idx1 (n): magic 0x00000801. Files may be raw or gzip-compressed (detected by content).
-// Every size in the header is checked against the file length before any data is copied.
+// Every size in the header is checked against the file length before any data is copied, and a
+// .gz file is inflated only up to the size its (inflated) header promises.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { readMaybeGzip } from '../io/files.js';
+import { gunzipHead, gunzipLimited, isGzip, readInputFile } from '../io/files.js';
 import { countClasses, type Dataset } from './dataset.js';
 
 const TYPE_NAMES: Record<number, string> = {
   0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double',
 };
 
+/** Largest IDX file accepted: the data must fit in WebAssembly memory (2 GiB) with the model. */
+const MAX_IDX_BYTES = 2 ** 31 - 2 ** 27;
+
 const hex32 = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
+
+/**
+ * The bytes of an IDX file, raw or gzip. A gzip file's first inflated bytes are its IDX header:
+ * the sizes there (checked like a raw file's) bound the rest of the inflation, so a stream that
+ * inflates further is refused as soon as it passes them.
+ */
+function readIdx(path: string, ndims: number, kind: string, what: string): Uint8Array {
+  // The magic decides before the rest of a large file is read.
+  const bytes = readInputFile(path, what, { head: (h) => { if (!isGzip(h)) parseHeader(h, path, ndims, kind); } });
+  if (!isGzip(bytes)) return bytes;
+  const head = gunzipHead(bytes, 4 + 4 * ndims, path);
+  const { need, dims } = parseHeader(head, path, ndims, kind);
+  if (need > MAX_IDX_BYTES) {
+    throw new UserError(`${path}: its header claims ${dims.join('x')} ${kind} (${need} bytes), more than the ` +
+      `${MAX_IDX_BYTES} bytes a dataset may hold here; check the file`);
+  }
+  return gunzipLimited(bytes, path, need, `its IDX header promises ${dims.join('x')} ${kind} (${need} bytes)`);
+}
 
 /** Parse an IDX u8 array with `ndims` dimensions; `kind` names it in errors. */
 function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
+  const { head, need, dims } = parseHeader(bytes, path, ndims, kind);
+  if (bytes.length < need) {
+    throw new UserError(`${path} is truncated: its header claims ${dims.join('x')} ${kind} (${need} bytes) but the file holds ${bytes.length} bytes; download it again`);
+  }
+  if (bytes.length > need) {
+    throw new UserError(`${path} is corrupt: ${bytes.length - need} bytes follow the ${dims.join('x')} ${kind} its header describes; download it again`);
+  }
+  const count = need - head;
+  // A large file read or inflated just now owns its buffer: view it (copying 47 MB costs more than
+  // 100 ms). Small buffers may sit in Node's shared pool: copy those.
+  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const data = owned ? new Uint8Array(bytes.buffer, head, count) : new Uint8Array(count);
+  if (!owned) data.set(bytes.subarray(head, need));
+  return { dims, data };
+}
+
+/** The magic and sizes at the start of an IDX file: header length, total length, sizes. */
+function parseHeader(bytes: Uint8Array, path: string, ndims: number, kind: string): { head: number; need: number; dims: number[] } {
   const want = 0x800 | ndims;
   if (bytes.length < 4) {
     throw new UserError(`${path} is too short to be an IDX file (${bytes.length} bytes); expected ${kind} starting with magic ${hex32(want)}`);
@@ -38,26 +78,14 @@ function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string):
   let count = 1;
   for (let d = 0; d < ndims; d++) {
     dims.push(view.getUint32(4 + 4 * d, false));
-    count *= dims[d]; // exact as a double up to 2^53; anything larger fails the length check anyway
+    count *= dims[d]; // exact as a double up to 2^53; anything larger is refused below
   }
-  const need = head + count;
-  if (bytes.length < need) {
-    throw new UserError(`${path} is truncated: its header claims ${dims.join('x')} ${kind} (${need} bytes) but the file holds ${bytes.length} bytes; download it again`);
-  }
-  if (bytes.length > need) {
-    throw new UserError(`${path} is corrupt: ${bytes.length - need} bytes follow the ${dims.join('x')} ${kind} its header describes; download it again`);
-  }
-  // A large file read or inflated just now owns its buffer: view it (copying 47 MB costs more than
-  // 100 ms). Small buffers may sit in Node's shared pool: copy those.
-  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  const data = owned ? new Uint8Array(bytes.buffer, head, count) : new Uint8Array(count);
-  if (!owned) data.set(bytes.subarray(head, need));
-  return { dims, data };
+  return { head, need: head + count, dims };
 }
 
 /** Images of an idx3-ubyte file (raw or .gz): (n, height*width) u8 row-major. */
 export function loadIdxImages(path: string): { images: Uint8Array; n: number; height: number; width: number } {
-  const { dims, data } = parseIdx(readMaybeGzip(path, 'IDX images'), path, 3, 'images');
+  const { dims, data } = parseIdx(readIdx(path, 3, 'images', 'IDX images'), path, 3, 'images');
   const [n, height, width] = dims;
   if (n === 0) throw new UserError(`${path} holds no images (count 0 in its header); the dataset is empty`);
   if (height === 0 || width === 0) throw new UserError(`${path} claims ${height}x${width} images; each side must be at least 1`);
@@ -66,7 +94,7 @@ export function loadIdxImages(path: string): { images: Uint8Array; n: number; he
 
 /** Labels of an idx1-ubyte file (raw or .gz), one u8 per image. */
 export function loadIdxLabels(path: string): Uint8Array {
-  const { dims, data } = parseIdx(readMaybeGzip(path, 'IDX labels'), path, 1, 'labels');
+  const { dims, data } = parseIdx(readIdx(path, 1, 'labels', 'IDX labels'), path, 1, 'labels');
   if (dims[0] === 0) throw new UserError(`${path} holds no labels (count 0 in its header); the dataset is empty`);
   return data;
 }

@@ -8,7 +8,7 @@ import { loadCsv } from './csv.js';
 import { countClasses, type Dataset } from './dataset.js';
 import { loadIdxDir } from './idx.js';
 
-export { type Dataset, splitValidation, labelHistogram, describeDataset, countClasses } from './dataset.js';
+export { type Dataset, splitValidation, labelHistogram, describeDataset, countClasses, requireTwoClasses } from './dataset.js';
 export { loadIdxDir, loadIdxImages, loadIdxLabels } from './idx.js';
 export { loadCsv, inferImageShape } from './csv.js';
 

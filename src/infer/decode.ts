@@ -4,6 +4,7 @@
 // refused in microseconds. Decoding itself is done by the packages: pngjs (every PNG colour type
 // and bit depth, converted to 8-bit RGBA), jpeg-js, omggif (first frame). BMP, WebP and TIFF are
 // recognized and refused with a hint: no decoder for them ships with the project.
+import { Unzlib } from 'fflate';
 import { UserError } from '../errors.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif';
@@ -36,6 +37,17 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | `unsupported:${str
   }
   if (starts(0x49, 0x49, 0x2a, 0x00) || starts(0x4d, 0x4d, 0x00, 0x2a)) return 'unsupported:TIFF';
   return null;
+}
+
+/** The format of a file's first bytes (16 suffice); a UserError for anything but PNG, JPEG, GIF. */
+export function imageFormat(head: Uint8Array): ImageFormat {
+  if (head.length === 0) throw new UserError('empty file');
+  const format = sniffFormat(head);
+  if (format === null) throw new UserError('not an image: expected a PNG, JPEG or GIF file');
+  if (format.startsWith('unsupported:')) {
+    throw new UserError(`${format.slice(12)} images are not supported: convert it to PNG first`);
+  }
+  return format as ImageFormat;
 }
 
 /** Width and height as written in the header, without decoding; throws UserError if unreadable. */
@@ -88,18 +100,15 @@ export function checkDimensions(width: number, height: number, maxPixels = MAX_P
 
 /** Decodes a PNG, JPEG or GIF file's bytes to RGBA; every failure is a one-line UserError. */
 export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Promise<DecodedImage> {
-  if (bytes.length === 0) throw new UserError('empty file');
-  const format = sniffFormat(bytes);
-  if (format === null) throw new UserError('not an image: expected a PNG, JPEG or GIF file');
-  if (format.startsWith('unsupported:')) {
-    throw new UserError(`${format.slice(12)} images are not supported: convert it to PNG first`);
-  }
-  const fmt = format as ImageFormat;
+  const fmt = imageFormat(bytes);
   const { width, height } = readDimensions(bytes, fmt);
   checkDimensions(width, height, maxPixels);
   try {
-    if (fmt === 'png') return { format: fmt, ...(await decodePng(bytes)) };
-    if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, maxPixels)) };
+    if (fmt === 'png') {
+      checkPngData(bytes, width, height);
+      return { format: fmt, ...(await decodePng(bytes)) };
+    }
+    if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, width, height, maxPixels)) };
     return { format: fmt, ...(await decodeGif(bytes, width, height, maxPixels)) };
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -115,16 +124,80 @@ async function decodePng(bytes: Uint8Array): Promise<RgbaImage> {
   return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
 }
 
-async function decodeJpeg(bytes: Uint8Array, maxPixels: number): Promise<RgbaImage> {
+async function decodeJpeg(bytes: Uint8Array, width: number, height: number, maxPixels: number): Promise<RgbaImage> {
   // A JPEG's scan data never holds FF D9 (FF is byte-stuffed), so a file without an end-of-image
   // marker after its first scan is cut short; jpeg-js would silently fill the rest with gray.
   if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
   const jpeg = (await import('jpeg-js')).default;
+  // jpeg-js counts what it allocates against maxMemoryUsageInMB: per pixel of each full-size
+  // component a 4-byte coefficient, a byte of output line and one of colour conversion, then 4
+  // of RGBA. JPEG_BYTES_PER_PIXEL covers four such components (CMYK) and block padding, so any
+  // image within maxPixels gets the memory it needs (the dimensions were checked already).
   const img = jpeg.decode(bytes, {
     useTArray: true, formatAsRGBA: true,
-    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(maxPixels * 8 / 2 ** 20),
+    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(width * height * JPEG_BYTES_PER_PIXEL / 2 ** 20) + 16,
   });
   return { width: img.width, height: img.height, data: img.data };
+}
+
+/** Upper bound of what jpeg-js allocates per pixel (see decodeJpeg). */
+export const JPEG_BYTES_PER_PIXEL = 32;
+
+/** Channels per PNG colour type (PNG spec, 11.2.2 IHDR). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: first column, first row, column step, row step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
+/** Bytes of inflated image data (filter byte + packed pixels per row, per pass) a PNG header promises. */
+export function pngDataSize(width: number, height: number, bitDepth: number, colorType: number, interlace: number): number {
+  const channels = PNG_CHANNELS[colorType];
+  if (channels === undefined) throw new UserError(`corrupt PNG: unknown colour type ${colorType}`);
+  const row = (w: number) => 1 + Math.ceil((w * channels * bitDepth) / 8);
+  if (interlace === 0) return height * row(width);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const pw = Math.ceil((width - x0) / dx), ph = Math.ceil((height - y0) / dy);
+    if (pw > 0 && ph > 0) total += ph * row(pw);
+  }
+  return total;
+}
+
+/**
+ * Inflates a PNG's image data (its IDAT chunks, in order) without keeping it, and refuses data
+ * that covers less or more than the header's size promises: pngjs would fill a short image with
+ * whatever its filters make of the gap, and answer with a guess.
+ */
+function checkPngData(bytes: Uint8Array, width: number, height: number): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const want = pngDataSize(width, height, bytes[24], bytes[25], bytes[28]);
+  let got = 0;
+  const inflater = new Unzlib((chunk) => {
+    got += chunk.length;
+    if (got > want) throw new UserError(`corrupt PNG: its image data is larger than its ${width}x${height} header promises`);
+  });
+  let p = 8;
+  let sawData = false;
+  while (p + 8 <= bytes.length) {
+    const len = dv.getUint32(p, false);
+    const type = String.fromCharCode(bytes[p + 4], bytes[p + 5], bytes[p + 6], bytes[p + 7]);
+    if (type === 'IEND') break;
+    const data = bytes.subarray(p + 8, Math.min(bytes.length, p + 8 + len));
+    if (type === 'IDAT') {
+      sawData = true;
+      for (let o = 0; o < data.length; o += 1 << 16) inflater.push(data.subarray(o, o + (1 << 16)));
+    }
+    p += 12 + len;
+  }
+  if (!sawData) throw new UserError('corrupt PNG: it holds no image data');
+  try {
+    inflater.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof UserError || got >= want) throw e; // else: cut short, said below
+  }
+  if (got < want) {
+    throw new UserError(`truncated PNG: its image data covers ${(100 * got / want).toFixed(0)}% of the ${width}x${height} ` +
+      'pixels its header promises; the file is cut short or damaged');
+  }
 }
 
 function hasJpegEnd(bytes: Uint8Array): boolean {

@@ -143,7 +143,18 @@ export function suppressBackground(g: GrayImage): GrayImage {
     const b = Math.min(255, Math.max(0, Math.round(v)));
     if (b > t) { hist[b]++; count++; }
   }
-  if (count === 0) throw new NoInkError('no ink found: the image is one flat colour');
+  if (count === 0) {
+    // Nothing above the cut: either there is nothing at all, or the edge (the paper's sample) is
+    // itself as varied as ink could be (noise, a picture split in dark and light halves).
+    let lo = 255, hi = 0;
+    for (const v of g.data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (hi - lo < 1) throw new NoInkError('no ink found: the image is one flat colour');
+    if (hi - lo < MIN_CONTRAST) {
+      throw new NoInkError(`no ink found: nothing stands out from the background (contrast ${Math.round(hi - lo)} of 255)`);
+    }
+    throw new NoInkError(`no digit found: the picture's edge, which should be plain paper, varies by about ` +
+      `${Math.min(255, Math.round(3 * paper.noise))} gray levels (noise, or not one digit on paper); crop it to one digit on plain paper`);
+  }
   let hi = 255;
   for (let b = 0, seen = 0; b < 256; b++) { seen += hist[b]; if (seen > Math.floor(count * 0.95)) { hi = b; break; } }
   const bg = paper.level;

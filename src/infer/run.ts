@@ -1,11 +1,12 @@
 // Inference over files: expand folders, decode and prepare each picture, classify them all in one
 // batch, write an annotated PNG per picture. A file that fails gets its own one-line error and
 // the others are still answered.
-import { mkdirSync, readdirSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { readdirSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename, extname, join, dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { decodeImage, sniffFormat, type DecodedImage } from './decode.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
+import { NOT_REGULAR, readBounded, TOO_LARGE } from '../io/files.js';
+import { decodeImage, imageFormat, sniffFormat, type DecodedImage } from './decode.js';
 import { classify, type Classification, type LoadedModel } from './model.js';
 import { prepareDigit, type PreparedDigit } from './prepare.js';
 
@@ -65,16 +66,24 @@ export function annotatedPath(file: string, outDir?: string): string {
   return join(outDir ?? dirname(file), name);
 }
 
+/**
+ * Largest picture file read: more than a 50-megapixel picture's RGBA (200 MB); compressed ones
+ * are far smaller. Files are refused from their size and first bytes before they are read.
+ */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
+
 /** Reads and prepares one file: its pixels and its 28x28, or a one-line error. */
 export async function loadAndPrepare(file: string): Promise<{ image: DecodedImage; prep: PreparedDigit }> {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readBounded(file, { maxBytes: MAX_IMAGE_FILE_BYTES, head: imageFormat });
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError('no such file; check the path');
     if (code === 'EACCES' || code === 'EPERM') throw new UserError('no permission to read it');
     if (code === 'EISDIR') throw new UserError('it is a folder');
+    if (code === NOT_REGULAR || code === TOO_LARGE) throw new UserError(`not read: it ${(e as Error).message}; give a PNG, JPEG or GIF file`);
     throw new UserError(`cannot read it (${code ?? (e as Error).message})`);
   }
   const image = await decodeImage(bytes);
@@ -95,9 +104,7 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
   const good = loaded.filter((l): l is { image: DecodedImage; prep: PreparedDigit } => typeof l !== 'string');
   const answers = classify(model, good.map((g) => g.prep.pixels));
   if (opts.outDir && opts.annotate !== false) {
-    try { mkdirSync(opts.outDir, { recursive: true }); } catch {
-      throw new UserError(`cannot create the output folder ${opts.outDir}; choose another --out`);
-    }
+    ensureDir(opts.outDir, 'the output folder', 'choose another --out');
   }
   const results: FileResult[] = [];
   let k = 0;

@@ -1,8 +1,8 @@
 // Crash-safe file replacement: write a temp file in the same folder, fsync it, rename it over the
 // target (atomic on POSIX and on NTFS), then fsync the folder so the rename itself is durable.
 // A crash at any point leaves either the old file or the new one, never a half-written file.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 let counter = 0;
@@ -45,7 +45,8 @@ function removeStaleTemps(dir: string, name: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id is running (EPERM: it is, but someone else's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -65,12 +66,48 @@ function syncDir(dir: string): void {
   }
 }
 
-function writeUserError(e: unknown, path: string): unknown {
+/** A UserError for a failed write of `path` that names the cause, or the original error. */
+export function writeUserError(e: unknown, path: string): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   const dir = dirname(path);
   if (code === 'ENOENT' || code === 'ENOTDIR') return new UserError(`cannot write ${path}: folder ${dir} does not exist; create it first`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new UserError(`cannot write ${path}: no permission to write in ${dir}; choose another path`);
+  if (code === 'EROFS') return new UserError(`cannot write ${path}: ${dir} is on a read-only file system; choose a folder on a writable disk`);
+  if (code === 'EACCES' || code === 'EPERM') return new UserError(`cannot write ${path}: no permission to write in ${dir}; choose another path`);
   if (code === 'EISDIR') return new UserError(`cannot write ${path}: it is a folder; give a file name`);
   if (code === 'ENOSPC' || code === 'EDQUOT') return new UserError(`cannot write ${path}: the disk is full; free some space (the old file, if any, is intact)`);
   return e;
+}
+
+/**
+ * Creates a folder and its missing parents, one level at a time (like mkdir -p), so a failure
+ * names the real cause: Node's recursive mkdir reports a read-only file system as ENOENT (a
+ * "missing path"), and loops forever under /proc. `what` names the folder ("the run folder"),
+ * `fix` says what to do ("pass --out with a writable folder").
+ */
+export function ensureDir(dir: string, what: string, fix: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    let st;
+    try { st = statSync(p); } catch { missing.unshift(p); if (dirname(p) === p) break; continue; }
+    if (!st.isDirectory()) throw new UserError(`cannot create ${what} ${dir}: ${p} is a file, not a folder; ${fix}`);
+    break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // made by someone else meanwhile
+      throw new UserError(`cannot create ${what} ${dir}: ${dirUserReason(code, p)}; ${fix}`);
+    }
+  }
+}
+
+/** Why mkdir of p failed, in words, from its error code. */
+export function dirUserReason(code: string | undefined, p: string): string {
+  if (code === 'EROFS') return `${dirname(p)} is on a read-only file system`;
+  if (code === 'EACCES' || code === 'EPERM') return `no permission to create ${p}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the disk is full';
+  if (code === 'ENOENT') return `the system refuses to create ${p} (a special file system such as /proc?)`;
+  return `mkdir ${p} failed (${code ?? 'unknown error'})`;
 }

@@ -4,9 +4,11 @@
 // version (1.0: u16 LE header length; 2.0/3.0: u32 LE), an ASCII (3.0: UTF-8) Python dict literal
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (10, 784), }
 // padded with spaces and '\n' to a multiple of 64 bytes, then the raw array bytes.
-// Reading accepts stored and deflated entries, zip64 sizes, Fortran order (transposed to C order)
+// Reading accepts stored and deflated entries (each inflated within its stated size, its CRC-32
+// checked), zip64 sizes, Fortran order (transposed to C order)
 // and big-endian dtypes (byte-swapped); writing gives v1.0 arrays in C order, little-endian.
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { constants as Z, crc32, inflateRawSync } from 'node:zlib';
+import { zipSync, type Zippable } from 'fflate';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { readInputFile } from './files.js';
@@ -27,6 +29,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAX_RANK = 32;
 /** deflate cannot expand more than about 1032:1; a larger claim is a corrupt or hostile archive. */
 const MAX_DEFLATE_RATIO = 1032;
+/** Compressed bytes inflated to read a member's npy header (at most about 4 MB come out). */
+const NPY_HEAD_INPUT = 4096;
 
 /** The .npy v1.0 bytes of one array. */
 export function encodeNpy(arr: NpyArray, name = 'array'): Uint8Array {
@@ -52,7 +56,27 @@ export function encodeNpy(arr: NpyArray, name = 'array'): Uint8Array {
 
 /** Parse one .npy file's bytes; `what` names it in errors ("w.npz: W1.npy"). */
 export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
-  const bad = (msg: string) => new UserError(`${what} is not a valid .npy array: ${msg}; re-save it with numpy.savez`);
+  const h = parseNpyHeader(bytes, what);
+  const body = bytes.length - h.dataStart;
+  if (h.dataBytes !== body) throw npyError(what, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes but the file holds ${body} (truncated?)`);
+  const data = h.kind.make(h.count);
+  const raw = new Uint8Array(data.buffer);
+  raw.set(bytes.subarray(h.dataStart));
+  if (h.bigEndian && h.kind.size > 1) byteSwap(raw, h.kind.size);
+  const dims = h.shape;
+  return { dtype: h.kind.dtype, shape: dims, data: h.fortran && dims.length > 1 ? fortranToC(data, dims) : data };
+}
+
+function npyError(what: string, msg: string): UserError {
+  return new UserError(`${what} is not a valid .npy array: ${msg}; re-save it with numpy.savez`);
+}
+
+/**
+ * The header at the start of .npy bytes (the rest may be absent): dtype, shape, order, and where
+ * the data starts and how long it must be. What an .npz member promises before it is inflated.
+ */
+function parseNpyHeader(bytes: Uint8Array, what: string) {
+  const bad = (msg: string) => npyError(what, msg);
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw bad('missing the \\x93NUMPY magic');
   const major = bytes[6];
   if (major < 1 || major > 3) throw bad(`unknown format version ${major}.${bytes[7]}`);
@@ -85,16 +109,8 @@ export function decodeNpy(bytes: Uint8Array, what: string): NpyArray {
   }
   let count = 1;
   for (const d of shape as number[]) count = Math.min(count * d, Number.MAX_SAFE_INTEGER);
-  const need = count * kind.size;
-  const body = bytes.length - start - hlen;
-  if (need !== body) throw bad(`shape (${shape}) of '${descr}' needs ${need} data bytes but the file holds ${body} (truncated?)`);
-
-  const data = kind.make(count);
-  const raw = new Uint8Array(data.buffer);
-  raw.set(bytes.subarray(start + hlen));
-  if (m[1] === '>' && kind.size > 1) byteSwap(raw, kind.size);
-  const dims = shape as number[];
-  return { dtype: kind.dtype, shape: dims, data: fortran && dims.length > 1 ? fortranToC(data, dims) : data };
+  return { descr, kind, shape: shape as number[], fortran, bigEndian: m[1] === '>', count, dataStart: start + hlen,
+    dataBytes: count * kind.size };
 }
 
 function byteSwap(raw: Uint8Array, size: number): void {
@@ -185,39 +201,79 @@ export function encodeNpz(arrays: Record<string, NpyArray>, opts: { compress?: b
  * byte-swapping, and both stored and deflated entries. Keys are entry names without '.npy'.
  */
 export function readNpz(path: string): Record<string, NpyArray> {
-  return decodeNpz(readInputFile(path, 'npz file'), path);
+  // A zip starts with a local header (PK 03 04), or is an empty archive (PK 05 06).
+  const head = (h: Uint8Array) => {
+    if (h.length >= 4 && !(h[0] === 0x50 && h[1] === 0x4b && ((h[2] === 3 && h[3] === 4) || (h[2] === 5 && h[3] === 6)))) {
+      throw new UserError(`${path} is not a valid .npz file: it does not start like a zip archive; re-save it with numpy.savez`);
+    }
+  };
+  return decodeNpz(readInputFile(path, 'npz file', { head }), path);
 }
 
-/** decodeNpz on bytes; `what` names the file in errors. */
+/**
+ * decodeNpz on bytes; `what` names the file in errors. The zip's central directory is walked
+ * here (fflate only writes): each member is inflated with its header's size as the limit, so a
+ * member that under-states its size is refused as soon as it passes it, and its CRC-32 is checked.
+ */
 export function decodeNpz(bytes: Uint8Array, what: string): Record<string, NpyArray> {
   const bad = (msg: string) => new UserError(`${what} is not a valid .npz file: ${msg}; re-save it with numpy.savez`);
-  checkZipDirectory(bytes, bad);
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        // Bound every allocation fflate makes by what the archive can really hold.
-        if (f.size > bytes.length) throw bad(`entry ${f.name} claims ${f.size} compressed bytes, more than the file holds (truncated?)`);
-        if (f.compression !== 0 && f.compression !== 8) throw bad(`entry ${f.name} uses compression method ${f.compression}; only stored and deflate are supported`);
-        if (f.compression === 8 && f.originalSize > f.size * MAX_DEFLATE_RATIO + 1024) throw bad(`entry ${f.name} claims an impossible size ${f.originalSize}`);
-        if (f.compression === 0 && f.originalSize !== f.size) throw bad(`stored entry ${f.name} has mismatched sizes`);
-        return !f.name.endsWith('/');
-      },
-    });
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw bad(`the zip data is corrupt (${(e as Error).message})`);
-  }
   const out: Record<string, NpyArray> = {};
-  for (const [name, data] of Object.entries(files)) {
-    if (!name.endsWith('.npy')) throw bad(`entry ${name} is not a .npy array`);
-    out[name.slice(0, -4)] = decodeNpy(data, `${what}: ${name}`);
+  for (const m of zipMembers(bytes, bad)) {
+    if (m.name.endsWith('/')) continue;
+    if (!m.name.endsWith('.npy')) throw bad(`entry ${m.name} is not a .npy array`);
+    out[m.name.slice(0, -4)] = decodeNpy(inflateMember(bytes, m, bad, what), `${what}: ${m.name}`);
   }
   return out;
 }
 
-/** Sanity checks on the zip end record before fflate walks it: entry count and directory in range. */
-function checkZipDirectory(bytes: Uint8Array, bad: (msg: string) => UserError): void {
+/** One member as the central directory describes it. */
+interface ZipMember { name: string; method: number; crc: number; size: number; originalSize: number; local: number }
+
+/** The bytes of one member, inflated within its stated size and checked against its CRC-32. */
+function inflateMember(bytes: Uint8Array, m: ZipMember, bad: (msg: string) => UserError, what: string): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = m.local + 30 + dv.getUint16(m.local + 26, true) + dv.getUint16(m.local + 28, true);
+  if (start + m.size > bytes.length) throw bad(`entry ${m.name} claims ${m.size} compressed bytes, more than the file holds (truncated?)`);
+  const raw = bytes.subarray(start, start + m.size);
+  let data: Uint8Array;
+  if (m.method === 0) {
+    if (m.originalSize !== m.size) throw bad(`stored entry ${m.name} has mismatched sizes`);
+    data = raw;
+  } else {
+    // The npy header inside (its first inflated bytes) promises the member's size: it must agree
+    // with the zip's, and it is the limit, so a member cannot grow past what its array needs.
+    let head: Uint8Array;
+    try {
+      head = inflateRawSync(raw.subarray(0, NPY_HEAD_INPUT), { finishFlush: Z.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw bad(`the zip data of ${m.name} is corrupt (${(e as Error).message})`);
+    }
+    const h = parseNpyHeader(head, `${what}: ${m.name}`);
+    const promised = h.dataStart + h.dataBytes;
+    if (promised !== m.originalSize) {
+      throw npyError(`${what}: ${m.name}`, `shape (${h.shape}) of '${h.descr}' needs ${h.dataBytes} data bytes (${promised} ` +
+        `with its header) but its zip header states ${m.originalSize} (truncated, or a zip header that misstates its size)`);
+    }
+    try {
+      data = inflateRawSync(raw, { maxOutputLength: Math.max(1, m.originalSize) });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        throw bad(`entry ${m.name} inflates to more than the ${m.originalSize} bytes its zip header states (damaged or hostile)`);
+      }
+      throw bad(`the zip data of ${m.name} is corrupt (${err.message})`);
+    }
+    if (data.length !== m.originalSize) throw bad(`entry ${m.name} inflates to ${data.length} bytes but its zip header states ${m.originalSize}`);
+  }
+  const crc = crc32(data) >>> 0;
+  if (crc !== m.crc) throw bad(`entry ${m.name} fails its CRC-32 check (stored ${hex(m.crc)}, computed ${hex(crc)}): the file is damaged`);
+  return data;
+}
+
+const hex = (v: number) => '0x' + v.toString(16).padStart(8, '0');
+
+/** The members listed in the zip's central directory, each checked to lie inside the file. */
+function zipMembers(bytes: Uint8Array, bad: (msg: string) => UserError): ZipMember[] {
   if (bytes.length < 22) throw bad(`only ${bytes.length} bytes, too short for a zip archive`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let e = bytes.length - 22;
@@ -235,10 +291,32 @@ function checkZipDirectory(bytes: Uint8Array, bad: (msg: string) => UserError): 
     dirOff = Number(dv.getBigUint64(z + 48, true));
   }
   if (dirOff + dirSize > bytes.length || count * 46 > dirSize) throw bad('the zip directory lies outside the file (truncated?)');
+  const members: ZipMember[] = [];
   for (let i = 0, o = dirOff; i < count; i++) {
     if (o + 46 > dirOff + dirSize || dv.getUint32(o, true) !== 0x02014b50) throw bad('corrupt zip directory entry');
-    const local = dv.getUint32(o + 42, true);
-    if (local !== 0xffffffff && (local + 30 > bytes.length || dv.getUint32(local, true) !== 0x04034b50)) throw bad('corrupt zip local header');
-    o += 46 + dv.getUint16(o + 28, true) + dv.getUint16(o + 30, true) + dv.getUint16(o + 32, true);
+    const nameLen = dv.getUint16(o + 28, true), extraLen = dv.getUint16(o + 30, true);
+    if (o + 46 + nameLen + extraLen > dirOff + dirSize) throw bad('corrupt zip directory entry');
+    const name = new TextDecoder().decode(bytes.subarray(o + 46, o + 46 + nameLen));
+    const m: ZipMember = { name, method: dv.getUint16(o + 10, true), crc: dv.getUint32(o + 16, true),
+      size: dv.getUint32(o + 20, true), originalSize: dv.getUint32(o + 24, true), local: dv.getUint32(o + 42, true) };
+    // zip64: the fields set to 0xffffffff are in the 0x0001 extra field, in this order.
+    for (let x = o + 46 + nameLen; x + 4 <= o + 46 + nameLen + extraLen;) {
+      const id = dv.getUint16(x, true), len = dv.getUint16(x + 2, true);
+      if (id === 0x0001) {
+        let p = x + 4;
+        const next = () => { if (p + 8 > x + 4 + len) throw bad('broken zip64 extra field'); const v = Number(dv.getBigUint64(p, true)); p += 8; return v; };
+        if (m.originalSize === 0xffffffff) m.originalSize = next();
+        if (m.size === 0xffffffff) m.size = next();
+        if (m.local === 0xffffffff) m.local = next();
+      }
+      x += 4 + len;
+    }
+    if (m.local + 30 > bytes.length || dv.getUint32(m.local, true) !== 0x04034b50) throw bad('corrupt zip local header');
+    if (m.size > bytes.length) throw bad(`entry ${name} claims ${m.size} compressed bytes, more than the file holds (truncated?)`);
+    if (m.method !== 0 && m.method !== 8) throw bad(`entry ${name} uses compression method ${m.method}; only stored and deflate are supported`);
+    if (m.method === 8 && m.originalSize > m.size * MAX_DEFLATE_RATIO + 1024) throw bad(`entry ${name} claims an impossible size ${m.originalSize}`);
+    members.push(m);
+    o += 46 + nameLen + extraLen + dv.getUint16(o + 32, true);
   }
+  return members;
 }

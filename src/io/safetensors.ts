@@ -69,6 +69,15 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   return out;
 }
 
+/** The header length from a file's first 9 or more bytes, checked: at most 100 MB, then '{'. */
+function decodeSafetensorsHead(bytes: Uint8Array, what: string): number {
+  const N = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const bad = (msg: string) => new UserError(`${what} is not a valid safetensors file: ${msg}; re-save it or check the path`);
+  if (N > MAX_HEADER) throw bad(`header length ${N} exceeds the 100 MB limit`);
+  if (N < 2 || bytes[8] !== 0x7b /* { */) throw bad('header does not start with a JSON object');
+  return N;
+}
+
 /**
  * `what` names the file in error messages. Validates everything before trusting it: header length
  * within file, JSON parses, offsets in range, ordered, non-overlapping, sizes = prod(shape)*dtype
@@ -80,9 +89,7 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): { tensors: R
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = dv.getBigUint64(0, true);
   if (n64 > BigInt(bytes.length - 8)) throw bad(`header length ${n64} exceeds the ${bytes.length - 8} bytes after it (truncated file?)`);
-  const N = Number(n64);
-  if (N > MAX_HEADER) throw bad(`header length ${N} exceeds the 100 MB limit`);
-  if (N < 2 || bytes[8] !== 0x7b /* { */) throw bad('header does not start with a JSON object');
+  const N = decodeSafetensorsHead(bytes, what);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + N)));
@@ -144,7 +151,9 @@ export function decodeSafetensors(bytes: Uint8Array, what: string): { tensors: R
 
 /** Reads and validates a safetensors file (see decodeSafetensors). */
 export function readSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  return decodeSafetensors(readInputFile(path, 'safetensors file'), path);
+  // The first 9 bytes (header length, '{') decide before a large file that is no safetensors is read.
+  const head = (h: Uint8Array) => { if (h.length >= 9) decodeSafetensorsHead(h, path); };
+  return decodeSafetensors(readInputFile(path, 'safetensors file', { head }), path);
 }
 
 /** Writes a safetensors file atomically (temp file + fsync + rename). */

@@ -6,7 +6,7 @@
 // Every other token is a layer; a plain number N means a dense layer of N units. After each hidden
 // layer that asks for it, the activation (`--activation`) and dropout (`--dropout`) are inserted.
 // New layer kinds (conv8k5, pool2, ...) add an entry to ARCH_TOKENS.
-import { UserError } from '../errors.js';
+import { FlagError, UserError } from '../errors.js';
 import type { Activation } from '../engine/backend.js';
 import { shapeSize, type LayerSpec, type Shape } from './layer.js';
 import { createLayer } from './layers/index.js';
@@ -140,7 +140,7 @@ function isActivationToken(tok: string | undefined): boolean {
 export function parseInputToken(tok: string): Shape | number {
   if (/^\d+$/.test(tok)) return Number(tok);
   const m = /^(\d+)x(\d+)(?:x(\d+))?$/.exec(tok);
-  if (!m) throw new UserError(`--arch must start with the input size (like 784 or 1x28x28), got '${tok}'`);
+  if (!m) throw new FlagError(`--arch must start with the input size (like 784 or 1x28x28), got '${tok}'`);
   const s: Shape = m[3] ? [Number(m[1]), Number(m[2]), Number(m[3])] : [1, Number(m[1]), Number(m[2])];
   return s;
 }
@@ -150,9 +150,12 @@ export function parseInputToken(tok: string): Shape | number {
  */
 export function parseArch(arch: string, opts: ArchOptions,
   data: { height: number; width: number; channels?: number; classes: number }): ModelSpec {
-  const toks = arch.trim().split('-').filter((t) => t.length > 0);
+  const toks = arch.trim().split('-');
   if (toks.length < 2) {
-    throw new UserError(`--arch '${arch}' needs at least an input and an output size, like 784-128-10`);
+    throw new FlagError(`--arch '${arch}' needs at least an input and an output size, like 784-128-10`);
+  }
+  if (toks.some((t) => t.length === 0)) {
+    throw new FlagError(`--arch '${arch}' has an empty layer between dashes; join the sizes with single dashes, like 784-128-10`);
   }
   const C = data.channels ?? 1;
   const pixels = C * data.height * data.width;
@@ -163,7 +166,7 @@ export function parseArch(arch: string, opts: ArchOptions,
   const inp = parseInputToken(toks[0]);
   const inSize = typeof inp === 'number' ? inp : inp[0] * inp[1] * inp[2];
   if (inSize !== pixels) {
-    throw new UserError(`--arch starts with ${toks[0]} inputs but the images have ${C}x${data.height}x${data.width} = ` +
+    throw new FlagError(`--arch starts with ${toks[0]} inputs but the images have ${C}x${data.height}x${data.width} = ` +
       `${pixels} values; start --arch with ${pixels}`);
   }
   const layers: LayerSpec[] = [];
@@ -171,12 +174,12 @@ export function parseArch(arch: string, opts: ArchOptions,
     const tok = toks[i];
     const kind = ARCH_TOKENS.find((k) => k.pattern.test(tok));
     if (!kind) {
-      throw new UserError(`--arch token '${tok}' is not understood; use ${ARCH_TOKENS.map((k) => k.help).join('; ')}`);
+      throw new FlagError(`--arch token '${tok}' is not understood; use ${ARCH_TOKENS.map((k) => k.help).join('; ')}`);
     }
     const { layers: ls, hidden } = kind.build(tok.match(kind.pattern)!);
     for (const l of ls) {
       if (l.type === 'dense' && !((l.units as number) > 0)) {
-        throw new UserError(`--arch layer '${tok}' must have at least one unit`);
+        throw new FlagError(`--arch layer '${tok}' must have at least one unit`);
       }
     }
     layers.push(...ls);
@@ -191,10 +194,10 @@ export function parseArch(arch: string, opts: ArchOptions,
   }
   const last = layers[layers.length - 1];
   if (last.type !== 'dense') {
-    throw new UserError(`--arch must end with the output size (one unit per class, ${data.classes} here)`);
+    throw new FlagError(`--arch must end with the output size (one unit per class, ${data.classes} here)`);
   }
   if (last.units !== data.classes) {
-    throw new UserError(`--arch ends with ${last.units} outputs but the data has ${data.classes} classes; ` +
+    throw new FlagError(`--arch ends with ${last.units} outputs but the data has ${data.classes} classes; ` +
       `end --arch with ${data.classes}`);
   }
   return sequential([C, data.height, data.width], layers, toks.join('-'));

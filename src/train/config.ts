@@ -2,7 +2,7 @@
 // value into one clear line. The whole config is stored in each checkpoint, so a resumed run
 // continues with exactly the settings it started with.
 import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerKind } from '../engine/backend.js';
-import { UserError } from '../errors.js';
+import { FlagError } from '../errors.js';
 import { INIT_RULES, type InitRule } from '../model/layer.js';
 
 export type ScheduleKind = 'constant' | 'step' | 'cosine';
@@ -48,6 +48,11 @@ export interface TrainConfig {
   /** Use only the first N training / test images (0 = all): quick experiments and tests. */
   limitTrain: number;
   limitTest: number;
+  /**
+   * Also checkpoint every N steps (0 = at evaluated epochs only). It changes no number, but it is
+   * kept here so a resumed run keeps it; absent in checkpoints written before it was.
+   */
+  checkpointEvery?: number;
   /** Data source (see src/data): an IDX folder, or CSV files; all unset = bundled MNIST. */
   data?: string;
   trainCsv?: string;
@@ -83,6 +88,7 @@ export const DEFAULTS: TrainConfig = {
   skipZeros: true,
   limitTrain: 0,
   limitTest: 0,
+  checkpointEvery: 0,
 };
 
 /** Named starting points; explicit flags still override them. */
@@ -114,7 +120,7 @@ export function optimizerSlots(kind: string): ('m' | 'v')[] {
 
 /** Rejects values no run can use, with what to do instead. */
 export function validateConfig(c: TrainConfig): void {
-  const bad = (msg: string) => { throw new UserError(msg); };
+  const bad = (msg: string) => { throw new FlagError(msg); };
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'identity') {
     bad(`unknown activation '${c.activation}'; use one of relu, leaky_relu, tanh, sigmoid`);
   }
@@ -134,6 +140,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) bad(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
   if (!(Number.isFinite(c.scale) && Number.isFinite(c.shift))) bad('--scale and --shift must be finite numbers');
   // Not flags, or not range-checked by the flag parser: a damaged checkpoint's config can hold anything.
+  if (!(Number.isSafeInteger(c.checkpointEvery ?? 0) && (c.checkpointEvery ?? 0) >= 0)) bad(`--checkpoint-every must be a whole number >= 0, got ${c.checkpointEvery}`);
   for (const k of ['limitTrain', 'limitTest'] as const) {
     if (!(Number.isSafeInteger(c[k]) && c[k] >= 0)) bad(`--${k === 'limitTrain' ? 'limit-train' : 'limit-test'} must be a whole number >= 0, got ${c[k]}`);
   }
@@ -146,7 +153,7 @@ export function validateConfig(c: TrainConfig): void {
 /** Warmup length in steps: "1.5" epochs or "500steps". */
 export function parseWarmup(w: string, stepsPerEpoch: number): number {
   const m = /^(\d+(?:\.\d+)?)(steps?)?$/.exec(String(w).trim());
-  if (!m) throw new UserError(`--warmup must be a number of epochs (like 1 or 0.5) or of steps (like 500steps), got '${w}'`);
+  if (!m) throw new FlagError(`--warmup must be a number of epochs (like 1 or 0.5) or of steps (like 500steps), got '${w}'`);
   const v = Number(m[1]);
   return m[2] ? Math.round(v) : Math.round(v * stepsPerEpoch);
 }

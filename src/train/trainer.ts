@@ -4,12 +4,13 @@
 // only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
 // from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
 import type { Backend } from '../engine/backend.js';
-import { splitValidation, type Dataset } from '../data/dataset.js';
+import { requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
 import { EVAL_BATCH, optimizerSlots, parseWarmup, validateConfig, type TrainConfig } from './config.js';
+import { DivergenceWatch } from './divergence.js';
 import { learningRate } from './schedule.js';
 
 /**
@@ -105,7 +106,7 @@ export interface TrainHooks {
 export type RunEnd =
   | { status: 'done' }
   | { status: 'stopped' }
-  | { status: 'diverged'; epoch: number; step: number; loss: number };
+  | { status: 'diverged'; epoch: number; step: number; loss: number; why: string; lr: number };
 
 export class Trainer {
   readonly model: Model;
@@ -147,6 +148,7 @@ export class Trainer {
     let val: Dataset | null = null;
     if (c.val > 0) ({ train, val } = splitValidation(train, c.val, this.rng));
     if (train.n === 0) throw new UserError(`${train.source} has no training rows; check --limit-train and the data`);
+    requireTwoClasses(train);
     this.D = train.height * train.width;
     this.classes = this.spec.classes;
     this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
@@ -282,6 +284,7 @@ export class Trainer {
     const c = this.config;
     const st = this.state;
     const N = this.train.n;
+    const watch = new DivergenceWatch(this.classes);
     while (st.epoch < c.epochs) {
       if (st.stepInEpoch === 0) {
         for (let i = 0; i < N; i++) this.perm[i] = i;
@@ -298,9 +301,10 @@ export class Trainer {
         const B = Math.min(this.stepBatch, N - start);
         const lr = this.lrAt(st.step);
         const r = this.step(start, B);
-        if (!Number.isFinite(r.loss)) {
+        const why = watch.check(r.loss, B);
+        if (why !== null) {
           st.seconds += (performance.now() - t0) / 1000;
-          return { status: 'diverged', epoch: st.epoch + 1, step: st.step + 1, loss: r.loss / B };
+          return { status: 'diverged', epoch: st.epoch + 1, step: st.step + 1, loss: r.loss / B, why, lr };
         }
         trainMs += performance.now() - ts;
         seenHere += B;
