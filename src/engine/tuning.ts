@@ -1,0 +1,80 @@
+// Every threshold that decides how a kernel call runs on the host: which gemm path, and under what
+// size a call stays on the calling thread. One place, so that a re-tune (on another machine, after a
+// kernel change) edits one file; bench/results/ keeps the measurements each value came from.
+//
+// Rule for the thread thresholds: with T threads a split saves about (T-1)/T of the one-thread work
+// and costs one round trip to the workers (wake, chunk, wait). A call is split when its one-thread
+// work is a few round trips long, so that a slow round trip and a cold cache still leave a gain.
+// Rule for the path thresholds: a path is picked for a whole call from its shape alone, never from
+// the thread count, so every chunk of a split call takes the same path and gives the same bits.
+
+/** Smallest gemm (2*M*N*K flop; conv2d and the sparse layer count the same way) that is split. */
+export const GEMM_MIN_FLOP = 4e6;
+
+/** Smallest element counts that are split, per kernel. */
+export const MIN_ELEMS = {
+  activationCheap: 1 << 19,   // relu / leaky_relu / identity forward, every backward
+  activationCostly: 1 << 15,  // sigmoid / tanh / gelu forward
+  sgd: 1 << 15,               // also pays for the gradients that the other core just wrote
+  momentum: 1 << 15,          // and nesterov
+  adam: 1 << 14,              // and adamw
+  dropoutForward: 1 << 17,
+  dropoutBackward: 1 << 18,
+  gatherPixels: 1 << 18,      // B * D (sparse_rows too)
+  softmaxCE: 1 << 12,         // B * C
+  poolPixels: 1 << 18,        // B * C * H * W (input)
+} as const;
+
+/** Chunks per thread of an element-wise call: a late thread leaves its chunks to the others. */
+export const CHUNKS_PER_THREAD = 4;
+/** Chunks per thread of a call split by whole images (conv2d, pooling). */
+export const IMAGE_CHUNKS_PER_THREAD = 2;
+
+// ---- gemm paths (assembly/matmul.ts) ----
+
+/** The dot path (C = A B^T, each element one dot product): at most this many columns ... */
+export const DOT_MAX_N = 12;
+/** ... and at least this depth, for the horizontal sums to pay. */
+export const DOT_MIN_K = 32;
+
+/** K blocks of the K-blocked path: fixed, so any thread count gives the same bits. */
+export const KB_COUNT = 8;
+/** The K-blocked path (C = A^T B): at most this many rows of C ... */
+export const KB_MAX_M = 12;
+/** ... a reduction at least this long ... */
+export const KB_MIN_K = 512;
+/** ... and at most this many floats of C (its KB_COUNT partials stay within 8 MB). */
+export const KB_MAX_MN = 1 << 18;
+
+/** The zero-skipping layer: from this many units its calls split by units, below by rows. */
+export const SPARSE_MIN_UNITS_SPLIT = 32;
+
+/**
+ * Whether a gemm runs as gemm_dot (C = A B^T, every element a dot product of two rows): few
+ * columns and a depth worth the horizontal sums.
+ */
+export function dotPath(N: number, K: number, transA: boolean, transB: boolean): boolean {
+  return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
+}
+
+/**
+ * Whether a gemm runs as K blocks (gemm_partials + sum_partials): C = A^T B with few rows and a
+ * long reduction, the dW of a full-batch layer with few units.
+ */
+export function kBlocked(M: number, N: number, K: number, transA: boolean, transB: boolean,
+  bias: boolean): boolean {
+  return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K && M * N <= KB_MAX_MN;
+}
+
+/**
+ * Whether a zero-skipping weight gradient goes in fixed row blocks (as kBlocked does for gemm): a
+ * layer too narrow to split by units over KB_MIN_K rows or more.
+ */
+export function sparseBlocked(B: number, O: number): boolean {
+  return O < SPARSE_MIN_UNITS_SPLIT && B >= KB_MIN_K;
+}
+
+/** Rows per K block: K in KB_COUNT blocks, in multiples of 8 (the gather's row groups). */
+export function kBlockRows(K: number): number {
+  return Math.ceil(K / KB_COUNT / 8) * 8;
+}
