@@ -78,3 +78,24 @@ export function sparseBlocked(B: number, O: number): boolean {
 export function kBlockRows(K: number): number {
   return Math.ceil(K / KB_COUNT / 8) * 8;
 }
+
+// ---- the zero-skipping first layer (src/model/layers/sparse_dense.ts) ----
+// A nonzero costs the sparse kernels 2-3x what one input costs the gemm (a row of weights per
+// nonzero, plus the compression and the transposes), so zeros are skipped only where most inputs
+// are zero and the layer is wide enough to repay the compression.
+
+/** Largest share of nonzeros for which a batch takes the zero-skipping path. */
+export const SPARSE_MAX_DENSITY = 0.25;
+
+/**
+ * Fewest units for which the layer skips the zeros of a batch it compresses afresh; below it the
+ * compression costs what the skipped products save. Rows that repeat (ForwardContext.repeat) are
+ * compressed once, so they skip zeros at any width.
+ */
+export const SPARSE_MIN_UNITS = 16;
+
+/**
+ * Rows compressed at a time: batches up to this size (training's) at once, bigger ones (evaluation,
+ * full-batch chunks) in slices of it, which bounds the compression buffers.
+ */
+export const SPARSE_ROWS = 256;

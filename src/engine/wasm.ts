@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import type {
-  Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseRows,
+  Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
 import {
@@ -106,7 +106,7 @@ type Order = readonly (readonly [string, ArgType])[];
 /** Each kernel's argument names and types, in call order. */
 const ORDER = new Map<string, Order>(Object.entries(KERNELS).map(([k, spec]) => [k, Object.entries(spec.args)]));
 
-export class WasmBackend implements Backend {
+export class WasmBackend implements Backend, SparseOps {
   readonly name: string;
   readonly memory: WebAssembly.Memory;
   readonly k: KernelExports;
