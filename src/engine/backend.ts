@@ -12,6 +12,13 @@ export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_re
 export const ACTIVATION_CODE: Record<Activation, number> = {
   identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4,
 };
+/**
+ * What activationBackward reads besides dout: the forward's output (f' written in terms of
+ * y = f(x), so a layer keeps only its output) or, where f' cannot be written from y, its input.
+ */
+export const ACTIVATION_SAVES: Record<Activation, 'output' | 'input'> = {
+  identity: 'output', relu: 'output', leaky_relu: 'output', sigmoid: 'output', tanh: 'output',
+};
 
 export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -85,10 +92,13 @@ export interface Backend {
   /** dbias(O) += sum over the batch of dout(B,O). */
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void;
 
-  // ---- activations (element-wise over N values); backward reads the forward *output* ----
+  // ---- activations (element-wise over N values) ----
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void;
-  /** dinp = dout * f'(x), with f'(x) written in terms of out = f(x); dinp may alias dout. */
-  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+  /**
+   * dinp = dout * f'(x), with f' written in terms of `saved`: the forward's output y = f(x), or
+   * its input x, as ACTIVATION_SAVES[kind] says. dinp may alias dout.
+   */
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, saved: Float32Array,
     N: number, alpha: number): void;
 
   // ---- output layer ----

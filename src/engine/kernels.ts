@@ -66,6 +66,8 @@ const flop = (M: number, N: number, K: number): number => 2 * M * N * K;
 const ACT: Readonly<Record<Activation, number>> = ACTIVATION_CODE;
 const OPT: Readonly<Record<OptimizerKind, number>> = OPTIMIZER_CODE;
 const GOLDEN = 0x9e3779b9;
+/** Activations whose forward is a compare or a copy; the others (exp-based) cost far more per element. */
+const CHEAP_FORWARD: readonly Activation[] = ['identity', 'relu', 'leaky_relu'];
 
 // Geometry of conv2d and pooling calls, in the kernels' argument order.
 const CONV = { B: 'i32', C: 'i32', H: 'i32', W: 'i32', OC: 'i32', KH: 'i32', KW: 'i32', stride: 'i32', pad: 'i32' } as const;
@@ -165,16 +167,15 @@ export const KERNELS = {
   activation_forward: kernel({
     args: { kind: ACT, out: 'ptr', inp: 'ptr', N: 'i32', alpha: 'f32' },
     scalar: 'activation_forward_scalar',
-    stays: (a) => a.N < (a.kind === 'sigmoid' || a.kind === 'tanh'
-      ? MIN_ELEMS.activationCostly : MIN_ELEMS.activationCheap),
+    stays: (a) => a.N < (CHEAP_FORWARD.includes(a.kind) ? MIN_ELEMS.activationCheap : MIN_ELEMS.activationCostly),
     split: () => ({ count: 'N', unit: 16, chunks: CHUNKS_PER_THREAD, offsets: { out: 4, inp: 4 } }),
   }),
-  /** Reads the forward's output (and its input, for activations whose derivative needs it). */
+  /** saved: the forward's output or input (ACTIVATION_SAVES). */
   activation_backward: kernel({
-    args: { kind: ACT, dinp: 'ptr', dout: 'ptr', out: 'ptr', N: 'i32', alpha: 'f32' },
+    args: { kind: ACT, dinp: 'ptr', dout: 'ptr', saved: 'ptr', N: 'i32', alpha: 'f32' },
     scalar: 'activation_backward_scalar',
     stays: (a) => a.N < MIN_ELEMS.activationCheap,
-    split: () => ({ count: 'N', unit: 16, chunks: CHUNKS_PER_THREAD, offsets: { dinp: 4, dout: 4, out: 4 } }),
+    split: () => ({ count: 'N', unit: 16, chunks: CHUNKS_PER_THREAD, offsets: { dinp: 4, dout: 4, saved: 4 } }),
   }),
   optimizer_step: kernel({
     args: {

@@ -346,9 +346,9 @@ export class WasmBackend implements Backend, SparseOps {
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
     this.call('activation_forward', { kind, out, inp, N, alpha });
   }
-  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, saved: Float32Array,
     N: number, alpha: number): void {
-    this.call('activation_backward', { kind, dinp, dout, out, N, alpha });
+    this.call('activation_backward', { kind, dinp, dout, saved, N, alpha });
   }
   softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
     this.call('softmax_forward', { probs, logits, B, C });
