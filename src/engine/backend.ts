@@ -6,18 +6,18 @@
 // Matrices are row-major f32. A dense layer keeps its weight as (O,I) like PyTorch and the seed's
 // W1 (10,784), so out = inp @ W^T + b.
 
-export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh';
-export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_relu', 'sigmoid', 'tanh'];
+export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'gelu';
+export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'gelu'];
 /** Numeric code of each activation, shared with assembly/activation.ts. */
 export const ACTIVATION_CODE: Record<Activation, number> = {
-  identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4,
+  identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4, gelu: 5,
 };
 /**
  * What activationBackward reads besides dout: the forward's output (f' written in terms of
  * y = f(x), so a layer keeps only its output) or, where f' cannot be written from y, its input.
  */
 export const ACTIVATION_SAVES: Record<Activation, 'output' | 'input'> = {
-  identity: 'output', relu: 'output', leaky_relu: 'output', sigmoid: 'output', tanh: 'output',
+  identity: 'output', relu: 'output', leaky_relu: 'output', sigmoid: 'output', tanh: 'output', gelu: 'input',
 };
 
 export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
