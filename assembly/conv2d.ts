@@ -39,7 +39,7 @@
 // per point are too little work per transform), within the noise of the W3 step: it stays direct.
 // Scratch: col and dcol tiles or the padded copies, conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
-import { madd } from './simd_math';
+import { hsum01_23, madd, storeN } from './simd';
 import { copyPadded } from './pad';
 import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,
   winograd_weight, winograd_weight_fits } from './winograd';
@@ -71,27 +71,12 @@ export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   return max<usize>(max<usize>(cols, direct), winograd_scratch_bytes(C, KH, KW, OH, OW, OC));
 }
 
-/** Sum of the four lanes. */
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
-    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-/** Stores the first n (0..3) lanes of v at p. */
-// @ts-ignore: decorator
-@inline function storeLanes(p: usize, v: v128, n: i32): void {
-  if (n > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
-
 /** Stores the first n (1..8) of the 8 values in v0,v1 at p. */
 // @ts-ignore: decorator
 @inline function store8(p: usize, v0: v128, v1: v128, n: i32): void {
   if (n >= 8) { v128.store(p, v0); v128.store(p, v1, 16); }
-  else if (n >= 4) { v128.store(p, v0); storeLanes(p + 16, v1, n - 4); }
-  else storeLanes(p, v0, n);
+  else if (n >= 4) { v128.store(p, v0); storeN(p + 16, v1, n - 4); }
+  else storeN(p, v0, n);
 }
 
 /**
@@ -375,8 +360,8 @@ function colBackward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp
             a30 = madd(g, u0, a30); a31 = madd(g, u1, a31);
           }
           const dw = dweight + <usize>o * K4 + (<usize>k << 2);
-          let s00 = hsum(a00), s01 = hsum(a01), s10 = hsum(a10), s11 = hsum(a11);
-          let s20 = hsum(a20), s21 = hsum(a21), s30 = hsum(a30), s31 = hsum(a31);
+          let s00 = hsum01_23(a00), s01 = hsum01_23(a01), s10 = hsum01_23(a10), s11 = hsum01_23(a11);
+          let s20 = hsum01_23(a20), s21 = hsum01_23(a21), s30 = hsum01_23(a30), s31 = hsum01_23(a31);
           for (let t = tn4; t < tn; t++) {
             const q = <usize>t << 2;
             const u0 = load<f32>(x0 + q), u1 = load<f32>(x0 + T4 + q);
@@ -440,7 +425,7 @@ function biasGrad(dbias: usize, db: usize, o0: i32, o1: i32, P: i32): void {
     let acc = f32x4.splat(0);
     let t = 0;
     for (; t + 4 <= P; t += 4) acc = f32x4.add(acc, v128.load(r + (<usize>t << 2)));
-    let s = hsum(acc);
+    let s = hsum01_23(acc);
     for (; t < P; t++) s += load<f32>(r + (<usize>t << 2));
     store<f32>(dbias + (<usize>o << 2), load<f32>(dbias + (<usize>o << 2)) + s);
   }
@@ -754,7 +739,7 @@ function dotInto(dst: usize, a: usize, b: usize, n: i32): void {
   let acc = f32x4.splat(0);
   let t = 0;
   for (; t + 4 <= n; t += 4) acc = madd(v128.load(a + (<usize>t << 2)), v128.load(b + (<usize>t << 2)), acc);
-  let s = hsum(acc);
+  let s = hsum01_23(acc);
   for (; t < n; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
   store<f32>(dst, load<f32>(dst) + s);
 }

@@ -18,8 +18,7 @@
 // over a row range or a column range of a bigger problem is bit-identical to those elements of the
 // whole call: threads can split C freely.
 
-import { madd } from './simd_math';
-import { transpose4 } from './transpose4';
+import { hsum01_23, loadN, madd, storeN, transpose4 } from './simd';
 
 /** Rows of C per micro-kernel block. */
 const MR = 4;
@@ -200,31 +199,6 @@ function packB(dst: usize, b: usize, k0: i32, j0: i32, kc: i32, nc: i32, transB:
 const NRN = 12;
 /** Columns per block of the short path (one cache line of B per k). */
 const NRS = 16;
-
-/** Loads the first n (0..4) floats at p into a v128, zeros in the other lanes. */
-// @ts-ignore: decorator
-@inline function loadN(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  if (n == 3) return v128.load32_lane(p, v128.load64_zero(p), 2, 8);
-  if (n == 2) return v128.load64_zero(p);
-  if (n == 1) return v128.load32_zero(p);
-  return f32x4.splat(0);
-}
-
-/** Stores the first n (0..4) lanes of v at p. */
-// @ts-ignore: decorator
-@inline function storeN(p: usize, v: v128, n: i32): void {
-  if (n >= 4) {
-    v128.store(p, v);
-  } else if (n == 3) {
-    v128.store64_lane(p, v, 0);
-    v128.store32_lane(p, v, 2, 8);
-  } else if (n == 2) {
-    v128.store64_lane(p, v, 0);
-  } else if (n == 1) {
-    v128.store32_lane(p, v, 0);
-  }
-}
 
 /**
  * The 3x10 micro-kernel of the narrow path. Columns 0..7 of each row take two accumulators;
@@ -423,18 +397,12 @@ function gemmShort(c: usize, a: usize, b: usize, bias: usize, M: i32, N: i32, K:
 /** Rows of C per block of the dot path. */
 const DR = 2;
 
-/** Sum of the four lanes, as (l0 + l1) + (l2 + l3). */
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
 /** C element at p gets init + dot: init is [old C] [+ bias], by mode as kernel4x8. */
 // @ts-ignore: decorator
 @inline function dotStore(p: usize, acc: v128, bias: usize, mode: i32): void {
   let s: f32 = mode & 2 ? load<f32>(p) : 0;
   if (mode & 1) s += load<f32>(bias);
-  store<f32>(p, s + hsum(acc));
+  store<f32>(p, s + hsum01_23(acc));
 }
 
 /**

@@ -1,16 +1,6 @@
-// Vector math shared by the kernels: e^x, tanh and horizontal reductions on f32x4, and the
-// multiply-add of the matrix micro-kernels. WebAssembly SIMD has no transcendental instructions,
-// so exp is range reduction + polynomial. Not exported from the module; the kernel files import it.
-
-/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
-// @ts-ignore: decorator
-@inline export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
+// Transcendental functions on f32x4 shared by the kernels: e^x, tanh, sigmoid. WebAssembly SIMD
+// has no transcendental instructions, so exp is range reduction + polynomial. Not exported from
+// the module; the kernel files import it.
 
 // exp: see Cephes Math Library, expf.c (S. L. Moshier), the same scheme as the SSE/NEON ports
 // (sse_mathfun.h by J. Pommier). x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2;
@@ -88,18 +78,4 @@ const T4: f32 = -3.33332819422e-1;
 // @ts-ignore: decorator
 @inline export function sigmoid4(x: v128): v128 {
   return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(x))));
-}
-
-/** Largest lane (NaN if any lane is NaN). */
-// @ts-ignore: decorator
-@inline export function hmax4(v: v128): f32 {
-  const m = f32x4.max(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.max(m, i32x4.shuffle(m, m, 1, 0, 3, 2)), 0);
-}
-
-/** Sum of the four lanes, as (l0 + l2) + (l1 + l3). */
-// @ts-ignore: decorator
-@inline export function hsum4(v: v128): f32 {
-  const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.add(s, i32x4.shuffle(s, s, 1, 0, 3, 2)), 0);
 }

@@ -23,8 +23,7 @@
 // nonzeros, in the same column order and with the same madd, gives the same floats. The weight
 // gradient likewise sums every dW element over the rows in order, as gemm's dyᵀ x does over k.
 
-import { madd } from './simd_math';
-import { transpose4 } from './transpose4';
+import { loadN, madd, storeN, transpose4 } from './simd';
 
 /** Output vectors per pass of the forward: 5 accumulators and 5 loaded rows stay in registers
  * (V8 loads a pass's weights first; 8 spilled to the stack and ran 1.7x slower). */
@@ -134,26 +133,6 @@ export function sparse_rows_scalar(idx: usize, val: usize, start: usize, cnt: us
   }
 }
 
-/** The first `lanes` (1-4) floats at p, zeros after: reads nothing past them. */
-// @ts-ignore: decorator
-@inline function loadLanes(p: usize, lanes: i32): v128 {
-  if (lanes == 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-/** Stores the first `lanes` (1-4) floats of v at p. */
-// @ts-ignore: decorator
-@inline function storeLanes(p: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) { v128.store(p, v); return; }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
-
 /**
  * dst(C,ldd)[c, r] = src(R,lds)[r, c] for r < R, c < C: 4x4 blocks (four rows of src loaded as
  * v128s, shuffled, stored as four rows of dst), the edges one float at a time.
@@ -189,14 +168,14 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
   if (bias) {
     // 0 + bias, as the micro-kernel starts (bits equal for a -0 bias too)
-    a0 = f32x4.add(a0, loadLanes(bias, NV == 1 ? last : 4));
-    if (NV > 1) a1 = f32x4.add(a1, loadLanes(bias + 16, NV == 2 ? last : 4));
-    if (NV > 2) a2 = f32x4.add(a2, loadLanes(bias + 32, NV == 3 ? last : 4));
-    if (NV > 3) a3 = f32x4.add(a3, loadLanes(bias + 48, NV == 4 ? last : 4));
-    if (NV > 4) a4 = f32x4.add(a4, loadLanes(bias + 64, NV == 5 ? last : 4));
-    if (NV > 5) a5 = f32x4.add(a5, loadLanes(bias + 80, NV == 6 ? last : 4));
-    if (NV > 6) a6 = f32x4.add(a6, loadLanes(bias + 96, NV == 7 ? last : 4));
-    if (NV > 7) a7 = f32x4.add(a7, loadLanes(bias + 112, last));
+    a0 = f32x4.add(a0, loadN(bias, NV == 1 ? last : 4));
+    if (NV > 1) a1 = f32x4.add(a1, loadN(bias + 16, NV == 2 ? last : 4));
+    if (NV > 2) a2 = f32x4.add(a2, loadN(bias + 32, NV == 3 ? last : 4));
+    if (NV > 3) a3 = f32x4.add(a3, loadN(bias + 48, NV == 4 ? last : 4));
+    if (NV > 4) a4 = f32x4.add(a4, loadN(bias + 64, NV == 5 ? last : 4));
+    if (NV > 5) a5 = f32x4.add(a5, loadN(bias + 80, NV == 6 ? last : 4));
+    if (NV > 6) a6 = f32x4.add(a6, loadN(bias + 96, NV == 7 ? last : 4));
+    if (NV > 7) a7 = f32x4.add(a7, loadN(bias + 112, last));
   }
   for (let t: usize = 0; t < n; t++) {
     const x = v128.load32_splat(vr + (t << 2));
@@ -210,14 +189,14 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
     if (NV > 6) a6 = madd(x, v128.load(w, 96), a6);
     if (NV > 7) a7 = madd(x, v128.load(w, 112), a7);
   }
-  storeLanes(y, a0, NV == 1 ? last : 4);
-  if (NV > 1) storeLanes(y + 16, a1, NV == 2 ? last : 4);
-  if (NV > 2) storeLanes(y + 32, a2, NV == 3 ? last : 4);
-  if (NV > 3) storeLanes(y + 48, a3, NV == 4 ? last : 4);
-  if (NV > 4) storeLanes(y + 64, a4, NV == 5 ? last : 4);
-  if (NV > 5) storeLanes(y + 80, a5, NV == 6 ? last : 4);
-  if (NV > 6) storeLanes(y + 96, a6, NV == 7 ? last : 4);
-  if (NV > 7) storeLanes(y + 112, a7, last);
+  storeN(y, a0, NV == 1 ? last : 4);
+  if (NV > 1) storeN(y + 16, a1, NV == 2 ? last : 4);
+  if (NV > 2) storeN(y + 32, a2, NV == 3 ? last : 4);
+  if (NV > 3) storeN(y + 48, a3, NV == 4 ? last : 4);
+  if (NV > 4) storeN(y + 64, a4, NV == 5 ? last : 4);
+  if (NV > 5) storeN(y + 80, a5, NV == 6 ? last : 4);
+  if (NV > 6) storeN(y + 96, a6, NV == 7 ? last : 4);
+  if (NV > 7) storeN(y + 112, a7, last);
 }
 
 /** wt(D, sparse_ldw(O)) = W(O,D) transposed, rows padded: the layout both kernels read. */
@@ -344,14 +323,14 @@ export function sparse_forward_packed_scalar(y: usize, idx: usize, val: usize, s
 // @ts-ignore: decorator
 @inline function gradBlock(NV: i32, last: i32, dwt: usize, ir: usize, vr: usize, n: usize, dy: usize,
   ldwB: usize): void {
-  const d0 = loadLanes(dy, NV == 1 ? last : 4);
-  const d1 = NV > 1 ? loadLanes(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
-  const d2 = NV > 2 ? loadLanes(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
-  const d3 = NV > 3 ? loadLanes(dy + 48, NV == 4 ? last : 4) : f32x4.splat(0);
-  const d4 = NV > 4 ? loadLanes(dy + 64, NV == 5 ? last : 4) : f32x4.splat(0);
-  const d5 = NV > 5 ? loadLanes(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
-  const d6 = NV > 6 ? loadLanes(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
-  const d7 = NV > 7 ? loadLanes(dy + 112, last) : f32x4.splat(0);
+  const d0 = loadN(dy, NV == 1 ? last : 4);
+  const d1 = NV > 1 ? loadN(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
+  const d2 = NV > 2 ? loadN(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
+  const d3 = NV > 3 ? loadN(dy + 48, NV == 4 ? last : 4) : f32x4.splat(0);
+  const d4 = NV > 4 ? loadN(dy + 64, NV == 5 ? last : 4) : f32x4.splat(0);
+  const d5 = NV > 5 ? loadN(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
+  const d6 = NV > 6 ? loadN(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
+  const d7 = NV > 7 ? loadN(dy + 112, last) : f32x4.splat(0);
   for (let t: usize = 0; t < n; t++) {
     const x = v128.load32_splat(vr + (t << 2));
     const p = dwt + <usize>load<i32>(ir + (t << 2)) * ldwB;
