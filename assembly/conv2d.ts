@@ -8,7 +8,7 @@
 // (c,i,j) holds the input pixel under weight (c,i,j) for every pixel of the tile (0 in the padding).
 // Then out(OC,P) = weight(OC,K) col(K,P) is a gemm whose B operand is already packed (unit stride
 // along pixels), so a 4x8 micro-kernel (8 v128 accumulators, weights broadcast with load32_splat,
-// like assembly/matmul.ts) runs on it without another copy. Backward re-does im2col, then
+// like assembly/gemm/packed.ts) runs on it without another copy. Backward re-does im2col, then
 //   dweight(OC,K) += dout(OC,P) col(K,P)^T    (4x2 block of dot products along the pixels)
 //   dcol(K,P)      = weight(OC,K)^T dout(OC,P) (4x8 micro-kernel), scattered back by col2im.
 // Stride 1 (the usual case) skips im2col: see "stride 1: implicit im2col" below; its dweight runs

@@ -17,7 +17,7 @@
 // the host adds in order (sparse_weight_grad_blocks), as gemm's K-blocked path does: the blocks
 // depend only on the row count, so any thread count gives the same bits.
 //
-// Same bits as the packed gemm (assembly/matmul.ts): there every element is
+// Same bits as the packed gemm (assembly/gemm/packed.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
 // and a zero a_k leaves s as it was (s + ±0 = s, and s is never -0 here), so summing only the
 // nonzeros, in the same column order and with the same madd, gives the same floats. The weight

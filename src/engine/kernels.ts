@@ -16,7 +16,7 @@ import {
   ACTIVATION_CODE, OPTIMIZER_CODE, type Activation, type OptimizerKind,
 } from './backend.js';
 import {
-  CHUNKS_PER_THREAD, GEMM_MIN_FLOP, IMAGE_CHUNKS_PER_THREAD, MIN_ELEMS,
+  CHUNKS_PER_THREAD, GEMM_MIN_FLOP, GEMM_PATH_CODE, IMAGE_CHUNKS_PER_THREAD, MIN_ELEMS,
 } from './tuning.js';
 
 /** Types of kernel arguments: a pointer (a view in the backend's memory, a byte offset, or null), a number, a flag or a code. */
@@ -75,13 +75,14 @@ const POOL = { B: 'i32', C: 'i32', H: 'i32', W: 'i32', k: 'i32', stride: 'i32', 
 const ROWS = { idx: 'ptr', val: 'ptr', start: 'ptr', cnt: 'ptr' } as const;
 
 export const KERNELS = {
-  // ---- gemm (assembly/matmul.ts); the path is chosen per call in wasm.ts from tuning.ts ----
+  // ---- gemm (assembly/gemm/); the path of a call is tuning.ts gemmPath's ----
   /** C = op(A) op(B) [+ bias] [+ C] with leading dimensions: rows of C (M >= N) or its columns. */
   gemm: kernel({
     export: 'gemm_strided',
     args: {
       c: 'ptr', a: 'ptr', b: 'ptr', bias: 'ptr', M: 'i32', N: 'i32', K: 'i32',
       transA: 'bool', transB: 'bool', accumulate: 'bool', scratch: 'ptr', lda: 'i32', ldb: 'i32', ldc: 'i32',
+      path: GEMM_PATH_CODE,
     },
     scalar: 'gemm_strided_scalar',
     stays: (a) => flop(a.M, a.N, a.K) < GEMM_MIN_FLOP,
@@ -107,6 +108,7 @@ export const KERNELS = {
   gemm_partials: kernel({
     args: {
       p: 'ptr', a: 'ptr', b: 'ptr', M: 'i32', N: 'i32', K: 'i32', kb: 'i32', q0: 'i32', nq: 'i32', scratch: 'ptr',
+      path: GEMM_PATH_CODE,
     },
     scalar: 'gemm_partials_scalar',
     stays: (a) => flop(a.M, a.N, a.K) < GEMM_MIN_FLOP,
@@ -127,7 +129,7 @@ export const KERNELS = {
     scalar: 'fill_zero_scalar',
   }),
 
-  // ---- zero-skipping dense layer (assembly/sparse.ts); the split is chosen in wasm.ts ----
+  // ---- zero-skipping dense layer (assembly/sparse.ts); the split is wasm.ts sparseSplit's ----
   /** Rows b0 + [0, B) of x compressed; chunks of 8-row groups (the gather's). */
   sparse_rows: kernel({
     args: { ...ROWS, x: 'ptr', B: 'i32', D: 'i32', b0: 'i32' },
@@ -236,7 +238,7 @@ export const KERNELS = {
     scalar: 'count_correct_scalar',
   }),
 
-  // ---- convolution (assembly/conv2d.ts, winograd.ts) ----
+  // ---- convolution (assembly/conv/) ----
   /** Images are independent: chunks of whole images, each thread with its own scratch. */
   conv2d_forward: kernel({
     args: { out: 'ptr', inp: 'ptr', weight: 'ptr', bias: 'ptr', ...CONV, OH: 'i32', OW: 'i32', scratch: 'ptr' },

@@ -30,7 +30,7 @@ export const CHUNKS_PER_THREAD = 4;
 /** Chunks per thread of a call split by whole images (conv2d, pooling). */
 export const IMAGE_CHUNKS_PER_THREAD = 2;
 
-// ---- gemm paths (assembly/matmul.ts) ----
+// ---- gemm paths (assembly/gemm/) ----
 
 /** The dot path (C = A B^T, each element one dot product): at most this many columns ... */
 export const DOT_MAX_N = 12;
@@ -46,8 +46,32 @@ export const KB_MIN_K = 512;
 /** ... and at most this many floats of C (its KB_COUNT partials stay within 8 MB). */
 export const KB_MAX_MN = 1 << 18;
 
-/** The zero-skipping layer: from this many units its calls split by units, below by rows. */
-export const SPARSE_MIN_UNITS_SPLIT = 32;
+/** The narrow path takes C with this many columns (its kernel's width: 3x10 blocks, more than the packed path's 8). */
+export const NARROW_N = [9, 10] as const;
+/** The short path (B not transposed): at most this many rows of C. */
+export const SHORT_MAX_M = 12;
+
+/**
+ * The paths of one gemm: dot and kblocked sum in an order of their own and are separate kernels;
+ * packed, narrow and short (gemm_strided's path argument) give the same bits for any shape.
+ */
+export type GemmPath = 'packed' | 'narrow' | 'short' | 'dot' | 'kblocked';
+/** gemm_strided's codes for its paths, shared with assembly/gemm/gemm.ts. */
+export const GEMM_PATH_CODE = { packed: 0, narrow: 1, short: 2 } as const;
+
+/** The path of a whole gemm call; every chunk of a split call takes it. */
+export function gemmPath(M: number, N: number, K: number, transA: boolean, transB: boolean, bias: boolean): GemmPath {
+  if (kBlocked(M, N, K, transA, transB, bias)) return 'kblocked';
+  if (dotPath(N, K, transA, transB)) return 'dot';
+  return stridedPath(M, N, transB);
+}
+
+/** The path of a gemm_strided call (also each K block's). */
+export function stridedPath(M: number, N: number, transB: boolean): 'packed' | 'narrow' | 'short' {
+  if (N >= NARROW_N[0] && N <= NARROW_N[1]) return 'narrow';
+  if (M <= SHORT_MAX_M && !transB) return 'short';
+  return 'packed';
+}
 
 /**
  * Whether a gemm runs as gemm_dot (C = A B^T, every element a dot product of two rows): few
@@ -65,6 +89,9 @@ export function kBlocked(M: number, N: number, K: number, transA: boolean, trans
   bias: boolean): boolean {
   return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K && M * N <= KB_MAX_MN;
 }
+
+/** The zero-skipping layer: from this many units its calls split by units, below by rows. */
+export const SPARSE_MIN_UNITS_SPLIT = 32;
 
 /**
  * Whether a zero-skipping weight gradient goes in fixed row blocks (as kBlocked does for gemm): a

@@ -20,7 +20,7 @@ import {
 import { projectRoot } from './root.js';
 import { ThreadPool } from './threads/pool.js';
 import {
-  dotPath, GEMM_MIN_FLOP, kBlocked, kBlockRows, SPARSE_MIN_UNITS_SPLIT, sparseBlocked,
+  GEMM_MIN_FLOP, gemmPath, kBlockRows, SPARSE_MIN_UNITS_SPLIT, sparseBlocked, stridedPath,
 } from './tuning.js';
 
 export type { KernelExports } from './kernels.js';
@@ -281,17 +281,18 @@ export class WasmBackend implements Backend, SparseOps {
 
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
-    if (kBlocked(M, N, K, transA, transB, bias !== null)) {
+    const path = gemmPath(M, N, K, transA, transB, bias !== null);
+    if (path === 'kblocked') {
       // rows in fixed blocks, one chunk of blocks per thread: each reads the rows it gathered
       const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
-      this.call('gemm_partials', { p, a, b, M, N, K, kb, q0: 0, nq: nb, scratch: this.scratch });
+      this.call('gemm_partials', { p, a, b, M, N, K, kb, q0: 0, nq: nb, scratch: this.scratch, path: stridedPath(M, N, false) });
       this.call('sum_partials', { c, p, n: M * N, parts: nb, accumulate });
-    } else if (dotPath(N, K, transA, transB)) {
+    } else if (path === 'dot') {
       this.call('gemm_dot', { c, a, b, bias, M, N, K, accumulate, lda: K, ldb: K, ldc: N });
     } else {
       this.call('gemm', {
         c, a, b, bias, M, N, K, transA, transB, accumulate, scratch: this.scratch,
-        lda: transA ? M : K, ldb: transB ? K : N, ldc: N,
+        lda: transA ? M : K, ldb: transB ? K : N, ldc: N, path,
       });
     }
   }
