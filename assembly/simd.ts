@@ -38,6 +38,14 @@
   }
 }
 
+/** Stores the first n (1..8) of the 8 values in v0,v1 at p. */
+// @ts-ignore: decorator
+@inline export function store8(p: usize, v0: v128, v1: v128, n: i32): void {
+  if (n >= 8) { v128.store(p, v0); v128.store(p, v1, 16); }
+  else if (n >= 4) { v128.store(p, v0); storeN(p + 16, v1, n - 4); }
+  else storeN(p, v0, n);
+}
+
 /** Sum of the four lanes as (l0 + l1) + (l2 + l3), in scalar adds. */
 // @ts-ignore: decorator
 @inline export function hsum01_23(v: v128): f32 {

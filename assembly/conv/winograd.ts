@@ -55,7 +55,7 @@
 // Every image is computed the same way wherever it runs (threads split by images): same bits.
 // Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
 
-import { loadN, madd, storeN } from './simd';
+import { loadN, madd, storeN } from '../simd';
 import { copyPadded } from './pad';
 
 // @ts-ignore: decorator
