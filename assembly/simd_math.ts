@@ -22,8 +22,8 @@ const P5: f32 = 5.0000001201e-1;
 /** e^x on four lanes: 0 below EXP_LO, +inf above EXP_HI, NaN stays NaN. */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  // pmax/pmin are single maxps/minps on x64 (min/max need a NaN/-0 fix-up sequence, ~40% of
-  // exp's time); with x as the first operand a NaN x still comes through as NaN.
+  // pmax/pmin are single maxps/minps on x64 (min/max need a NaN/-0 fix-up sequence as long as the
+  // rest of exp); with x as the first operand a NaN x still comes through as NaN.
   const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
   // n = round(xc / ln2) by the 1.5 * 2^23 trick: the sum rounds to an integer (ulp 1 there, ties
   // to even like f32x4.nearest) held in the low mantissa bits, so 2^n needs no float -> int

@@ -50,7 +50,7 @@ import { hmax4, hsum02_13, storeN } from './simd';
   if (full < n) {
     const r = (n - full) >> 2;
     // lanes past the row hold m: e^0 = 1, then masked to 0 (padding with -inf instead would
-    // make exp4 build 2^-126 * e^r, a subnormal product that cost 27 ns a row, measured)
+    // make exp4 build 2^-126 * e^r, a subnormal product, which is slow on x64)
     const ev = v128.and(exp4(f32x4.sub(loadTail(z + full, r, mv), mv)), i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(<i32>r)));
     if (e) storeN(e + full, ev, <i32>r);
     sv = f32x4.add(sv, ev);
@@ -81,7 +81,7 @@ const LOG_GROUP = 8;
 /**
  * Sum over rows of -log softmax(logits)[label], as the sum in order of the losses of groups of
  * LOG_GROUP rows (so that threads can take whole groups, write them to `parts`, and the host adds
- * them up to the same f64: src/engine/threads/backend.ts). parts (0 = none) gets each group's
+ * them up to the same f64: src/engine/wasm.ts softmaxCrossEntropy). parts (0 = none) gets each group's
  * loss (f64). dlogits(B,C) (0 = none) gets (p - onehot) / N: the gradient of the mean over N rows
  * (N = B for one batch; a full batch done in chunks passes its size, so no chunk needs
  * rescaling). correct (0 = none) gets the count_correct of these rows, from the row maxima this

@@ -4,7 +4,7 @@
 //   x (B,D) input rows; row b's nonzero columns and values, in column order, are idx and val
 //   (i32, f32) at slots [start[b], start[b] + cnt[b]); W and dW are the layer's (O,D); y and dy
 //   are (B,O). sparse_rows gives row b the slots from b*D; a cache of a whole data set packs the
-//   rows one after the other (src/model/layers/dense.ts).
+//   rows one after the other (src/model/layers/sparse_dense.ts).
 //   forward:  y[b,:]  = bias + sum over row b's nonzeros (k, v) of v * W[:,k]
 //   backward: dW[:,k] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
 // A nonzero's weights W[:,k] are a column of W, so the kernels work on wt (D,ldw), W transposed
@@ -26,14 +26,13 @@
 import { loadN, madd, storeN, transpose4 } from './simd';
 
 /** Output vectors per pass of the forward: 5 accumulators and 5 loaded rows stay in registers
- * (V8 loads a pass's weights first; 8 spilled to the stack and ran 1.7x slower). */
+ * (V8 loads a pass's weights first, so more would spill to the stack). */
 const FV = 5;
-/** Output vectors per pass of the weight gradient (8 dy vectors held; fastest of 4, 5, 6, 8). */
+/** Output vectors per pass of the weight gradient (8 dy vectors held). */
 const GV = 8;
 /**
  * Output units per pass over the rows: their slice of wt (D x 32 floats, 100 KB for MNIST) stays in
- * L2 while the rows go by. A call's whole range in one pass measured 1.1x slower at 128 units and
- * 1.3-1.4x at 512 (forward, weight gradient), where wt outgrows L2; 64 units per pass was between.
+ * L2 while the rows go by, where a wide layer's whole wt would not.
  */
 const UNITS = 32;
 
@@ -248,8 +247,8 @@ export function sparse_forward_packed(y: usize, idx: usize, val: usize, start: u
 /**
  * y columns [0, jn) of rows of stride O = bias + the row's nonzeros times packed wt(D, ldw(jn)): per
  * row, blocks of FV output vectors, one pass over the row's nonzeros each; the last block may end
- * in a partial vector. (Blocks of FV outside the rows, which keeps a block's slice of wt in L1,
- * measured 1.3-1.4x slower: V8 then spills the accumulators.)
+ * in a partial vector. (Blocks of FV outside the rows would keep a block's slice of wt in L1,
+ * but V8 then spills the accumulators.)
  */
 function forwardRows(y: usize, idx: usize, val: usize, start: usize, cnt: usize, wt: usize, bias: usize,
   B: i32, O: i32, jn: i32): void {
@@ -454,9 +453,8 @@ export function sparse_weight_grad_blocks_scalar(p: usize, idx: usize, val: usiz
 
 /**
  * Row stride of a call's wt scratch for n output units: whole 64-byte lines. The host gives each
- * call D * sparse_ldw(n) floats of its own: threads' scratches never share a line, and a wide matrix
- * shared by column ranges measured 1.4-2x slower on 2 threads than one (the prefetchers pull the
- * neighbour's lines).
+ * call D * sparse_ldw(n) floats of its own: threads' scratches never share a line (a matrix shared by
+ * column ranges is slower on 2 threads than on one: the prefetchers pull the neighbour's lines).
  */
 export function sparse_ldw(n: i32): i32 {
   return (n + 15) & ~15;

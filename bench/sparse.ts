@@ -1,4 +1,4 @@
-// The zero-skipping first layer (assembly/sparse.ts, layers/dense.ts) on real MNIST rows, next to
+// The zero-skipping first layer (assembly/sparse.ts, layers/sparse_dense.ts) on real MNIST rows, next to
 // what it replaces: the forward and weight-gradient gemm of a 784-128 first layer, and the whole
 // 784-128-10 training step with zeros skipped and with every value multiplied. GFLOP/s of the
 // sparse rows count the dense multiply-adds they stand for (2 B I O), so they compare with gemm's.

@@ -65,7 +65,7 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
 // at 0) gives the same bits.
 
 /**
- * The stride-1 dweight/dbias of units [u0, u1): Winograd where it measures faster (dbias then per
+ * The stride-1 dweight/dbias of units [u0, u1): Winograd where it is faster (dbias then per
  * image here, in the same order as directWeight), else directWeight.
  */
 function strideOneWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32,
@@ -84,7 +84,7 @@ function strideOneWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, 
   winograd_weight(dweight, dout, inp, B, C, H, W, OC, KH, pad, OH, OW, scratch, u0, u1);
 }
 
-/** The stride-1 input gradient: Winograd where it measures faster, else the direct scatter. */
+/** The stride-1 input gradient: Winograd where it is faster, else the direct scatter. */
 function strideOneInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
   KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
   if (winograd_input_fits(C, KW, OC, OW)) winograd_input(dinp, dout, weight, B, C, H, W, OC, KH, pad, OH, OW, scratch);

@@ -275,7 +275,7 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
   }
 }
 
-/** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+/** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
   return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
 }
@@ -379,7 +379,7 @@ function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, 
   }
 }
 
-/** Whether the input gradient takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+/** Whether the input gradient takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
   return KW == 5 && OW >= 8 && C >= 8 && OC >= 8;
 }

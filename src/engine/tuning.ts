@@ -1,10 +1,12 @@
 // Every threshold that decides how a kernel call runs on the host: which gemm path, and under what
 // size a call stays on the calling thread. One place, so that a re-tune (on another machine, after a
-// kernel change) edits one file; bench/results/ keeps the measurements each value came from.
+// kernel change) edits one file; bench/tune.ts re-derives the thread thresholds on this machine,
+// and bench/results/ keeps the measurements each value came from.
 //
 // Rule for the thread thresholds: with T threads a split saves about (T-1)/T of the one-thread work
 // and costs one round trip to the workers (wake, chunk, wait). A call is split when its one-thread
-// work is a few round trips long, so that a slow round trip and a cold cache still leave a gain.
+// work is a few (bench/tune.ts: 5) round trips long, so that a slow round trip and a cold cache
+// still leave a gain.
 // Rule for the path thresholds: a path is picked for a whole call from its shape alone, never from
 // the thread count, so every chunk of a split call takes the same path and gives the same bits.
 
