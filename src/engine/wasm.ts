@@ -14,7 +14,7 @@ import type {
 } from './backend.js';
 import { UserError } from '../errors.js';
 import {
-  KERNELS, type ArgType, type ArgValue, type KernelArgs, type KernelExports, type KernelFn, type KernelName,
+  KERNELS, type ArgType, type ArgValue, type KernelArgs, type KernelExports, type KernelName,
   type KernelSpec, type Split,
 } from './kernels.js';
 import { projectRoot } from './root.js';
@@ -101,10 +101,34 @@ export function kernelModule(variant: WasmVariant): WebAssembly.Module {
 /** A table entry and a call's arguments, widened so that call() reads any kernel's. */
 type AnySpec = KernelSpec<Record<string, ArgType>>;
 type AnyArgs = Record<string, ArgValue<ArgType>>;
-type Order = readonly (readonly [string, ArgType])[];
 
-/** Each kernel's argument names and types, in call order. */
-const ORDER = new Map<string, Order>(Object.entries(KERNELS).map(([k, spec]) => [k, Object.entries(spec.args)]));
+/** How call() turns one argument into a number: a pointer, a flag, a u32, a code or a plain number. */
+const enum Conv { Ptr, Bool, U32, Code, Num }
+
+/** A kernel's table entry with its arguments laid out for call(): names, conversions and codes in call order. */
+interface CallInfo {
+  spec: AnySpec;
+  names: string[];
+  conv: Conv[];
+  codes: (Readonly<Record<string, number>> | null)[];
+  /** The export (SIMD) and its scalar twin. */
+  exp: string;
+  scalar: string;
+}
+
+const CALLS: Record<string, CallInfo> = {};
+for (const [name, spec] of Object.entries(KERNELS) as [string, AnySpec][]) {
+  const args = Object.entries(spec.args);
+  CALLS[name] = {
+    spec,
+    names: args.map(([n]) => n),
+    conv: args.map(([, t]) => t === 'ptr' ? Conv.Ptr : t === 'bool' ? Conv.Bool : t === 'u32' ? Conv.U32
+      : typeof t === 'object' ? Conv.Code : Conv.Num),
+    codes: args.map(([, t]) => typeof t === 'object' ? t : null),
+    exp: spec.export ?? name,
+    scalar: spec.scalar,
+  };
+}
 
 export class WasmBackend implements Backend, SparseOps {
   readonly name: string;
@@ -220,14 +244,12 @@ export class WasmBackend implements Backend, SparseOps {
    * outside the memory, from ptr()) passes through.
    */
   call<K extends KernelName>(name: K, a: KernelArgs<K>, mayThread = true): number {
-    const spec: AnySpec = KERNELS[name];
-    const args = a as AnyArgs;
+    const info = CALLS[name], args = a as AnyArgs;
     try {
-      const order = ORDER.get(name)!;
-      const vals = this.values(order, args);
-      const exp = this.variant === 'scalar' ? spec.scalar : spec.export ?? name;
-      if (!mayThread || !this.splits(spec, args)) return this.k[exp].apply(null, vals);
-      this.runSplit(exp, order, spec.split!(args), vals);
+      const vals = this.values(info, args);
+      const exp = this.variant === 'scalar' ? info.scalar : info.exp;
+      if (!mayThread || !this.splits(info.spec, args)) return this.k[exp].apply(null, vals);
+      this.runSplit(exp, info, info.spec.split!(args), vals);
       return 0;
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
@@ -242,29 +264,30 @@ export class WasmBackend implements Backend, SparseOps {
   }
 
   /** The arguments as the export takes them: pointers as byte offsets (null 0), flags 0/1, codes as numbers. */
-  private values(order: Order, a: AnyArgs): number[] {
-    const vals = this.vals;
-    vals.length = order.length;
-    for (let i = 0; i < order.length; i++) {
-      const [n, t] = order[i];
-      const v = a[n];
-      if (t === 'ptr') vals[i] = v === null ? 0 : typeof v === 'number' ? v : this.ptr(v as ArrayBufferView);
-      else if (t === 'bool') vals[i] = v ? 1 : 0;
-      else if (t === 'u32') vals[i] = (v as number) >>> 0;
-      else if (typeof t === 'object') vals[i] = t[v as string];
-      else vals[i] = v as number;
+  private values(info: CallInfo, a: AnyArgs): number[] {
+    const vals = this.vals, { names, conv } = info;
+    vals.length = names.length;
+    for (let i = 0; i < names.length; i++) {
+      const v = a[names[i]];
+      switch (conv[i]) {
+        case Conv.Ptr: vals[i] = v === null ? 0 : typeof v === 'number' ? v : this.ptr(v as ArrayBufferView); break;
+        case Conv.Bool: vals[i] = v ? 1 : 0; break;
+        case Conv.U32: vals[i] = (v as number) >>> 0; break;
+        case Conv.Code: vals[i] = info.codes[i]![v as string]; break;
+        default: vals[i] = v as number;
+      }
     }
     return vals;
   }
 
   /** Runs a call in chunks on the pool as `split` says (kernels.ts explains the fields). */
-  private runSplit(kernel: string, order: Order, split: Split<Record<string, ArgType>>, vals: number[]): void {
+  private runSplit(kernel: string, info: CallInfo, split: Split<Record<string, ArgType>>, vals: number[]): void {
     const base = vals.slice(), coef = new Array<number>(base.length).fill(0);
     let countArg = -1, scratchArg = -1, wrapArg = -1;
-    for (let i = 0; i < order.length; i++) {
-      const [n, t] = order[i];
+    for (let i = 0; i < base.length; i++) {
+      const n = info.names[i];
       const off = split.offsets[n];
-      if (off !== undefined && !(t === 'ptr' && base[i] === 0)) coef[i] = off; // a null pointer stays null
+      if (off !== undefined && !(info.conv[i] === Conv.Ptr && base[i] === 0)) coef[i] = off; // a null pointer stays null
       if (n === split.count) countArg = i;
       if (n === 'scratch' && split.scratch) scratchArg = i;
       if (n === split.wrap?.arg) { wrapArg = i; coef[i] = split.wrap.step; }
