@@ -166,8 +166,8 @@ export class Model {
  * pooling commutes with any non-decreasing function, and relu keeps the first maximum of every
  * window where it passes a gradient (a window whose maximum is <= 0 passes none either way), so
  * outputs and gradients are the same bits, while the relu touches a quarter of the values (2x2
- * pool). Other activations are left in place: a saturating
- * f (sigmoid, tanh) can round two different inputs to one output and move the first maximum.
+ * pool). Other activations are left in place: a saturating f (sigmoid, tanh) can round two
+ * different inputs to one output and move the first maximum.
  */
 export function executionOrder(layers: readonly LayerSpec[]): LayerSpec[] {
   const order = [...layers];
