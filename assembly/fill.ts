@@ -1,6 +1,6 @@
 // Zeroing a float buffer (the gradient arena before each step's backward). From JavaScript,
-// Float32Array.fill on the shared WASM memory takes the slow element-by-element path (8-10x slower
-// than on a plain buffer, measured: 158 us for W2's 535,818 gradients); memory.fill is one bulk op.
+// Float32Array.fill on the shared WASM memory takes V8's slow element-by-element path; memory.fill
+// is one bulk op.
 
 /** x(N) = 0. */
 export function fill_zero(x: usize, N: i32): void {

@@ -1,4 +1,4 @@
-// The kernel module: every export the host calls (see src/engine/wasm.ts for the wrappers).
+// The kernel module: every export the host calls (src/engine/kernels.ts declares each one).
 // Pointers are byte offsets into the host's shared memory; 0 stands for "none".
 // Each SIMD kernel `name` has a naive scalar twin `name_scalar` with the same signature.
 
@@ -7,14 +7,19 @@ export function heap_base(): usize {
   return __heap_base;
 }
 
-export * from './matmul';
+export * from './gemm/gemm';
+export * from './gemm/dot';
+export * from './gemm/kblocked';
+export * from './gemm/bias';
+export { gemm_scratch_bytes } from './gemm/packed';
 export * from './activation';
 export * from './softmax_ce';
 export * from './optimizer';
 export * from './batch';
 export * from './dropout';
-export * from './conv2d';
-export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './winograd';
+export * from './conv/conv2d';
+export * from './conv/scalar';
+export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './conv/winograd';
 export * from './pool';
 export * from './fill';
 export * from './sparse';

@@ -1,16 +1,6 @@
-// Vector math shared by the kernels: e^x, tanh and horizontal reductions on f32x4, and the
-// multiply-add of the matrix micro-kernels. WebAssembly SIMD has no transcendental instructions,
-// so exp is range reduction + polynomial. Not exported from the module; the kernel files import it.
-
-/** c + a * b: fused in the relaxed build (f32x4.relaxed_madd), mul then add otherwise. */
-// @ts-ignore: decorator
-@inline export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
+// Transcendental functions on f32x4 shared by the kernels: e^x, tanh, sigmoid. WebAssembly SIMD
+// has no transcendental instructions, so exp is range reduction + polynomial. Not exported from
+// the module; the kernel files import it.
 
 // exp: see Cephes Math Library, expf.c (S. L. Moshier), the same scheme as the SSE/NEON ports
 // (sse_mathfun.h by J. Pommier). x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2;
@@ -32,8 +22,8 @@ const P5: f32 = 5.0000001201e-1;
 /** e^x on four lanes: 0 below EXP_LO, +inf above EXP_HI, NaN stays NaN. */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  // pmax/pmin are single maxps/minps on x64 (min/max need a NaN/-0 fix-up sequence, ~40% of
-  // exp's time); with x as the first operand a NaN x still comes through as NaN.
+  // pmax/pmin are single maxps/minps on x64 (min/max need a NaN/-0 fix-up sequence as long as the
+  // rest of exp); with x as the first operand a NaN x still comes through as NaN.
   const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
   // n = round(xc / ln2) by the 1.5 * 2^23 trick: the sum rounds to an integer (ulp 1 there, ties
   // to even like f32x4.nearest) held in the low mantissa bits, so 2^n needs no float -> int
@@ -88,18 +78,4 @@ const T4: f32 = -3.33332819422e-1;
 // @ts-ignore: decorator
 @inline export function sigmoid4(x: v128): v128 {
   return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(x))));
-}
-
-/** Largest lane (NaN if any lane is NaN). */
-// @ts-ignore: decorator
-@inline export function hmax4(v: v128): f32 {
-  const m = f32x4.max(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.max(m, i32x4.shuffle(m, m, 1, 0, 3, 2)), 0);
-}
-
-/** Sum of the four lanes, as (l0 + l2) + (l1 + l3). */
-// @ts-ignore: decorator
-@inline export function hsum4(v: v128): f32 {
-  const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(f32x4.add(s, i32x4.shuffle(s, s, 1, 0, 3, 2)), 0);
 }

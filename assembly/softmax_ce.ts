@@ -8,7 +8,8 @@
 // A row's last C % 4 values go through the vector code too, as one vector loaded and stored lane
 // by lane (never past the row) whose lanes past the row are masked out.
 // See src/engine/ref/softmax_ce.ts.
-import { exp4, hmax4, hsum4 } from './simd_math';
+import { exp4 } from './simd_math';
+import { hmax4, hsum02_13, storeN } from './simd';
 
 /** The r = 1..3 floats at p in lanes 0..r-1, fill in the others. */
 // @ts-ignore: decorator
@@ -18,14 +19,6 @@ import { exp4, hmax4, hsum4 } from './simd_math';
   if (r > 1) v = v128.load32_lane(p, v, 1, 4);
   if (r > 2) v = v128.load32_lane(p, v, 2, 8);
   return v;
-}
-
-/** Stores lanes 0..r-1 (r = 1..3) of v at p. */
-// @ts-ignore: decorator
-@inline function storeTail(p: usize, v: v128, r: usize): void {
-  v128.store32_lane(p, v, 0);
-  if (r > 1) v128.store32_lane(p, v, 1, 4);
-  if (r > 2) v128.store32_lane(p, v, 2, 8);
 }
 
 // @ts-ignore: decorator
@@ -57,12 +50,12 @@ import { exp4, hmax4, hsum4 } from './simd_math';
   if (full < n) {
     const r = (n - full) >> 2;
     // lanes past the row hold m: e^0 = 1, then masked to 0 (padding with -inf instead would
-    // make exp4 build 2^-126 * e^r, a subnormal product that cost 27 ns a row, measured)
+    // make exp4 build 2^-126 * e^r, a subnormal product, which is slow on x64)
     const ev = v128.and(exp4(f32x4.sub(loadTail(z + full, r, mv), mv)), i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(<i32>r)));
-    if (e) storeTail(e + full, ev, r);
+    if (e) storeN(e + full, ev, <i32>r);
     sv = f32x4.add(sv, ev);
   }
-  return hsum4(sv);
+  return hsum02_13(sv);
 }
 
 /** probs(B,C) = softmax of each row of logits(B,C); probs may alias logits. */
@@ -88,7 +81,7 @@ const LOG_GROUP = 8;
 /**
  * Sum over rows of -log softmax(logits)[label], as the sum in order of the losses of groups of
  * LOG_GROUP rows (so that threads can take whole groups, write them to `parts`, and the host adds
- * them up to the same f64: src/engine/threads/backend.ts). parts (0 = none) gets each group's
+ * them up to the same f64: src/engine/wasm.ts softmaxCrossEntropy). parts (0 = none) gets each group's
  * loss (f64). dlogits(B,C) (0 = none) gets (p - onehot) / N: the gradient of the mean over N rows
  * (N = B for one batch; a full batch done in chunks passes its size, so no chunk needs
  * rescaling). correct (0 = none) gets the count_correct of these rows, from the row maxima this
@@ -138,7 +131,7 @@ export function softmax_cross_entropy(dlogits: usize, logits: usize, labels: usi
       if (full < n) {
         const r = (n - full) >> 2;
         const hot = v128.and(hv, i32x4.eq(idx, tv));
-        storeTail(d + full, f32x4.sub(f32x4.mul(loadTail(d + full, r, one), rv), hot), r);
+        storeN(d + full, f32x4.sub(f32x4.mul(loadTail(d + full, r, one), rv), hot), <i32>r);
       }
     }
   }

@@ -4,7 +4,7 @@
 //   x (B,D) input rows; row b's nonzero columns and values, in column order, are idx and val
 //   (i32, f32) at slots [start[b], start[b] + cnt[b]); W and dW are the layer's (O,D); y and dy
 //   are (B,O). sparse_rows gives row b the slots from b*D; a cache of a whole data set packs the
-//   rows one after the other (src/model/layers/dense.ts).
+//   rows one after the other (src/model/layers/sparse_dense.ts).
 //   forward:  y[b,:]  = bias + sum over row b's nonzeros (k, v) of v * W[:,k]
 //   backward: dW[:,k] += v * dy[b,:] for every nonzero (k, v) of row b, rows in order
 // A nonzero's weights W[:,k] are a column of W, so the kernels work on wt (D,ldw), W transposed
@@ -17,24 +17,22 @@
 // the host adds in order (sparse_weight_grad_blocks), as gemm's K-blocked path does: the blocks
 // depend only on the row count, so any thread count gives the same bits.
 //
-// Same bits as the packed gemm (assembly/matmul.ts): there every element is
+// Same bits as the packed gemm (assembly/gemm/packed.ts): there every element is
 //   s = 0 [+ bias]; for k = 0..K-1: s = s + a_k * b_k
 // and a zero a_k leaves s as it was (s + ±0 = s, and s is never -0 here), so summing only the
 // nonzeros, in the same column order and with the same madd, gives the same floats. The weight
 // gradient likewise sums every dW element over the rows in order, as gemm's dyᵀ x does over k.
 
-import { madd } from './simd_math';
-import { transpose4 } from './transpose4';
+import { loadN, madd, storeN, transpose4 } from './simd';
 
 /** Output vectors per pass of the forward: 5 accumulators and 5 loaded rows stay in registers
- * (V8 loads a pass's weights first; 8 spilled to the stack and ran 1.7x slower). */
+ * (V8 loads a pass's weights first, so more would spill to the stack). */
 const FV = 5;
-/** Output vectors per pass of the weight gradient (8 dy vectors held; fastest of 4, 5, 6, 8). */
+/** Output vectors per pass of the weight gradient (8 dy vectors held). */
 const GV = 8;
 /**
  * Output units per pass over the rows: their slice of wt (D x 32 floats, 100 KB for MNIST) stays in
- * L2 while the rows go by. A call's whole range in one pass measured 1.1x slower at 128 units and
- * 1.3-1.4x at 512 (forward, weight gradient), where wt outgrows L2; 64 units per pass was between.
+ * L2 while the rows go by, where a wide layer's whole wt would not.
  */
 const UNITS = 32;
 
@@ -134,26 +132,6 @@ export function sparse_rows_scalar(idx: usize, val: usize, start: usize, cnt: us
   }
 }
 
-/** The first `lanes` (1-4) floats at p, zeros after: reads nothing past them. */
-// @ts-ignore: decorator
-@inline function loadLanes(p: usize, lanes: i32): v128 {
-  if (lanes == 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-/** Stores the first `lanes` (1-4) floats of v at p. */
-// @ts-ignore: decorator
-@inline function storeLanes(p: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) { v128.store(p, v); return; }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
-
 /**
  * dst(C,ldd)[c, r] = src(R,lds)[r, c] for r < R, c < C: 4x4 blocks (four rows of src loaded as
  * v128s, shuffled, stored as four rows of dst), the edges one float at a time.
@@ -189,14 +167,14 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
   if (bias) {
     // 0 + bias, as the micro-kernel starts (bits equal for a -0 bias too)
-    a0 = f32x4.add(a0, loadLanes(bias, NV == 1 ? last : 4));
-    if (NV > 1) a1 = f32x4.add(a1, loadLanes(bias + 16, NV == 2 ? last : 4));
-    if (NV > 2) a2 = f32x4.add(a2, loadLanes(bias + 32, NV == 3 ? last : 4));
-    if (NV > 3) a3 = f32x4.add(a3, loadLanes(bias + 48, NV == 4 ? last : 4));
-    if (NV > 4) a4 = f32x4.add(a4, loadLanes(bias + 64, NV == 5 ? last : 4));
-    if (NV > 5) a5 = f32x4.add(a5, loadLanes(bias + 80, NV == 6 ? last : 4));
-    if (NV > 6) a6 = f32x4.add(a6, loadLanes(bias + 96, NV == 7 ? last : 4));
-    if (NV > 7) a7 = f32x4.add(a7, loadLanes(bias + 112, last));
+    a0 = f32x4.add(a0, loadN(bias, NV == 1 ? last : 4));
+    if (NV > 1) a1 = f32x4.add(a1, loadN(bias + 16, NV == 2 ? last : 4));
+    if (NV > 2) a2 = f32x4.add(a2, loadN(bias + 32, NV == 3 ? last : 4));
+    if (NV > 3) a3 = f32x4.add(a3, loadN(bias + 48, NV == 4 ? last : 4));
+    if (NV > 4) a4 = f32x4.add(a4, loadN(bias + 64, NV == 5 ? last : 4));
+    if (NV > 5) a5 = f32x4.add(a5, loadN(bias + 80, NV == 6 ? last : 4));
+    if (NV > 6) a6 = f32x4.add(a6, loadN(bias + 96, NV == 7 ? last : 4));
+    if (NV > 7) a7 = f32x4.add(a7, loadN(bias + 112, last));
   }
   for (let t: usize = 0; t < n; t++) {
     const x = v128.load32_splat(vr + (t << 2));
@@ -210,14 +188,14 @@ function transpose(dst: usize, src: usize, R: i32, C: i32, lds: i32, ldd: i32): 
     if (NV > 6) a6 = madd(x, v128.load(w, 96), a6);
     if (NV > 7) a7 = madd(x, v128.load(w, 112), a7);
   }
-  storeLanes(y, a0, NV == 1 ? last : 4);
-  if (NV > 1) storeLanes(y + 16, a1, NV == 2 ? last : 4);
-  if (NV > 2) storeLanes(y + 32, a2, NV == 3 ? last : 4);
-  if (NV > 3) storeLanes(y + 48, a3, NV == 4 ? last : 4);
-  if (NV > 4) storeLanes(y + 64, a4, NV == 5 ? last : 4);
-  if (NV > 5) storeLanes(y + 80, a5, NV == 6 ? last : 4);
-  if (NV > 6) storeLanes(y + 96, a6, NV == 7 ? last : 4);
-  if (NV > 7) storeLanes(y + 112, a7, last);
+  storeN(y, a0, NV == 1 ? last : 4);
+  if (NV > 1) storeN(y + 16, a1, NV == 2 ? last : 4);
+  if (NV > 2) storeN(y + 32, a2, NV == 3 ? last : 4);
+  if (NV > 3) storeN(y + 48, a3, NV == 4 ? last : 4);
+  if (NV > 4) storeN(y + 64, a4, NV == 5 ? last : 4);
+  if (NV > 5) storeN(y + 80, a5, NV == 6 ? last : 4);
+  if (NV > 6) storeN(y + 96, a6, NV == 7 ? last : 4);
+  if (NV > 7) storeN(y + 112, a7, last);
 }
 
 /** wt(D, sparse_ldw(O)) = W(O,D) transposed, rows padded: the layout both kernels read. */
@@ -269,8 +247,8 @@ export function sparse_forward_packed(y: usize, idx: usize, val: usize, start: u
 /**
  * y columns [0, jn) of rows of stride O = bias + the row's nonzeros times packed wt(D, ldw(jn)): per
  * row, blocks of FV output vectors, one pass over the row's nonzeros each; the last block may end
- * in a partial vector. (Blocks of FV outside the rows, which keeps a block's slice of wt in L1,
- * measured 1.3-1.4x slower: V8 then spills the accumulators.)
+ * in a partial vector. (Blocks of FV outside the rows would keep a block's slice of wt in L1,
+ * but V8 then spills the accumulators.)
  */
 function forwardRows(y: usize, idx: usize, val: usize, start: usize, cnt: usize, wt: usize, bias: usize,
   B: i32, O: i32, jn: i32): void {
@@ -344,14 +322,14 @@ export function sparse_forward_packed_scalar(y: usize, idx: usize, val: usize, s
 // @ts-ignore: decorator
 @inline function gradBlock(NV: i32, last: i32, dwt: usize, ir: usize, vr: usize, n: usize, dy: usize,
   ldwB: usize): void {
-  const d0 = loadLanes(dy, NV == 1 ? last : 4);
-  const d1 = NV > 1 ? loadLanes(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
-  const d2 = NV > 2 ? loadLanes(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
-  const d3 = NV > 3 ? loadLanes(dy + 48, NV == 4 ? last : 4) : f32x4.splat(0);
-  const d4 = NV > 4 ? loadLanes(dy + 64, NV == 5 ? last : 4) : f32x4.splat(0);
-  const d5 = NV > 5 ? loadLanes(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
-  const d6 = NV > 6 ? loadLanes(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
-  const d7 = NV > 7 ? loadLanes(dy + 112, last) : f32x4.splat(0);
+  const d0 = loadN(dy, NV == 1 ? last : 4);
+  const d1 = NV > 1 ? loadN(dy + 16, NV == 2 ? last : 4) : f32x4.splat(0);
+  const d2 = NV > 2 ? loadN(dy + 32, NV == 3 ? last : 4) : f32x4.splat(0);
+  const d3 = NV > 3 ? loadN(dy + 48, NV == 4 ? last : 4) : f32x4.splat(0);
+  const d4 = NV > 4 ? loadN(dy + 64, NV == 5 ? last : 4) : f32x4.splat(0);
+  const d5 = NV > 5 ? loadN(dy + 80, NV == 6 ? last : 4) : f32x4.splat(0);
+  const d6 = NV > 6 ? loadN(dy + 96, NV == 7 ? last : 4) : f32x4.splat(0);
+  const d7 = NV > 7 ? loadN(dy + 112, last) : f32x4.splat(0);
   for (let t: usize = 0; t < n; t++) {
     const x = v128.load32_splat(vr + (t << 2));
     const p = dwt + <usize>load<i32>(ir + (t << 2)) * ldwB;
@@ -475,9 +453,8 @@ export function sparse_weight_grad_blocks_scalar(p: usize, idx: usize, val: usiz
 
 /**
  * Row stride of a call's wt scratch for n output units: whole 64-byte lines. The host gives each
- * call D * sparse_ldw(n) floats of its own: threads' scratches never share a line, and a wide matrix
- * shared by column ranges measured 1.4-2x slower on 2 threads than one (the prefetchers pull the
- * neighbour's lines).
+ * call D * sparse_ldw(n) floats of its own: threads' scratches never share a line (a matrix shared by
+ * column ranges is slower on 2 threads than on one: the prefetchers pull the neighbour's lines).
  */
 export function sparse_ldw(n: i32): i32 {
   return (n + 15) & ~15;

@@ -3,7 +3,8 @@
 // Cases are written against the Backend interface only, so a kernel that has not landed yet in
 // assembly/ shows up as "missing" instead of stopping the run.
 import type { Backend, OptimizerKind, OptimizerStep } from '../src/engine/backend.js';
-import { ACTIVATIONS } from '../src/engine/backend.js';
+import { ACTIVATION_SAVES, ACTIVATIONS } from '../src/engine/backend.js';
+import { activationForward as refActivationForward } from '../src/engine/ref/activation.js';
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
 import { randF32 } from './rand.js';
@@ -76,14 +77,11 @@ function activationCases(): Case[] {
     out.push({
       group: 'activation', name: `${kind} backward ${B}x512`, atol: 1e-6, rtol: 1e-5, skip: gemmOnlyFast,
       setup(be) {
-        // The backward reads the forward output: make a real one with the reference formula.
+        // The backward reads the forward's output or input: make a real output with the reference.
         const x = randF32(be, NELEM, 22, -4, 4), y = be.f32(NELEM), dy = randF32(be, NELEM, 23), dx = be.f32(NELEM);
-        for (let i = 0; i < NELEM; i++) {
-          const v = x[i];
-          y[i] = kind === 'relu' ? Math.max(0, v) : kind === 'leaky_relu' ? (v > 0 ? v : 0.01 * v)
-            : kind === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : kind === 'tanh' ? Math.tanh(v) : v;
-        }
-        return { run: () => be.activationBackward(kind, dx, dy, y, NELEM, 0.01), outputs: () => [dx.slice()] };
+        refActivationForward(kind, y, x, NELEM, 0.01);
+        const saved = ACTIVATION_SAVES[kind] === 'input' ? x : y;
+        return { run: () => be.activationBackward(kind, dx, dy, saved, NELEM, 0.01), outputs: () => [dx.slice()] };
       },
     });
   }

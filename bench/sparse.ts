@@ -1,9 +1,9 @@
-// The zero-skipping first layer (assembly/sparse.ts, layers/dense.ts) on real MNIST rows, next to
+// The zero-skipping first layer (assembly/sparse.ts, layers/sparse_dense.ts) on real MNIST rows, next to
 // what it replaces: the forward and weight-gradient gemm of a 784-128 first layer, and the whole
 // 784-128-10 training step with zeros skipped and with every value multiplied. GFLOP/s of the
 // sparse rows count the dense multiply-adds they stand for (2 B I O), so they compare with gemm's.
 import { join } from 'node:path';
-import type { Backend } from '../src/engine/backend.js';
+import { hasSparseOps, type Backend, type SparseOps } from '../src/engine/backend.js';
 import { projectRoot } from '../src/engine/root.js';
 import { loadIdxImages, loadIdxLabels } from '../src/data/idx.js';
 import { Rng } from '../src/util/rng.js';
@@ -40,6 +40,12 @@ function put(be: Backend, src: Float32Array): Float32Array {
 /** ts-fast only replaces gemm: these kernels would time the reference twice. */
 const sameAsRef = (be: string) => (be === 'ts-fast' ? 'same as ts-ref outside gemm' : null);
 
+/** The backend's zero-skipping kernels (every benchmarked backend has them). */
+function sparseOps(be: Backend): SparseOps {
+  if (!hasSparseOps(be)) throw new Error(`${be.name} has no sparse kernels`);
+  return be;
+}
+
 /** What the layer runs instead of gemm: the forward with the compression, dW on rows compressed once. */
 function sparseLayerCases(): Case[] {
   const buffers = (be: Backend) => ({
@@ -51,11 +57,11 @@ function sparseLayerCases(): Case[] {
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
         const { x, rows } = buffers(be);
-        const W = randF32(be, O * I, 81), bias = randF32(be, O, 82), y = be.f32(B * O);
+        const W = randF32(be, O * I, 81), bias = randF32(be, O, 82), y = be.f32(B * O), sp = sparseOps(be);
         return {
           run: () => {
-            be.sparseRows(rows, x, B, I);
-            be.sparseForward(y, rows, W, bias, B, I, O);
+            sp.sparseRows(rows, x, B, I);
+            sp.sparseForward(y, rows, W, bias, B, I, O);
           },
           outputs: () => [y.slice()],
         };
@@ -66,10 +72,10 @@ function sparseLayerCases(): Case[] {
       atol: 1e-5, rtol: 1e-5, skip: sameAsRef,
       setup(be) {
         const { x, rows } = buffers(be);
-        const dy = randF32(be, B * O, 83), dW = randF32(be, O * I, 84);
-        be.sparseRows(rows, x, B, I);
+        const dy = randF32(be, B * O, 83), dW = randF32(be, O * I, 84), sp = sparseOps(be);
+        sp.sparseRows(rows, x, B, I);
         return {
-          run: () => be.sparseWeightGrad(dW, rows, dy, B, I, O),
+          run: () => sp.sparseWeightGrad(dW, rows, dy, B, I, O),
           outputs: () => [dW.slice()],
         };
       },

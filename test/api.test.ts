@@ -107,10 +107,11 @@ describe('memory and errors', () => {
     const backend = new WasmBackend('simd');
     const model = new Model(backend, sequential([8, 8], [dense(16), relu(), dense(3)]).spec, 64);
     const x = backend.f32(64 * 64);
-    model.forward(x, 64, { training: true, rng: new Rng(1), inputKey: '0+64' });
-    expect(model.keepsInput('0+64')).toBe(true);
+    const ctx = { training: true, rng: new Rng(1), repeat: 0 };
+    model.forward(x, 64, ctx);
+    expect(model.readsInput(ctx)).toBe(false);
     model.dispose();
-    expect(model.keepsInput('0+64')).toBe(false);
+    expect(model.readsInput(ctx)).toBe(true);
   });
 
   it('load of a file that is not a checkpoint, and an untrained save, are UserErrors', () => {

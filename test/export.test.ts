@@ -174,6 +174,11 @@ describe('every activation the engine has', () => {
     const r = await session.run({ pixels: new ort.Tensor('float32', pixels, [N, 1, H, W]) });
     expectClose(r.probabilities.data as Float32Array, m.want, 1e-4, 0);
     const folder = out(`act-${fn}-tfjs`);
+    if (fn === 'gelu') { // TF.js has no loadable tanh-form GELU: refused in one line, nothing written
+      expectUserError(() => exportModel(m.src, { format: 'tfjs', out: folder }), /activation 'gelu'/);
+      expect(existsSync(folder)).toBe(false);
+      return;
+    }
     exportModel(m.src, { format: 'tfjs', out: folder });
     const model = await tf.loadLayersModel(fromDisk(folder));
     expectClose(tf.tidy(() => (model.predict(tf.tensor4d(pixels, [N, H, W, 1])) as tf.Tensor).dataSync()), m.want, 1e-4, 0);

@@ -3,7 +3,7 @@
 // The analytic gradients (dW1, db1, dW2, db2, dx) come from Backend kernels in f32; the numeric
 // ones from central differences of a float64 forward written here, on the same (f32) values.
 import { describe, it, expect } from 'vitest';
-import { ACTIVATIONS, type Activation, type Backend } from '../src/engine/backend.js';
+import { ACTIVATION_SAVES, ACTIVATIONS, type Activation, type Backend } from '../src/engine/backend.js';
 import { Rng } from '../src/util/rng.js';
 import { randomF32 } from './helpers.js';
 import { check, putF32, putI32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
@@ -21,6 +21,7 @@ function act64(kind: Activation, v: number): number {
     case 'leaky_relu': return v > 0 ? v : ALPHA * v;
     case 'sigmoid': return 1 / (1 + Math.exp(-v));
     case 'tanh': return Math.tanh(v);
+    case 'gelu': return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
   }
 }
 
@@ -93,7 +94,7 @@ function analytic(be: Backend, n: Net, kind: Activation, P: Params, labels: Int3
   be.gemm(dW2, dz, h, null, C, H, B, true, false, true);
   be.biasBackward(db2, dz, B, C);
   be.gemm(dh, dz, W2, null, B, H, C, false, false, false);
-  be.activationBackward(kind, dh, dh, h, B * H, ALPHA); // in place, as the model may do
+  be.activationBackward(kind, dh, dh, ACTIVATION_SAVES[kind] === 'input' ? pre : h, B * H, ALPHA); // in place, as the model may do
   be.gemm(dW1, dh, x, null, H, I, B, true, false, true);
   be.biasBackward(db1, dh, B, H);
   be.gemm(dx, dh, W1, null, B, I, H, false, false, false);

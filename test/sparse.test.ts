@@ -14,7 +14,7 @@ import { loadIdxImages, loadIdxLabels, defaultDataDir } from '../src/data/index.
 import { TsBackend } from '../src/engine/ts.js';
 import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
 import { WasmBackend, dotPath, kBlocked, relaxedSupported, sparseBlocked, type WasmVariant } from '../src/engine/wasm.js';
-import { SPARSE_MAX_DENSITY, SPARSE_MIN_UNITS, SPARSE_ROWS } from '../src/model/layers/dense.js';
+import { SPARSE_MAX_DENSITY, SPARSE_MIN_UNITS, SPARSE_ROWS } from '../src/model/layers/sparse_dense.js';
 import { Model } from '../src/model/model.js';
 import { parseArch } from '../src/model/spec.js';
 import { Rng } from '../src/util/rng.js';
@@ -578,12 +578,12 @@ describe('Model with sparseInput on and off', () => {
   });
 });
 
-// ---- 7. kept inputs (ForwardContext.inputKey): compressed once, then x is not read ----
+// ---- 7. kept inputs (ForwardContext.repeat): compressed once, then x is not read ----
 
 describe('Model with kept inputs', () => {
   const EPOCHS = 3;
   /**
-   * EPOCHS passes of SGD over STEPS batches of B rows, batch s under inputKey `s` when keyed; from
+   * EPOCHS passes of SGD over STEPS batches of B rows, batch s with repeat s when keyed; from
    * the second pass the batches in x are overwritten with NaN when keyed (a kept input is not read).
    */
   function trainKept(be: Backend, arch: string, keyed: boolean, B: number, STEPS = STEPS_DEFAULT) {
@@ -596,10 +596,10 @@ describe('Model with kept inputs', () => {
     let kept = 0;
     for (let e = 0; e < EPOCHS; e++) {
       for (let s = 0; s < STEPS; s++) {
-        const key = keyed ? `${s}` : undefined;
-        if (key !== undefined && model.keepsInput(key)) { kept++; xb.subarray(s * B * 784, (s + 1) * B * 784).fill(NaN); }
+        const ctx = { training: true, rng: null, repeat: keyed ? s : undefined };
+        if (keyed && !model.readsInput(ctx)) { kept++; xb.subarray(s * B * 784, (s + 1) * B * 784).fill(NaN); }
         model.zeroGrad();
-        const logits = model.forward(xb.subarray(s * B * 784), B, { training: true, rng: null, inputKey: key });
+        const logits = model.forward(xb.subarray(s * B * 784), B, ctx);
         be.softmaxCrossEntropy(dl, logits, yb.subarray(s * B), B, 10);
         model.backward(dl, B);
         be.optimizerStep(model.params, model.grads, m, v, N, { ...SGD, step: e * STEPS + s + 1 });
@@ -644,8 +644,9 @@ describe('Model with kept inputs', () => {
     const model = new Model(be, parseArch('784-32-10', RELU, MNIST), 8);
     const x = putF32(be, randomF32(8 * 784, 5, 0, 1));
     const fwd = vi.spyOn(be, 'sparseForward');
-    for (let i = 0; i < 2; i++) model.forward(x, 8, { training: false, rng: null, inputKey: 'noise' });
-    expect(model.keepsInput('noise')).toBe(false);
+    const ctx = { training: false, rng: null, repeat: 0 };
+    for (let i = 0; i < 2; i++) model.forward(x, 8, ctx);
+    expect(model.readsInput(ctx)).toBe(true);
     expect(fwd).not.toHaveBeenCalled();
     vi.restoreAllMocks();
   });

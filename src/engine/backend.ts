@@ -6,11 +6,18 @@
 // Matrices are row-major f32. A dense layer keeps its weight as (O,I) like PyTorch and the seed's
 // W1 (10,784), so out = inp @ W^T + b.
 
-export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh';
-export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_relu', 'sigmoid', 'tanh'];
+export type Activation = 'identity' | 'relu' | 'leaky_relu' | 'sigmoid' | 'tanh' | 'gelu';
+export const ACTIVATIONS: readonly Activation[] = ['identity', 'relu', 'leaky_relu', 'sigmoid', 'tanh', 'gelu'];
 /** Numeric code of each activation, shared with assembly/activation.ts. */
 export const ACTIVATION_CODE: Record<Activation, number> = {
-  identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4,
+  identity: 0, relu: 1, leaky_relu: 2, sigmoid: 3, tanh: 4, gelu: 5,
+};
+/**
+ * What activationBackward reads besides dout: the forward's output (f' written in terms of
+ * y = f(x), so a layer keeps only its output) or, where f' cannot be written from y, its input.
+ */
+export const ACTIVATION_SAVES: Record<Activation, 'output' | 'input'> = {
+  identity: 'output', relu: 'output', leaky_relu: 'output', sigmoid: 'output', tanh: 'output', gelu: 'input',
 };
 
 export type OptimizerKind = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
@@ -50,7 +57,7 @@ export interface Pool2dShape {
 /**
  * Input rows compressed to their nonzeros (Backend.sparseRows), in backend memory: row b's columns
  * are idx[start[b], start[b] + cnt[b]), ascending, and its values are val at the same slots.
- * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/dense.ts).
+ * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/sparse_dense.ts).
  */
 export interface SparseRows {
   idx: Int32Array;
@@ -78,38 +85,20 @@ export interface Backend {
    * or (N,K) when transB. Every element of C is summed over k in the same order wherever it sits,
    * so splitting M or N across threads gives bit-identical results. (The wasm backends sum a
    * transA product with few rows and a long K in fixed blocks of K, added in order: the same
-   * bits for any thread count too; see wasm.ts kBlocked.)
+   * bits for any thread count too; see tuning.ts kBlocked.)
    */
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
   /** dbias(O) += sum over the batch of dout(B,O). */
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void;
 
-  // ---- the zero-skipping first dense layer (sparse inputs: MNIST's pixels are 81% zeros) ----
-  /**
-   * Compresses each row of x(B,D) to its nonzeros in column order: row b's columns go to
-   * rows.idx[s, s + cnt[b]) and their values to rows.val[...], from s = rows.start[b] = b*D.
-   * Returns the sum of cnt.
-   */
-  sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number;
-  /**
-   * y(B,O) = x W^T [+ bias(O)] for compressed rows of x; W is (O,D) as in gemm's dense layer.
-   * Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's
-   * zeros add nothing, so the wasm kernels give gemm's bits (its packed path, O > 12) with about a
-   * fifth of the work on MNIST.
-   */
-  sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number,
-    D: number, O: number): void;
-  /**
-   * dW(O,D) += dyᵀ x for compressed rows of x, rows in order (gemm's bits likewise); on wasm a
-   * layer under 32 units over 512 rows or more sums in fixed row blocks (wasm.ts sparseBlocked).
-   */
-  sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void;
-
-  // ---- activations (element-wise over N values); backward reads the forward *output* ----
+  // ---- activations (element-wise over N values) ----
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void;
-  /** dinp = dout * f'(x), with f'(x) written in terms of out = f(x); dinp may alias dout. */
-  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+  /**
+   * dinp = dout * f'(x), with f' written in terms of `saved`: the forward's output y = f(x), or
+   * its input x, as ACTIVATION_SAVES[kind] says. dinp may alias dout.
+   */
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, saved: Float32Array,
     N: number, alpha: number): void;
 
   // ---- output layer ----
@@ -173,4 +162,38 @@ export interface Backend {
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void;
   /** dinp(B,C,H,W) = 0, then each window's pixels get dout / (k*k). */
   avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void;
+}
+
+/**
+ * The kernels of the zero-skipping first dense layer (layers/sparse_dense.ts), for inputs that are
+ * mostly zeros (MNIST's pixels are 81% zeros). Optional: on a backend without them the model uses
+ * the plain dense layer.
+ */
+export interface SparseOps {
+  /**
+   * Compresses each row of x(B,D) to its nonzeros in column order: row b's columns go to
+   * rows.idx[s, s + cnt[b]) and their values to rows.val[...], from s = rows.start[b] = b*D.
+   * Returns the sum of cnt.
+   */
+  sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number;
+  /**
+   * y(B,O) = x W^T [+ bias(O)] for compressed rows of x; W is (O,D) as in gemm's dense layer.
+   * Each element sums its row's nonzeros in column order, as gemm sums over k: a dense row's
+   * zeros add nothing, so the wasm kernels give gemm's bits (its packed path, O > 12) with about a
+   * fifth of the work on MNIST.
+   */
+  sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number,
+    D: number, O: number): void;
+  /**
+   * dW(O,D) += dyᵀ x for compressed rows of x, rows in order (gemm's bits likewise); on wasm a
+   * layer under 32 units over 512 rows or more sums in fixed row blocks (tuning.ts sparseBlocked).
+   */
+  sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void;
+}
+
+/** Whether a backend has the zero-skipping layer's kernels. */
+export function hasSparseOps(b: Backend): b is Backend & SparseOps {
+  const s = b as Partial<SparseOps>;
+  return typeof s.sparseRows === 'function' && typeof s.sparseForward === 'function' &&
+    typeof s.sparseWeightGrad === 'function';
 }

@@ -1,5 +1,6 @@
-// Picks a backend: `wasm` (SIMD; relaxed SIMD when the runtime has it) or `ts` (the reference),
-// and for wasm with threads > 1 the threaded backend (worker pool over the shared memory).
+// Picks a backend: `wasm` (SIMD; relaxed SIMD when the runtime has it) or `ts` (the reference).
+// One WasmBackend serves any thread count; with threads > 1 it is built as a ThreadedWasmBackend
+// (the same class, the thread count first), which owns a worker pool over the shared memory.
 import { UserError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ThreadedWasmBackend } from './threads/backend.js';

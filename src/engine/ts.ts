@@ -1,6 +1,6 @@
 // The `ts` backend: the reference kernels of src/engine/ref/, plain TypeScript written to be read.
 // It is the oracle for every test and the baseline column of the benchmark.
-import type { Backend } from './backend.js';
+import type { Backend, SparseOps } from './backend.js';
 import { gemm, biasBackward } from './ref/matmul.js';
 import { activationForward, activationBackward } from './ref/activation.js';
 import { softmaxForward, softmaxCrossEntropy, countCorrect } from './ref/softmax_ce.js';
@@ -11,7 +11,7 @@ import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
 import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
-export class TsBackend implements Backend {
+export class TsBackend implements Backend, SparseOps {
   readonly name: string = 'ts';
   f32(n: number): Float32Array { return new Float32Array(n); }
   i32(n: number): Int32Array { return new Int32Array(n); }

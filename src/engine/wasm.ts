@@ -1,30 +1,36 @@
-// The `wasm` backend: thin host wrappers over the AssemblyScript kernels in assembly/.
+// The `wasm` backend: the AssemblyScript kernels in assembly/, on any number of threads.
 // The host owns one shared WebAssembly.Memory and a bump allocator over it; kernels only see
-// byte offsets and sizes. Each kernel has a SIMD export `name` and a scalar twin `name_scalar`;
-// the relaxed build (`kernels-relaxed.wasm`) uses f32x4.relaxed_madd in the matmul.
+// byte offsets and sizes. Every kernel call goes through call(), which reads the kernel's
+// arguments, scalar twin and thread split from the table in kernels.ts. With one thread a call
+// is one chunk on this thread; with more, calls above the table's sizes are cut into chunks that
+// this thread and a pool of workers sharing the memory take as they come (threads/pool.ts).
+// The relaxed build (`kernels-relaxed.wasm`) uses f32x4.relaxed_madd in the matmul.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
-import {
-  ACTIVATION_CODE, OPTIMIZER_CODE,
-  type Activation, type Backend, type OptimizerStep, type Conv2dShape, type Pool2dShape, type SparseRows,
+import type {
+  Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
+import {
+  KERNELS, type ArgType, type ArgValue, type KernelArgs, type KernelExports, type KernelName,
+  type KernelSpec, type Split,
+} from './kernels.js';
 import { projectRoot } from './root.js';
+import { ThreadPool } from './threads/pool.js';
+import {
+  GEMM_MIN_FLOP, gemmPath, kBlockRows, SPARSE_MIN_UNITS_SPLIT, sparseBlocked, stridedPath,
+} from './tuning.js';
+
+export type { KernelExports } from './kernels.js';
+export { dotPath, kBlocked, kBlockRows, KB_COUNT, sparseBlocked } from './tuning.js';
 
 export type WasmVariant = 'simd' | 'relaxed' | 'scalar';
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB, matches asconfig.json "maximumMemory"
 const ALIGN = 64;        // v128 needs 16; 64 keeps rows on cache-line boundaries
-
-/** The raw exports of build/kernels*.wasm (pointers are byte offsets). */
-export interface KernelExports {
-  heap_base(): number;
-  gemm_scratch_bytes(): number;
-  [name: string]: any;
-}
 
 /** Smallest module that uses a v128 instruction; validates only where SIMD is on. */
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
@@ -92,40 +98,112 @@ export function kernelModule(variant: WasmVariant): WebAssembly.Module {
   return mod;
 }
 
-export class WasmBackend implements Backend {
+/** A table entry and a call's arguments, widened so that call() reads any kernel's. */
+type AnySpec = KernelSpec<Record<string, ArgType>>;
+type AnyArgs = Record<string, ArgValue<ArgType>>;
+
+/** How call() turns one argument into a number: a pointer, a flag, a u32, a code or a plain number. */
+const enum Conv { Ptr, Bool, U32, Code, Num }
+
+/** A kernel's direct (one-chunk) call: the export applied to the named arguments, converted. */
+type DirectCall = (be: WasmBackend, a: AnyArgs) => number;
+
+/** A kernel's table entry with its arguments laid out for call(): names, conversions and codes in call order. */
+interface CallInfo {
+  spec: AnySpec;
+  names: string[];
+  conv: Conv[];
+  codes: (Readonly<Record<string, number>> | null)[];
+  /** The direct call of the export (SIMD) and of its scalar twin. */
+  direct: DirectCall;
+  scalar: DirectCall;
+  /** Their export names. */
+  exp: string;
+  scalarExp: string;
+}
+
+/**
+ * The direct call of export `exp`, compiled from the table entry into one function that reads each
+ * named argument by its constant key: a call site's argument objects all have one shape, so the
+ * reads stay monomorphic, as in a hand-written wrapper. (A generic loop over the names costs about
+ * 0.1 us more per call, a fifth of the smallest kernels'.)
+ */
+function compileDirect(exp: string, names: string[], conv: Conv[],
+  codes: (Readonly<Record<string, number>> | null)[]): DirectCall {
+  const arg = names.map((n, i) => {
+    const v = `a[${JSON.stringify(n)}]`;
+    switch (conv[i]) {
+      case Conv.Ptr: return `be.offset(${v})`;
+      case Conv.Bool: return `(${v} ? 1 : 0)`;
+      case Conv.U32: return `(${v} >>> 0)`;
+      case Conv.Code: return `codes[${i}][${v}]`;
+      default: return v;
+    }
+  });
+  const body = `return function (be, a) { return be.k[${JSON.stringify(exp)}](${arg.join(', ')}); };`;
+  return new Function('codes', body)(codes) as DirectCall;
+}
+
+const CALLS: Record<string, CallInfo> = {};
+for (const [name, spec] of Object.entries(KERNELS) as [string, AnySpec][]) {
+  const args = Object.entries(spec.args);
+  const names = args.map(([n]) => n);
+  const conv = args.map(([, t]) => t === 'ptr' ? Conv.Ptr : t === 'bool' ? Conv.Bool : t === 'u32' ? Conv.U32
+    : typeof t === 'object' ? Conv.Code : Conv.Num);
+  const codes = args.map(([, t]) => typeof t === 'object' ? t : null);
+  const exp = spec.export ?? name;
+  CALLS[name] = {
+    spec, names, conv, codes, exp, scalarExp: spec.scalar,
+    direct: compileDirect(exp, names, conv, codes), scalar: compileDirect(spec.scalar, names, conv, codes),
+  };
+}
+
+export class WasmBackend implements Backend, SparseOps {
   readonly name: string;
   readonly memory: WebAssembly.Memory;
   readonly k: KernelExports;
   readonly variant: WasmVariant;
+  /** Threads in all, this one included. */
+  readonly threads: number;
+  /** The worker threads (null with one thread). */
+  readonly pool: ThreadPool | null;
   private top: number;
   private readonly buffers = new Set<ArrayBufferLike>();
-  private readonly sfx: string;
-  /** The exports this variant calls, by base name (`gemm` is `gemm_scalar` in the scalar variant). */
-  protected readonly fn: KernelExports;
-  /** Per-thread packing buffer of the matmul (main thread's). */
+  /** The gemm packing buffer of each thread ([0]: this thread's). */
+  private readonly gemmScratch: number[];
+  /** This thread's gemm packing buffer. */
   readonly scratch: number;
-  /** im2col scratch of conv2d (grown on demand to the largest shape seen; 0 until needed). */
-  private convScratch = 0;
+  /** conv2d scratch of each thread, grown to the largest shape seen (empty until needed). */
+  private convScratch: number[] = [];
   private convScratchEnd = 0;
-  /** Partial products of the K-blocked gemm path (0 until needed). */
+  /** Partial products of the K-blocked paths and softmax-CE's group losses (0 until needed). */
   private partials = 0;
   private partialsEnd = 0;
   /** W transposed for the sparse kernels (0 until needed). */
   private sparseWt = 0;
   private sparseWtEnd = 0;
+  /** A call's arguments as numbers, reused. */
+  private readonly vals: number[] = [];
 
-  constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20) {
+  constructor(variant: WasmVariant = 'simd', initialBytes = 16 << 20, threads = 1) {
     this.variant = variant;
     this.name = `wasm-${variant}`;
-    this.sfx = variant === 'scalar' ? '_scalar' : '';
     const pages = Math.max(2, Math.ceil(initialBytes / PAGE));
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
     const instance = instantiateSync(kernelModule(variant), { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
-    this.fn = variant === 'scalar' ? scalarTwins(this.k) : this.k;
     this.buffers.add(this.memory.buffer);
     this.top = alignUp(Math.max(this.k.heap_base(), 1024));
-    this.scratch = this.alloc(this.k.gemm_scratch_bytes());
+    this.pool = Math.floor(threads) > 1 ? new ThreadPool(kernelModule(variant), this.memory, this.k, { threads }) : null;
+    this.threads = this.pool?.threads ?? 1;
+    this.gemmScratch = [];
+    for (let t = 0; t < this.threads; t++) this.gemmScratch.push(this.alloc(this.k.gemm_scratch_bytes()));
+    this.scratch = this.gemmScratch[0];
+  }
+
+  /** Stops the worker threads (optional: they never keep the process alive). */
+  dispose(): void {
+    this.pool?.dispose();
   }
 
   // ---- memory ----
@@ -166,7 +244,8 @@ export class WasmBackend implements Backend {
   }
   mark(): number { return this.top; }
   release(mark: number): void {
-    if (mark < this.convScratchEnd) { this.convScratch = 0; this.convScratchEnd = 0; } // freed: re-allocate
+    // scratch above the mark is freed: allocated again when next needed
+    if (mark < this.convScratchEnd) { this.convScratch = []; this.convScratchEnd = 0; }
     if (mark < this.partialsEnd) { this.partials = 0; this.partialsEnd = 0; }
     if (mark < this.sparseWtEnd) { this.sparseWt = 0; this.sparseWtEnd = 0; }
     // Memory is not shrunk; zero what is handed out again so f32()/u8() stay zero-filled.
@@ -183,158 +262,235 @@ export class WasmBackend implements Backend {
     return a.byteOffset;
   }
 
+  // ---- calling kernels ----
+
   /**
-   * What a kernel call throws: a trap becomes a KernelTrapError naming the kernel and its arguments;
-   * anything else (a view outside the memory, from ptr()) passes through. Built only on failure:
-   * the try/catch around each call costs nothing while nothing throws.
+   * Calls kernel `name` of the table (kernels.ts) with named arguments; returns what it returns
+   * (0 for a split call). With more than one thread, a call the table splits and does not keep on
+   * this thread runs in chunks on the pool; `mayThread` false keeps it here (a caller's plan). A
+   * trap becomes a KernelTrapError naming the kernel and its arguments; anything else (a view
+   * outside the memory, from ptr()) passes through.
    */
-  protected trapped(e: unknown, kernel: string, args: Record<string, unknown>): unknown {
-    if (!(e instanceof WebAssembly.RuntimeError)) return e;
-    return new KernelTrapError(kernel + this.sfx, describeArgs(args, this.memory.buffer.byteLength), e);
+  call<K extends KernelName>(name: K, a: KernelArgs<K>, mayThread = true): number {
+    const info = CALLS[name], args = a as AnyArgs, scalar = this.variant === 'scalar';
+    try {
+      if (!mayThread || !this.splits(info.spec, args)) return (scalar ? info.scalar : info.direct)(this, args);
+      this.runSplit(scalar ? info.scalarExp : info.exp, info, info.spec.split!(args), this.values(info, args));
+      return 0;
+    } catch (e) {
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      const kernel = name + (scalar ? '_scalar' : '');
+      throw new KernelTrapError(kernel, describeArgs(args, this.memory.buffer.byteLength), e);
+    }
+  }
+
+  /** A pointer argument as a byte offset: a view in this memory, an offset already, or null (0). */
+  offset(v: ArgValue<'ptr'>): number {
+    return v === null ? 0 : typeof v === 'number' ? v : this.ptr(v);
+  }
+
+  /** Whether a call with these arguments runs on the pool. */
+  private splits(spec: AnySpec, a: AnyArgs): boolean {
+    return this.pool !== null && spec.split !== undefined && !(spec.stays?.(a) ?? false);
+  }
+
+  /** The arguments as the export takes them: pointers as byte offsets (null 0), flags 0/1, codes as numbers. */
+  private values(info: CallInfo, a: AnyArgs): number[] {
+    const vals = this.vals, { names, conv } = info;
+    vals.length = names.length;
+    for (let i = 0; i < names.length; i++) {
+      const v = a[names[i]];
+      switch (conv[i]) {
+        case Conv.Ptr: vals[i] = this.offset(v as ArgValue<'ptr'>); break;
+        case Conv.Bool: vals[i] = v ? 1 : 0; break;
+        case Conv.U32: vals[i] = (v as number) >>> 0; break;
+        case Conv.Code: vals[i] = info.codes[i]![v as string]; break;
+        default: vals[i] = v as number;
+      }
+    }
+    return vals;
+  }
+
+  /** Runs a call in chunks on the pool as `split` says (kernels.ts explains the fields). */
+  private runSplit(kernel: string, info: CallInfo, split: Split<Record<string, ArgType>>, vals: number[]): void {
+    const base = vals.slice(), coef = new Array<number>(base.length).fill(0);
+    let countArg = -1, scratchArg = -1, wrapArg = -1;
+    for (let i = 0; i < base.length; i++) {
+      const n = info.names[i];
+      const off = split.offsets[n];
+      if (off !== undefined && !(info.conv[i] === Conv.Ptr && base[i] === 0)) coef[i] = off; // a null pointer stays null
+      if (n === split.count) countArg = i;
+      if (n === 'scratch' && split.scratch) scratchArg = i;
+      if (n === split.wrap?.arg) { wrapArg = i; coef[i] = split.wrap.step; }
+    }
+    const total = base[countArg], units = Math.ceil(total / split.unit);
+    const chunks = Math.max(1, Math.min(this.threads * split.chunks, units));
+    const scratch = split.scratch === 'gemm' ? this.gemmScratch : split.scratch === 'conv' ? this.convScratch : undefined;
+    this.pool!.run({
+      kernel, base, coef, countArg, scratchArg, scratch, wrapArg, total, chunkLen: Math.ceil(units / chunks) * split.unit,
+    });
   }
 
   // ---- kernels ----
-  // Each call sits in a try/catch that turns a trap into a KernelTrapError (see trapped()).
 
   gemm(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
     M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
-    try {
-      if (kBlocked(M, N, K, transA, transB, bias !== null)) {
-        const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
-        this.fn.gemm_partials(p, this.ptr(a), this.ptr(b), M, N, K, kb, 0, nb, this.scratch);
-        this.fn.sum_partials(this.ptr(c), p, M * N, nb, accumulate ? 1 : 0);
-      } else if (dotPath(N, K, transA, transB)) {
-        this.fn.gemm_dot(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K, accumulate ? 1 : 0, K, K, N);
-      } else {
-        this.fn.gemm(this.ptr(c), this.ptr(a), this.ptr(b), this.ptr(bias), M, N, K,
-          transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, this.scratch);
-      }
-    } catch (e) { throw this.trapped(e, 'gemm', { c, a, b, bias, M, N, K, transA, transB, accumulate }); }
+    const path = gemmPath(M, N, K, transA, transB, bias !== null);
+    if (path === 'kblocked') {
+      // rows in fixed blocks, one chunk of blocks per thread: each reads the rows it gathered
+      const kb = kBlockRows(K), nb = Math.ceil(K / kb), p = this.partialsFor(nb * M * N);
+      this.call('gemm_partials', { p, a, b, M, N, K, kb, q0: 0, nq: nb, scratch: this.scratch, path: stridedPath(M, N, false) });
+      this.call('sum_partials', { c, p, n: M * N, parts: nb, accumulate });
+    } else if (path === 'dot') {
+      this.call('gemm_dot', { c, a, b, bias, M, N, K, accumulate, lda: K, ldb: K, ldc: N });
+    } else {
+      this.call('gemm', {
+        c, a, b, bias, M, N, K, transA, transB, accumulate, scratch: this.scratch,
+        lda: transA ? M : K, ldb: transB ? K : N, ldc: N, path,
+      });
+    }
   }
-  // memory.fill: Float32Array.fill on the shared memory is 8-10x slower (assembly/fill.ts)
   fillZero(x: Float32Array, N: number): void {
-    try {
-      this.fn.fill_zero(this.ptr(x), N);
-    } catch (e) { throw this.trapped(e, 'fill_zero', { x, N }); }
+    // memory.fill: Float32Array.fill on the shared memory is several times slower
+    this.call('fill_zero', { x, N });
   }
   biasBackward(dbias: Float32Array, dout: Float32Array, B: number, O: number): void {
-    try {
-      this.fn.bias_backward(this.ptr(dbias), this.ptr(dout), B, O);
-    } catch (e) { throw this.trapped(e, 'bias_backward', { dbias, dout, B, O }); }
+    this.call('bias_backward', { dbias, dout, B, O });
   }
+
   sparseRows(rows: SparseRows, x: Float32Array, B: number, D: number): number {
-    try {
-      this.fn.sparse_rows(...this.rowPtrs(rows), this.ptr(x), B, D, 0);
-    } catch (e) { throw this.trapped(e, 'sparse_rows', { ...rows, x, B, D }); }
+    this.call('sparse_rows', { ...rows, x, B, D, b0: 0 });
     return sumCounts(rows.cnt, B);
   }
   sparseForward(y: Float32Array, rows: SparseRows, W: Float32Array, bias: Float32Array | null, B: number, D: number,
     O: number): void {
-    const wt = this.sparseScratchFor(D, O);
-    try {
-      this.fn.sparse_forward(this.ptr(y), ...this.rowPtrs(rows), this.ptr(W), wt, this.ptr(bias), B, D, O, 0, O);
-    } catch (e) { throw this.trapped(e, 'sparse_forward', { y, ...rows, W, bias, B, D, O }); }
+    const how = this.sparseSplit(rows, B, O), wt = this.sparseScratchFor(D, O);
+    if (how === 'rows') {
+      // too few units to split: W packed once, then rows in the gather's chunks
+      this.call('sparse_pack', { wt, W, O, D });
+      this.call('sparse_forward_packed', { y, ...rows, wt, bias, B, O });
+    } else {
+      this.call('sparse_forward', { y, ...rows, W, wt, bias, B, D, O, j0: 0, jn: O }, how === 'units');
+    }
   }
   sparseWeightGrad(dW: Float32Array, rows: SparseRows, dy: Float32Array, B: number, D: number, O: number): void {
-    const wt = this.sparseScratchFor(D, O);
-    try {
-      if (sparseBlocked(B, O)) {
-        this.sparseGradBlocks(wt, dW, O, D, B, (p, rb, nb) =>
-          this.fn.sparse_weight_grad_blocks(p, ...this.rowPtrs(rows), this.ptr(dy), B, D, O, rb, 0, nb));
-      } else {
-        this.fn.sparse_weight_grad(this.ptr(dW), ...this.rowPtrs(rows), this.ptr(dy), wt, B, D, O, 0, O);
-      }
-    } catch (e) { throw this.trapped(e, 'sparse_weight_grad', { dW, ...rows, dy, B, D, O }); }
+    const how = this.sparseSplit(rows, B, O), wt = this.sparseScratchFor(D, O);
+    if (sparseBlocked(B, O)) {
+      // dW packed into wt, the blocks' partials (a chunk of blocks per thread: each sums the rows
+      // its forward chunk covered) added to it in block order, and unpacked
+      const rb = kBlockRows(B), nb = Math.ceil(B / rb), size = D * this.k.sparse_ldw(O);
+      const p = this.partialsFor(nb * size);
+      this.call('sparse_pack', { wt, W: dW, O, D });
+      this.call('sparse_weight_grad_blocks', { p, ...rows, dy, B, D, O, rb, q0: 0, nq: nb }, how === 'rows');
+      this.call('sum_partials', { c: wt, p, n: size, parts: nb, accumulate: true });
+      this.call('sparse_unpack', { W: dW, wt, O, D });
+    } else {
+      this.call('sparse_weight_grad', { dW, ...rows, dy, wt, B, D, O, j0: 0, jn: O }, how === 'units');
+    }
+  }
+  /**
+   * How the zero-skipping layer's forward and dW split, if at all (work counted as gemm's, over
+   * the nonzeros): by output units from SPARSE_MIN_UNITS_SPLIT units; a narrower layer by rows
+   * from 16 rows (dW: its fixed row blocks, when sparseBlocked).
+   */
+  private sparseSplit(rows: SparseRows, B: number, O: number): 'units' | 'rows' | null {
+    if (this.pool === null || 2 * sumCounts(rows.cnt, B) * O < GEMM_MIN_FLOP) return null;
+    return O >= SPARSE_MIN_UNITS_SPLIT ? 'units' : B >= 16 ? 'rows' : null;
   }
 
-  /**
-   * The row-blocked weight gradient of a narrow layer (sparseBlocked): dW packed into wt, the
-   * blocks' partials computed by `blocks(partials, rows per block, blocks)`, added to it in block
-   * order, and unpacked.
-   */
-  protected sparseGradBlocks(wt: number, dW: Float32Array, O: number, D: number, B: number,
-    blocks: (p: number, rb: number, nb: number) => void): void {
-    const rb = kBlockRows(B), nb = Math.ceil(B / rb), size = D * (this.k.sparse_ldw(O) as number);
-    const p = this.partialsFor(nb * size), dWp = this.ptr(dW);
-    this.fn.sparse_pack(wt, dWp, O, D);
-    blocks(p, rb, nb);
-    this.fn.sum_partials(wt, p, size, nb, 1);
-    this.fn.sparse_unpack(dWp, wt, O, D);
-  }
   activationForward(kind: Activation, out: Float32Array, inp: Float32Array, N: number, alpha: number): void {
-    try {
-      this.fn.activation_forward(ACTIVATION_CODE[kind], this.ptr(out), this.ptr(inp), N, alpha);
-    } catch (e) { throw this.trapped(e, 'activation_forward', { kind, out, inp, N, alpha }); }
+    this.call('activation_forward', { kind, out, inp, N, alpha });
   }
-  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, out: Float32Array,
+  activationBackward(kind: Activation, dinp: Float32Array, dout: Float32Array, saved: Float32Array,
     N: number, alpha: number): void {
-    try {
-      this.fn.activation_backward(ACTIVATION_CODE[kind], this.ptr(dinp), this.ptr(dout),
-        this.ptr(out), N, alpha);
-    } catch (e) { throw this.trapped(e, 'activation_backward', { kind, dinp, dout, out, N, alpha }); }
+    this.call('activation_backward', { kind, dinp, dout, saved, N, alpha });
   }
   softmaxForward(probs: Float32Array, logits: Float32Array, B: number, C: number): void {
-    try {
-      this.fn.softmax_forward(this.ptr(probs), this.ptr(logits), B, C);
-    } catch (e) { throw this.trapped(e, 'softmax_forward', { probs, logits, B, C }); }
+    this.call('softmax_forward', { probs, logits, B, C });
   }
   softmaxCrossEntropy(dlogits: Float32Array | null, logits: Float32Array, labels: Int32Array,
     B: number, C: number, N = B, correct: Int32Array | null = null): number {
-    try {
-      return this.fn.softmax_cross_entropy(this.ptr(dlogits), this.ptr(logits),
-        this.ptr(labels), B, C, N, this.ptr(correct), 0);
-    } catch (e) { throw this.trapped(e, 'softmax_cross_entropy', { dlogits, logits, labels, B, C, N }); }
+    const a = { dlogits, logits, labels, B, C, N, correct, parts: 0 };
+    if (!this.splits(KERNELS.softmax_cross_entropy, a)) return this.call('softmax_cross_entropy', a);
+    // Split: each 8-row group's loss (f64) and correct count go to partials, added here in order.
+    const groups = Math.ceil(B / 8);
+    const parts = this.partialsFor(3 * groups), counts = parts + 8 * groups;
+    const slots = new Int32Array(this.memory.buffer, counts, groups);
+    slots.fill(0);
+    this.call('softmax_cross_entropy', { ...a, correct: correct ? counts : 0, parts });
+    const f = new Float64Array(this.memory.buffer, parts, groups);
+    let loss = 0;
+    for (let g = 0; g < groups; g++) loss += f[g];
+    if (correct) correct[0] = slots.reduce((x, y) => x + y, 0);
+    return loss;
   }
   countCorrect(logits: Float32Array, labels: Int32Array, B: number, C: number): number {
-    try {
-      return this.fn.count_correct(this.ptr(logits), this.ptr(labels), B, C);
-    } catch (e) { throw this.trapped(e, 'count_correct', { logits, labels, B, C }); }
+    return this.call('count_correct', { logits, labels, B, C });
   }
   optimizerStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array,
     N: number, h: OptimizerStep): void {
-    const bc1 = 1 - Math.pow(h.beta1, h.step);
-    const bc2 = 1 - Math.pow(h.beta2, h.step);
-    try {
-      this.fn.optimizer_step(OPTIMIZER_CODE[h.kind], this.ptr(params), this.ptr(grads),
-        this.ptr(m), this.ptr(v), N, h.lr, h.momentum, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
-    } catch (e) { throw this.trapped(e, 'optimizer_step', { kind: h.kind, params, grads, m, v, N, step: h.step }); }
+    this.call('optimizer_step', {
+      kind: h.kind, params, grads, m, v, N, lr: h.lr, momentum: h.momentum, beta1: h.beta1, beta2: h.beta2,
+      eps: h.eps, weightDecay: h.weightDecay, bc1: 1 - Math.pow(h.beta1, h.step), bc2: 1 - Math.pow(h.beta2, h.step),
+    });
   }
   gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
-    try {
-      this.fn.gather_batch(this.ptr(x), this.ptr(y), this.ptr(images), this.ptr(labels),
-        this.ptr(idx), B, D, scale, shift);
-    } catch (e) { throw this.trapped(e, 'gather_batch', { x, y, images, labels, idx, B, D }); }
+    this.call('gather_batch', { x, y, images, labels, idx, B, D, scale, shift });
   }
   dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
-    try {
-      this.fn.dropout_forward(this.ptr(out), this.ptr(mask), this.ptr(inp), N, p, seed >>> 0);
-    } catch (e) { throw this.trapped(e, 'dropout_forward', { out, mask, inp, N, p }); }
+    this.call('dropout_forward', { out, mask, inp, N, p, seed });
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
-    try {
-      this.fn.dropout_backward(this.ptr(dinp), this.ptr(dout), this.ptr(mask), N);
-    } catch (e) { throw this.trapped(e, 'dropout_backward', { dinp, dout, mask, N }); }
+    this.call('dropout_backward', { dinp, dout, mask, N });
   }
 
-  /** The kernels' pointers to compressed rows: idx, val, start, cnt. */
-  protected rowPtrs(rows: SparseRows): [number, number, number, number] {
-    return [this.ptr(rows.idx), this.ptr(rows.val), this.ptr(rows.start), this.ptr(rows.cnt)];
+  conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
+    s: Conv2dShape): void {
+    this.call('conv2d_forward', { out, inp, weight, bias, ...s, scratch: this.convScratchFor(s) });
+  }
+  conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
+    dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
+    const scratch = this.convScratchFor(s);
+    // Split: two calls, dweight/dbias by weight units and dinp by images; else one pass for both.
+    const units = this.k.conv2d_weight_units(s.C, s.KH, s.KW, s.OC, s.stride);
+    const splitW = units >= 2 * (s.stride === 1 ? 1 : 4), splitIn = dinp !== null && s.B >= 2;
+    const flop = 2 * s.B * s.OC * s.OH * s.OW * s.C * s.KH * s.KW;
+    if (this.pool === null || flop < GEMM_MIN_FLOP || (!splitW && !splitIn)) {
+      this.call('conv2d_backward', { dinp, dweight, dbias, dout, inp, weight, ...s, scratch });
+      return;
+    }
+    this.call('conv2d_backward_weight', { dweight, dbias, dout, inp, ...s, scratch, u0: 0, un: units }, splitW);
+    if (dinp) this.call('conv2d_backward_input', { dinp, dout, weight, ...s, scratch });
+  }
+  maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
+    this.call('maxpool_forward', { out, argmax, inp, ...p, i0: 0 });
+  }
+  maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
+    this.call('maxpool_backward', { dinp, dout, argmax, ...p, i0: 0 });
+  }
+  avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
+    this.call('avgpool_forward', { out, inp, ...p });
+  }
+  avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
+    this.call('avgpool_backward', { dinp, dout, ...p });
   }
 
-  /** Byte offset of the sparse kernels' transposed-weight scratch for D inputs and O units, grown on demand. */
-  protected sparseScratchFor(D: number, O: number): number {
-    const floats = D * (this.k.sparse_ldw(O) as number);
-    if (this.sparseWt === 0 || this.sparseWtEnd - this.sparseWt < floats * 4) {
-      this.sparseWt = this.alloc(floats * 4);
-      this.sparseWtEnd = this.sparseWt + floats * 4;
+  // ---- scratch, grown on demand and reused while big enough (kernels allocate nothing) ----
+
+  /** W transposed for the sparse kernels, for D inputs and O units. */
+  private sparseScratchFor(D: number, O: number): number {
+    const bytes = D * this.k.sparse_ldw(O) * 4;
+    if (this.sparseWt === 0 || this.sparseWtEnd - this.sparseWt < bytes) {
+      this.sparseWt = this.alloc(bytes);
+      this.sparseWtEnd = this.sparseWt + bytes;
     }
     return this.sparseWt;
   }
 
-  /** Byte offset of room for the K-blocked path's partial products, grown on demand. */
-  protected partialsFor(floats: number): number {
+  /** Room for partial products (K blocks) or group losses. */
+  private partialsFor(floats: number): number {
     if (this.partials === 0 || this.partialsEnd - this.partials < floats * 4) {
       this.partials = this.alloc(floats * 4);
       this.partialsEnd = this.partials + floats * 4;
@@ -342,53 +498,15 @@ export class WasmBackend implements Backend {
     return this.partials;
   }
 
-  /** Scratch for conv2d of this shape: reused while big enough (kernels allocate nothing). */
-  private convScratchFor(sh: Conv2dShape): number {
-    const bytes = this.k.conv2d_scratch_bytes(sh.C, sh.KH, sh.KW, sh.OH, sh.OW, sh.OC) as number;
-    if (this.convScratch === 0 || this.convScratchEnd - this.convScratch < bytes) {
-      this.convScratch = this.alloc(bytes);
-      this.convScratchEnd = this.convScratch + bytes;
+  /** Each thread's conv2d scratch for this shape; returns this thread's. */
+  private convScratchFor(s: Conv2dShape): number {
+    const bytes = this.k.conv2d_scratch_bytes(s.C, s.KH, s.KW, s.OH, s.OW, s.OC);
+    if (this.convScratch.length === 0 || this.convScratchEnd - this.convScratch[this.threads - 1] < bytes) {
+      this.convScratch = [];
+      for (let t = 0; t < this.threads; t++) this.convScratch.push(this.alloc(bytes));
+      this.convScratchEnd = this.convScratch[this.threads - 1] + bytes;
     }
-    return this.convScratch;
-  }
-  conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,
-    s: Conv2dShape): void {
-    try {
-      this.fn.conv2d_forward(this.ptr(out), this.ptr(inp), this.ptr(weight), this.ptr(bias),
-        s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW, this.convScratchFor(s));
-    } catch (e) { throw this.trapped(e, 'conv2d_forward', { out, inp, weight, bias, ...s }); }
-  }
-  conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
-    dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void {
-    try {
-      this.fn.conv2d_backward(this.ptr(dinp), this.ptr(dweight), this.ptr(dbias), this.ptr(dout),
-        this.ptr(inp), this.ptr(weight), s.B, s.C, s.H, s.W, s.OC, s.KH, s.KW, s.stride, s.pad, s.OH, s.OW,
-        this.convScratchFor(s));
-    } catch (e) { throw this.trapped(e, 'conv2d_backward', { dinp, dweight, dbias, dout, inp, weight, ...s }); }
-  }
-  maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
-    try {
-      this.fn.maxpool_forward(this.ptr(out), this.ptr(argmax), this.ptr(inp),
-        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0);
-    } catch (e) { throw this.trapped(e, 'maxpool_forward', { out, argmax, inp, ...p }); }
-  }
-  maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
-    try {
-      this.fn.maxpool_backward(this.ptr(dinp), this.ptr(dout), this.ptr(argmax),
-        p.B, p.C, p.H, p.W, p.k, p.stride, p.OH, p.OW, 0);
-    } catch (e) { throw this.trapped(e, 'maxpool_backward', { dinp, dout, argmax, ...p }); }
-  }
-  avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void {
-    try {
-      this.fn.avgpool_forward(this.ptr(out), this.ptr(inp), p.B, p.C, p.H, p.W, p.k, p.stride,
-        p.OH, p.OW);
-    } catch (e) { throw this.trapped(e, 'avgpool_forward', { out, inp, ...p }); }
-  }
-  avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void {
-    try {
-      this.fn.avgpool_backward(this.ptr(dinp), this.ptr(dout), p.B, p.C, p.H, p.W, p.k, p.stride,
-        p.OH, p.OW);
-    } catch (e) { throw this.trapped(e, 'avgpool_backward', { dinp, dout, ...p }); }
+    return this.convScratch[0];
   }
 }
 
@@ -397,58 +515,6 @@ export function sumCounts(cnt: Int32Array, B: number): number {
   let total = 0;
   for (let b = 0; b < B; b++) total += cnt[b];
   return total;
-}
-
-const DOT_MAX_N = 12;
-const DOT_MIN_K = 32;
-
-/**
- * Whether a gemm runs as assembly/matmul.ts gemm_dot (C = A B^T, every element a dot product of two
- * rows): few columns and a depth worth the horizontal sums. Decided for the whole call, so that
- * every chunk of a threaded split takes the same path (and gives the same bits).
- */
-export function dotPath(N: number, K: number, transA: boolean, transB: boolean): boolean {
-  return transB && !transA && N <= DOT_MAX_N && K >= DOT_MIN_K;
-}
-
-/** Blocks of the K-blocked path (assembly/matmul.ts gemm_partials): fixed, so any thread count
- * gives the same bits. */
-export const KB_COUNT = 8;
-const KB_MAX_M = 12;
-const KB_MIN_K = 512;
-/** Largest C (floats) that takes K blocks: their partials (8 copies of C) stay within 8 MB. */
-const KB_MAX_MN = 1 << 18;
-
-/**
- * Whether a gemm runs as K blocks (assembly/matmul.ts gemm_partials + sum_partials): C = A^T B
- * with few rows and a long reduction, the dW of a full-batch layer with few units (the seed's
- * W1). Decided for the whole call, like dotPath.
- */
-export function kBlocked(M: number, N: number, K: number, transA: boolean, transB: boolean,
-  bias: boolean): boolean {
-  return transA && !transB && !bias && M <= KB_MAX_M && K >= KB_MIN_K && M * N <= KB_MAX_MN;
-}
-
-/**
- * Whether a zero-skipping weight gradient goes in fixed row blocks (as kBlocked does for gemm): a
- * layer under 32 units (too few to split by units) over KB_MIN_K rows or more.
- */
-export function sparseBlocked(B: number, O: number): boolean {
-  return O < 32 && B >= KB_MIN_K;
-}
-
-/** Rows per K block: K in KB_COUNT blocks, in multiples of 8 (the gather's row groups). */
-export function kBlockRows(K: number): number {
-  return Math.ceil(K / KB_COUNT / 8) * 8;
-}
-
-/** The exports with every `name_scalar` twin standing in for `name`. */
-function scalarTwins(k: KernelExports): KernelExports {
-  const out: KernelExports = { ...k };
-  for (const name of Object.keys(k)) {
-    if (name.endsWith('_scalar')) out[name.slice(0, -'_scalar'.length)] = k[name];
-  }
-  return out;
 }
 
 function alignUp(n: number): number {

@@ -3,7 +3,7 @@
 //   input  "pixels"         float32 (N, C, H, W), values 0..255
 //   nodes  Mul, Add         the normalization x = pixels * scale + shift
 //          per layer        Conv / MaxPool / AveragePool / Relu / LeakyRelu / Sigmoid / Tanh /
-//                           GELU as Erf nodes (the GELU op is opset 20) / Flatten + Gemm
+//                           GELU as Sigmoid nodes (the GELU op is opset 20) / Flatten + Gemm
 //          Softmax          over axis 1
 //   output "probabilities"  float32 (N, classes)
 //   metadata_props          class_names (JSON), normalization (JSON), arch, contract
@@ -85,13 +85,15 @@ export function toOnnx(src: ExportSource): Uint8Array {
           case 'leaky_relu': node('LeakyRelu', [cur], [float('alpha', s.alpha as number)]); break;
           case 'sigmoid': node('Sigmoid', [cur]); break;
           case 'tanh': node('Tanh', [cur]); break;
-          case 'gelu': { // 0.5 x (1 + erf(x / sqrt 2)): the exact GELU, as nodes opset 13 has
+          case 'gelu': { // the engine's tanh form, x sigmoid(2c (x + k x^3)), as nodes opset 13 has
             const x = cur;
-            node('Mul', [x, scalar('gelu_rsqrt2', Math.SQRT1_2)]);
-            node('Erf', [cur]);
-            node('Add', [cur, scalar('gelu_one', 1)]);
+            node('Mul', [x, x]);
+            node('Mul', [cur, x]);
+            node('Mul', [cur, scalar('gelu_k', 0.044715)]);
+            node('Add', [x, cur]);
+            node('Mul', [cur, scalar('gelu_2c', 2 * Math.sqrt(2 / Math.PI))]);
+            node('Sigmoid', [cur]);
             node('Mul', [x, cur]);
-            node('Mul', [cur, scalar('gelu_half', 0.5)]);
             break;
           }
           default: throw cannotExpress('onnx', l);

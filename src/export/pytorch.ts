@@ -53,7 +53,7 @@ export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { t
           case 'leaky_relu': mods.push(`("${named('leaky_relu')}", nn.LeakyReLU(${py(s.alpha as number)}))`); break;
           case 'sigmoid': mods.push(`("${named('sigmoid')}", nn.Sigmoid())`); break;
           case 'tanh': mods.push(`("${named('tanh')}", nn.Tanh())`); break;
-          case 'gelu': mods.push(`("${named('gelu')}", nn.GELU())`); break; // exact (erf) form
+          case 'gelu': mods.push(`("${named('gelu')}", nn.GELU(approximate="tanh"))`); break; // the engine's form
           default: throw cannotExpress('pytorch', l);
         }
         break;

@@ -70,9 +70,11 @@ export function toTfjs(src: ExportSource): { modelJson: object; shard: Uint8Arra
       case 'activation':
         switch (s.fn) {
           case 'identity': break;
-          case 'relu': case 'sigmoid': case 'tanh': case 'gelu': // TF.js 'gelu' is the exact erf form
+          case 'relu': case 'sigmoid': case 'tanh':
             add('Activation', `${s.fn}${++k}`, { activation: s.fn });
             break;
+          // gelu: TF.js's 'gelu' is the erf form, not the engine's tanh form, and its 'gelu_new'
+          // (the tanh form) does not load back in TF.js 4 (its name is camel-cased on the way in).
           case 'leaky_relu': add('LeakyReLU', `leaky_relu${++k}`, { alpha: s.alpha }); break;
           default: throw cannotExpress('tfjs', l);
         }

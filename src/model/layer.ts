@@ -46,11 +46,10 @@ export interface ForwardContext {
   /** The run's one PRNG; layers with randomness draw one u32 per step from it (training only). */
   rng: Rng | null;
   /**
-   * Names the input when the same rows come back call after call (a full batch's chunk, every
-   * epoch): the first layer may keep what it derives from them (layers/dense.ts) and then not
-   * read x again (Layer.keepsInput).
+   * A hint from the data pipeline: this call's rows come back unchanged in every later call with
+   * the same id (a full batch's chunk, every epoch). A layer may keep what it derives from them.
    */
-  inputKey?: string;
+  repeat?: number;
 }
 
 export interface Layer {
@@ -63,16 +62,15 @@ export interface Layer {
    * Gives the layer its parameter and gradient views (paramDefs order, carved from the model's
    * arenas) and lets it allocate activations for up to maxB samples. needsDinp is false for the
    * first layer: nobody consumes the gradient of the input, so it is neither allocated nor computed.
-   * sparseInput (first layer only) lets a dense layer skip the input's zeros (layers/dense.ts).
    */
-  bind(backend: Backend, params: Float32Array[], grads: Float32Array[], maxB: number, needsDinp: boolean,
-    sparseInput?: boolean): void;
+  bind(backend: Backend, params: Float32Array[], grads: Float32Array[], maxB: number, needsDinp: boolean): void;
   /**
-   * Whether a forward with this ForwardContext.inputKey will not read x, because the layer kept
-   * what it needs from the first call with that key (the caller may then skip filling x).
+   * Whether a forward with this context reads x (omitted: always). A layer that kept what it needs
+   * from an earlier call with the same ForwardContext.repeat may not; the caller may then skip
+   * filling x.
    */
-  keepsInput?(key: string): boolean;
-  /** Drops what the layer keeps beyond its activations (kept rows), so it can be garbage collected. */
+  readsInput?(ctx: ForwardContext): boolean;
+  /** Drops what the layer keeps beyond its bind() buffers (Model.dispose). */
   dispose?(): void;
   /** out(B, outSize) from x(B, inSize); the returned view stays valid until the next forward. */
   forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array;

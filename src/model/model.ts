@@ -1,13 +1,15 @@
 // A model: a list of layers over one flat parameter arena and one gradient arena (so a single
 // optimizerStep call updates everything), with activations allocated once for the largest batch.
 // Parameters are named W1, b1, W2, b2, ... over the parametric layers, as in the seed.
-import type { Backend } from '../engine/backend.js';
+import { hasSparseOps, type Backend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { initParam } from './init.js';
 import type { ForwardContext, InitRule, Layer, LayerSpec, ParamDef, Shape } from './layer.js';
 import { shapeSize } from './layer.js';
 import { createLayer } from './layers/index.js';
+import { SparseDense } from './layers/sparse_dense.js';
+import { Dense } from './layers/dense.js';
 import type { ModelSpec } from './spec.js';
 
 /** One named parameter tensor: where it sits in the arenas and its views. */
@@ -35,17 +37,23 @@ export class Model {
   readonly classes: number;
   private readonly xbuf: Float32Array;
   private readonly probs: Float32Array;
+  /** The backend's allocation mark before this model's first buffer (dispose releases to it). */
+  private readonly start: number;
 
   /**
    * Builds the layers of spec on backend, with activations for up to maxB samples per call.
-   * sparseInput (default on): a first dense layer multiplies only the input's nonzeros when a batch
-   * is mostly zeros (same results; see layers/dense.ts); off gives the plain dense kernels.
+   * sparseInput (default on): a first dense layer is a SparseDense, which multiplies only the
+   * input's nonzeros when a batch is mostly zeros (same results; layers/sparse_dense.ts); off, or
+   * on a backend without the sparse kernels, a plain Dense.
    */
   constructor(readonly backend: Backend, readonly spec: ModelSpec, readonly maxB: number,
     opts: { sparseInput?: boolean } = {}) {
+    this.start = backend.mark();
+    const sparseFirst = (opts.sparseInput ?? true) && hasSparseOps(backend);
     let shape: Shape = spec.input;
     for (const ls of executionOrder(spec.layers)) {
-      const layer = createLayer(ls, shape);
+      let layer = createLayer(ls, shape);
+      if (sparseFirst && this.layers.length === 0 && layer instanceof Dense) layer = new SparseDense(layer.spec, shape);
       this.layers.push(layer);
       shape = layer.outShape;
     }
@@ -77,8 +85,7 @@ export class Model {
     }
     this.layers.forEach((layer, li) => {
       const mine = this.entries.filter((_, k) => layout[k].layer === li);
-      layer.bind(backend, mine.map((e) => e.value), mine.map((e) => e.grad), maxB, li > 0,
-        li === 0 && (opts.sparseInput ?? true));
+      layer.bind(backend, mine.map((e) => e.value), mine.map((e) => e.grad), maxB, li > 0);
     });
     this.xbuf = backend.f32(maxB * this.inputSize);
     this.probs = backend.f32(maxB * this.classes);
@@ -101,9 +108,20 @@ export class Model {
     return h;
   }
 
-  /** Whether forward with ctx.inputKey = key will not read x (the first layer kept those rows). */
-  keepsInput(key: string): boolean {
-    return this.layers[0].keepsInput?.(key) ?? false;
+  /** Whether forward with this ctx reads x (not when the first layer kept ctx.repeat's rows). */
+  readsInput(ctx: ForwardContext): boolean {
+    return this.layers[0].readsInput?.(ctx) ?? true;
+  }
+
+  /**
+   * Frees the model's backend memory: each layer drops what it keeps, then the backend releases
+   * to the mark taken before the model's first buffer. The backend's memory is a stack (mark,
+   * release), so whatever was allocated on it after the model is freed too; the model and those
+   * buffers must not be used afterwards.
+   */
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose?.();
+    this.backend.release(this.start);
   }
 
   /** Accumulates parameter gradients from dlogits(B, classes) of the last forward. */
@@ -137,15 +155,6 @@ export class Model {
     return out;
   }
 
-  /**
-   * Drops what the layers keep beyond their activations (a full batch's compressed rows: 75 MB for
-   * MNIST). Backend memory itself is freed with the backend (or by release() to a mark taken
-   * before the model was built).
-   */
-  dispose(): void {
-    for (const layer of this.layers) layer.dispose?.();
-  }
-
   /** Number of parameters (without alignment padding). */
   get paramCount(): number {
     return this.entries.reduce((a, e) => a + e.size, 0);
@@ -157,8 +166,8 @@ export class Model {
  * pooling commutes with any non-decreasing function, and relu keeps the first maximum of every
  * window where it passes a gradient (a window whose maximum is <= 0 passes none either way), so
  * outputs and gradients are the same bits, while the relu touches a quarter of the values (2x2
- * pool): the W3 net's step is about 3% faster. Other activations are left in place: a saturating
- * f (sigmoid, tanh) can round two different inputs to one output and move the first maximum.
+ * pool). Other activations are left in place: a saturating f (sigmoid, tanh) can round two
+ * different inputs to one output and move the first maximum.
  */
 export function executionOrder(layers: readonly LayerSpec[]): LayerSpec[] {
   const order = [...layers];

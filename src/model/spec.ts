@@ -59,6 +59,7 @@ export const relu = (): LayerSpec => activation('relu');
 export const leakyRelu = (alpha = 0.01): LayerSpec => activation('leaky_relu', alpha);
 export const sigmoid = (): LayerSpec => activation('sigmoid');
 export const tanh = (): LayerSpec => activation('tanh');
+export const gelu = (): LayerSpec => activation('gelu');
 
 /** Inverted dropout with drop probability p (training only). */
 export function dropout(p: number): LayerSpec {
@@ -108,6 +109,9 @@ export interface ArchToken {
   build(m: RegExpMatchArray): { layers: LayerSpec[]; hidden: boolean };
 }
 
+/** An --arch token naming an activation. */
+const ACTIVATION_TOKEN = /^(relu|leaky_relu|lrelu|sigmoid|tanh|gelu)$/;
+
 export const ARCH_TOKENS: ArchToken[] = [
   { pattern: /^(\d+)$/, help: 'N: dense layer of N units',
     build: (m) => ({ layers: [dense(Number(m[1]))], hidden: true }) },
@@ -126,14 +130,14 @@ export const ARCH_TOKENS: ArchToken[] = [
       layers: [(m[1] === 'avg' ? avgPool : maxPool)(Number(m[2]), m[3] === undefined ? Number(m[2]) : Number(m[3]))],
       hidden: false,
     }) },
-  { pattern: /^(relu|leaky_relu|lrelu|sigmoid|tanh)$/,
-    help: 'relu, leaky_relu (lrelu), sigmoid, tanh: that activation here (else --activation follows each hidden layer)',
+  { pattern: ACTIVATION_TOKEN,
+    help: 'relu, leaky_relu (lrelu), sigmoid, tanh, gelu: that activation here (else --activation follows each hidden layer)',
     build: (m) => ({ layers: [activation((m[1] === 'lrelu' ? 'leaky_relu' : m[1]) as Activation, NaN)], hidden: false }) },
 ];
 
 /** Whether an --arch token is an explicit activation (then none is inserted before it). */
 function isActivationToken(tok: string | undefined): boolean {
-  return tok !== undefined && /^(relu|leaky_relu|lrelu|sigmoid|tanh)$/.test(tok);
+  return tok !== undefined && ACTIVATION_TOKEN.test(tok);
 }
 
 /** The input token: `784`, `28x28` or `1x28x28`. */

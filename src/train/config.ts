@@ -122,7 +122,7 @@ export function optimizerSlots(kind: string): ('m' | 'v')[] {
 export function validateConfig(c: TrainConfig): void {
   const bad = (msg: string) => { throw new FlagError(msg); };
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'identity') {
-    bad(`unknown activation '${c.activation}'; use one of relu, leaky_relu, tanh, sigmoid`);
+    bad(`unknown activation '${c.activation}'; use one of ${ACTIVATIONS.filter((a) => a !== 'identity').join(', ')}`);
   }
   if (!INIT_RULES.includes(c.init)) bad(`unknown init '${c.init}'; use one of ${INIT_RULES.join(', ')}`);
   if (!OPTIMIZERS.includes(c.optimizer)) bad(`unknown optimizer '${c.optimizer}'; use one of ${OPTIMIZERS.join(', ')}`);

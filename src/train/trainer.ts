@@ -230,14 +230,14 @@ export class Trainer {
     // A full batch is every row: its gradient does not depend on the row order (only its rounding
     // does), so the chunks take the rows as stored and the gather streams through the images
     // (3x faster than the shuffled rows of the 47 MB MNIST set, measured). The same chunks come
-    // back every epoch, so the first layer may keep what it derives from them (inputKey); then
-    // only the labels are copied.
+    // back every epoch (the hint ctx.repeat), so the first layer may keep what it derives from
+    // them; when it reads no input, only the labels are copied.
     const inOrder = c.batch === 'full';
     const { images, labels } = this.train;
     for (let o = 0; o < B; o += chunk) {
       const b = Math.min(chunk, B - o);
-      const ctx = { training: true, rng: this.rng, inputKey: inOrder ? `${start + o}+${b}` : undefined };
-      if (inOrder && model.keepsInput(ctx.inputKey!)) {
+      const ctx = { training: true, rng: this.rng, repeat: inOrder ? o : undefined };
+      if (inOrder && !model.readsInput(ctx)) {
         for (let i = 0; i < b; i++) this.y[i] = labels[start + o + i];
       } else if (inOrder) {
         backend.gatherBatch(this.x, this.y, images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b, D,

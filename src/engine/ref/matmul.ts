@@ -1,5 +1,5 @@
 // Reference matrix multiply: the clear triple loop that every faster version is checked against.
-// Not fast (0.4-0.8 GFLOP/s); see assembly/matmul.ts for the packed SIMD kernel.
+// Not fast: see assembly/gemm/packed.ts for the packed SIMD kernel.
 
 /**
  * C(M,N) = op(A) op(B) [+ bias(N)] [+ C when accumulate].

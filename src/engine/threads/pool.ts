@@ -14,15 +14,12 @@
 // main thread takes the late worker's chunks itself instead of waiting for it, and a worker that
 // wakes after the call is over finds nothing to take. Which thread runs a chunk never changes the
 // result: each output element is computed by one chunk with the same code and order of operations.
-// Threads spin only briefly (LAYOUT.SPIN_MS, 0.2 ms) before they sleep: waking from Atomics.wait
-// costs 20-35 us here, paid twice per call (the worker's start, the main thread's return), and a
-// training step makes its split calls microseconds apart. Longer spins are no good: on a busy
-// 2-core machine a spinning thread can take the core that the thread it waits for needs (12 ms
-// stalls were measured with unbounded spinning).
-//
-// Measured round trip on this machine (2-core AMD EPYC, Node 20, load average 5-8 from other
-// processes): a two-chunk call of an empty kernel, main + 1 worker, 12 us median (p10 10, p90 20).
-// backend.ts derives its split thresholds from it.
+// Threads spin only briefly (LAYOUT.SPIN_MS) before they sleep: waking from Atomics.wait costs
+// tens of microseconds, paid twice per call (the worker's start, the main thread's return), and a
+// training step makes its split calls microseconds apart. The spin is bounded: on a busy machine
+// a spinning thread can take the core that the thread it waits for needs.
+// The round trip of a call (wake, chunk, wait) is what the split thresholds in ../tuning.ts are
+// weighed against; bench/tune.ts measures it.
 import { Worker } from 'node:worker_threads';
 import { LAYOUT as L } from './layout.js';
 import { WORKER_SOURCE } from './worker_source.js';

@@ -67,7 +67,7 @@ function runChunk(c) {
 let seen = 0;
 for (;;) {
   // Spin a moment before sleeping: a training step makes its split calls a few to a few hundred
-  // microseconds apart, and waking from Atomics.wait costs 20-35 us here.
+  // microseconds apart, and waking from Atomics.wait costs tens of microseconds.
   const until = performance.now() + L.SPIN_MS;
   while (Atomics.load(I, L.SEQ) === seen && performance.now() < until) { /* spin */ }
   Atomics.wait(I, L.SEQ, seen);

@@ -1,7 +1,7 @@
 // Element-wise activation. inp and out are (B,N) with N = C*H*W; the shape is unchanged.
 //   forward:  out = f(inp)
-//   backward: dinp = dout * f'(inp), written from out (see src/engine/ref/activation.ts), in place
-import type { Activation as ActivationKind, Backend } from '../../engine/backend.js';
+//   backward: dinp = dout * f'(inp), written from out or from inp (ACTIVATION_SAVES), in place
+import { ACTIVATION_SAVES, type Activation as ActivationKind, type Backend } from '../../engine/backend.js';
 import type { ForwardContext, Layer, LayerSpec, ParamDef, Shape } from '../layer.js';
 import { shapeSize } from '../layer.js';
 
@@ -19,6 +19,8 @@ export class Activation implements Layer {
   private readonly N: number;
   private backend!: Backend;
   private out!: Float32Array;
+  /** What the backward reads: out, or the last forward's input (the layer before keeps it until its next forward). */
+  private saved: Float32Array | null = null;
 
   constructor(readonly spec: ActivationSpec, inShape: Shape) {
     this.inShape = inShape;
@@ -33,12 +35,13 @@ export class Activation implements Layer {
 
   forward(x: Float32Array, B: number, _ctx: ForwardContext): Float32Array {
     this.backend.activationForward(this.spec.fn, this.out, x, B * this.N, this.spec.alpha);
+    this.saved = ACTIVATION_SAVES[this.spec.fn] === 'input' ? x : this.out;
     return this.out;
   }
 
   backward(dout: Float32Array, B: number): Float32Array {
     // dout belongs to the next layer and is dead after this: overwrite it instead of allocating.
-    this.backend.activationBackward(this.spec.fn, dout, dout, this.out, B * this.N, this.spec.alpha);
+    this.backend.activationBackward(this.spec.fn, dout, dout, this.saved!, B * this.N, this.spec.alpha);
     return dout;
   }
 }

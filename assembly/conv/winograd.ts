@@ -55,7 +55,7 @@
 // Every image is computed the same way wherever it runs (threads split by images): same bits.
 // Scratch: winograd_scratch_bytes (the host allocates it through conv2d_scratch_bytes).
 
-import { madd } from './simd_math';
+import { loadN, madd, storeN } from '../simd';
 import { copyPadded } from './pad';
 
 // @ts-ignore: decorator
@@ -254,17 +254,6 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
   }
 }
 
-/** Stores the first n (1..4) lanes of v at p. */
-// @ts-ignore: decorator
-@inline function storeN(p: usize, v: v128, n: i32): void {
-  if (n >= 4) v128.store(p, v);
-  else {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-    if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-  }
-}
-
 /**
  * Rows 0..nl-1 of the 4x4 transpose of (v0 v1 v2 v3), the first nx floats of each, at p, p + ld, ..:
  * vectors over 4 planes holding columns 0..3 become each plane's 4 columns.
@@ -286,7 +275,7 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
   }
 }
 
-/** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+/** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
   return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
 }
@@ -344,17 +333,6 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
 
 // ---- input gradient ----
 
-/** The first n (<= 0: none, >= 4: all) of the 4 floats at p, zeros after. */
-// @ts-ignore: decorator
-@inline function loadN(p: usize, n: i32): v128 {
-  if (n >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (n > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
 /**
  * Transposes 4 rows r0..r3 (4 values each: one 4-column tile per row) into 4 column vectors d0..d3,
  * then stores A d at dst + xi * plane for the 8 points xi: A d = (A^T)^T d, each point's powers
@@ -401,7 +379,7 @@ function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, 
   }
 }
 
-/** Whether the input gradient takes the Winograd path for this stride-1 geometry (measured: see conv2d.ts). */
+/** Whether the input gradient takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
   return KW == 5 && OW >= 8 && C >= 8 && OC >= 8;
 }
