@@ -32,7 +32,7 @@ describe('npm run train: bad input', () => {
     ['negative lr', ['--lr', '-1'], /--lr.*> 0/],
     ['batch 0', ['--batch', '0'], /--batch/],
     ['unknown optimizer', ['--optimizer', 'rmsprop'], /sgd, momentum/],
-    ['unknown activation', ['--activation', 'gelu'], /relu/],
+    ['unknown activation', ['--activation', 'swish'], /relu/],
     ['unknown preset', ['--preset', 'fast'], /seed/],
     ['fractional epochs', ['--epochs', '2.5'], /--epochs/],
     ['zero epochs', ['--epochs', '0'], /--epochs/],
