@@ -40,9 +40,9 @@ export interface TrainConfig {
   shift: number;
   /**
    * A first dense layer of 16 units or more multiplies only the nonzero inputs of mostly-zero
-   * batches (MNIST: 81% zeros): the same floats as multiplying all of them, 2-2.6x faster. With a
-   * full batch any first dense layer does, on chunks compressed once and kept (the seed's 10 units:
-   * the same sums up to rounding, 1.6-1.8x faster). false multiplies every value (layers/dense.ts).
+   * batches (MNIST: 81% zeros): the same floats as multiplying all of them, faster. With a full
+   * batch any first dense layer does, on chunks compressed once and kept (the same sums up to
+   * rounding). false multiplies every value (layers/sparse_dense.ts picks).
    */
   skipZeros: boolean;
   /** Use only the first N training / test images (0 = all): quick experiments and tests. */
