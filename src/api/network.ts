@@ -2,7 +2,6 @@
 // a backend of its own (WASM memory, worker threads), created when first needed and freed by
 // dispose(), so a program can build and train many networks in one process. predict, evaluate,
 // save and load work on it; train (train.ts) fills it.
-import { availableParallelism } from 'node:os';
 import { countClasses, type Dataset } from '../data/dataset.js';
 import type { Backend } from '../engine/backend.js';
 import { BACKEND_NAMES, createBackend, type BackendName } from '../engine/index.js';
@@ -11,7 +10,7 @@ import { checkpointOf, classNamesOf, readCheckpoint, writeCheckpoint, type Check
 import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
 import { EVAL_BATCH } from '../train/config.js';
-import { clampThreads } from '../util/threads.js';
+import { availableCores, clampThreads } from '../util/threads.js';
 import type { EpochMetrics, Trainer } from '../train/trainer.js';
 import type { ExportFormat, ExportResult } from '../export/index.js';
 
@@ -19,7 +18,7 @@ import type { ExportFormat, ExportResult } from '../export/index.js';
 export interface BackendOptions {
   /** `wasm` (SIMD, the default), `ts` (the readable reference), or a fixed wasm variant. */
   backend?: BackendName;
-  /** Threads for the wasm kernels, the calling one included (default and most: os.availableParallelism()). */
+  /** Threads for the wasm kernels, the calling one included (default and most: os.availableCores()). */
   threads?: number;
   /** Use the relaxed-SIMD (FMA) kernels where this Node has them. */
   relaxed?: boolean;
@@ -131,7 +130,7 @@ export class Network {
     const name = o.backend ?? 'wasm';
     if (!BACKEND_NAMES.includes(name)) throw new UserError(`unknown backend '${name}'; use one of ${BACKEND_NAMES.join(', ')}`);
     try {
-      this.backend = createBackend(name, { threads: clampThreads(o.threads ?? availableParallelism()), relaxed: o.relaxed,
+      this.backend = createBackend(name, { threads: clampThreads(o.threads ?? availableCores()), relaxed: o.relaxed,
         initialBytes });
     } catch (e) {
       throw e instanceof UserError ? e : new UserError((e as Error).message);

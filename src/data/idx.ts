@@ -4,8 +4,8 @@
 // are idx1 (n): magic 0x00000801. Files may be raw or gzip-compressed (detected by content).
 // Every size in the header is checked against the file length before any data is copied, and a
 // .gz file is inflated only up to the size its (inflated) header promises.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from '../platform/fs.js';
+import { join } from '../platform/path.js';
 import { UserError } from '../errors.js';
 import { gunzipHead, gunzipLimited, isGzip, readInputFile } from '../io/files.js';
 import { countClasses, type Dataset } from './dataset.js';
