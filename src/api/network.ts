@@ -86,10 +86,15 @@ export class Network {
    * state and position, so `wasmnist train --resume` (or load + train with resume) continues it.
    */
   save(path: string): void {
+    writeCheckpoint(path, this.toCheckpoint());
+  }
+
+  /** @internal What save() writes, as a Checkpoint (the page encodes it to bytes for a download). */
+  toCheckpoint(): Checkpoint {
     this.live();
-    if (this.trainer) writeCheckpoint(path, checkpointOf(this.trainer, this.classNames));
-    else if (this.checkpoint) writeCheckpoint(path, { ...this.checkpoint, classNames: this.classNames });
-    else throw new UserError('the network has no weights yet: train() it before save()');
+    if (this.trainer) return checkpointOf(this.trainer, this.classNames);
+    if (this.checkpoint) return { ...this.checkpoint, classNames: this.classNames };
+    throw new UserError('the network has no weights yet: train() it before save()');
   }
 
   /**
@@ -205,7 +210,11 @@ export function evaluateModel(model: Predictor, data: Dataset, norm: Normalizati
 
 /** A network from a checkpoint written by save() or `wasmnist train` (its checkpoint.safetensors). */
 export function load(path: string, options: BackendOptions = {}): Network {
-  const ck = readCheckpoint(path);
+  return networkOf(readCheckpoint(path), options);
+}
+
+/** @internal A network holding a checkpoint already read (load(), and the page's file picker). */
+export function networkOf(ck: Checkpoint, options: BackendOptions = {}): Network {
   const net = new Network(ck.spec, options);
   net.checkpoint = ck;
   net.normalization = { ...ck.normalization };

@@ -38,7 +38,7 @@ function readIdx(path: string, ndims: number, kind: string, what: string): Uint8
 }
 
 /** Parse an IDX u8 array with `ndims` dimensions; `kind` names it in errors. */
-function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
+export function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
   const { head, need, dims } = parseHeader(bytes, path, ndims, kind);
   if (bytes.length < need) {
     throw new UserError(`${path} is truncated: its header claims ${dims.join('x')} ${kind} (${need} bytes) but the file holds ${bytes.length} bytes; download it again`);
