@@ -68,11 +68,6 @@ function testResult(n: Network, test: Dataset): TestResult {
   return { accuracy: e.accuracy, correct: e.correct, n: e.n, confusion };
 }
 
-/** Waits for the pool's Web Workers: they start only once this thread returns to its event loop. */
-async function poolStarted(n: Network): Promise<void> {
-  await (n.backend as { pool?: { started(): Promise<void> } } | null)?.pool?.started();
-}
-
 async function handle(m: ToWorker): Promise<void> {
   if (m.type === 'train') {
     const { train: trainSet, test } = await mnist();
@@ -87,7 +82,6 @@ async function handle(m: ToWorker): Promise<void> {
       onTrainBegin: (info) => post({ type: 'begin', params: info.params, stepsPerEpoch: info.stepsPerEpoch,
         epochs: info.epochs, threads: info.threads, backend: info.backend, arch: config.arch }),
       onBatchEnd: (batch, logs) => {
-        if (batch === 1) void poolStarted(n);
         const now = performance.now();
         if (now - last > 100 || batch === logs.stepsPerEpoch) {
           last = now;

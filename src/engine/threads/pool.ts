@@ -88,18 +88,9 @@ export class ThreadPool {
         if (!this.disposed) this.broken ??= `worker thread ${slot + 1} ${why}`;
       }));
     }
+    // A Web Worker starts only once this thread returns to its event loop: waiting here would
+    // only time out. Until they run, this thread takes every chunk (the same bits either way).
     if (WORKERS_START_WHILE_BLOCKED) this.waitReady(opts.readyTimeoutMs ?? 10_000);
-  }
-
-  /**
-   * Resolves once every worker has started (or failed to). Where workers start only after the
-   * creating thread returns to its event loop (a browser), await this before timing anything.
-   */
-  async started(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Atomics.load(this.I, L.READY) < this.threads - 1 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
   }
 
   /**
