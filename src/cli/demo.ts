@@ -19,6 +19,9 @@ const TYPES: Record<string, string> = {
 /** URL prefix -> folder under the package root; the page itself is served from dist/web. */
 const MOUNTS: [string, string][] = [
   ['/build/', 'build'],
+  // TensorFlow.js's wasm files, for the page's measuring mode (?compare=tfjs; a devDependency).
+  ['/tfjs/core/', 'node_modules/@tensorflow/tfjs/dist'],
+  ['/tfjs/', 'node_modules/@tensorflow/tfjs-backend-wasm/dist'],
   ['/data/mnist/', 'data/mnist'],
   ['/', 'dist/web'],
 ];

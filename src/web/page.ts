@@ -2,6 +2,7 @@
 // the checkpoint picker. The engine runs in worker.ts (this thread may not block in Atomics.wait);
 // a drawn digit goes through infer's own preparation (src/infer/prepare.ts) before the model.
 import { NoInkError, prepareDigit } from '../infer/prepare.js';
+import { tfjsStep } from './compare.js';
 import type { FromWorker, TestResult, ToWorker } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -156,6 +157,21 @@ drop.addEventListener('drop', (e) => {
   if (f) void loadFile(f);
 });
 
+// ---- ?compare=tfjs: TensorFlow.js's wasm backend, same model and batch, same visit ----
+async function compareTfjs(ours: number, threads: number): Promise<void> {
+  const el = $('compare');
+  el.textContent = 'timing TensorFlow.js (wasm backend)…';
+  try {
+    const t = await tfjsStep(threads);
+    el.dataset.msPerStep = String(t.msPerStep);
+    console.log(JSON.stringify(t));
+    el.textContent = `TensorFlow.js ${t.backend} (${t.threads} threads, SIMD ${t.simd ? 'on' : 'off'}): ${t.msPerStep.toFixed(2)} ms per step, ` +
+      `${(t.msPerStep / ours).toFixed(1)}x this engine's`;
+  } catch (e) {
+    el.textContent = `TensorFlow.js comparison failed: ${(e as Error).message}`;
+  }
+}
+
 // ---- the worker's messages ----
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
@@ -188,6 +204,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       status(`done: ${(m.test.accuracy * 100).toFixed(2)}% on the ${m.test.n.toLocaleString()} test images. Draw a digit below.`);
       ($('train') as HTMLButtonElement).disabled = false;
       ($('save') as HTMLButtonElement).disabled = false;
+      if (params.get('compare') === 'tfjs') void compareTfjs(m.msPerStep, m.threads);
       break;
     case 'loaded':
       showTest(m.test);
