@@ -18,7 +18,7 @@ import type { ExportFormat, ExportResult } from '../export/index.js';
 export interface BackendOptions {
   /** `wasm` (SIMD, the default), `ts` (the readable reference), or a fixed wasm variant. */
   backend?: BackendName;
-  /** Threads for the wasm kernels, the calling one included (default and most: os.availableCores()). */
+  /** Threads for the wasm kernels, the calling one included (default and most: os.availableParallelism()). */
   threads?: number;
   /** Use the relaxed-SIMD (FMA) kernels where this Node has them. */
   relaxed?: boolean;
