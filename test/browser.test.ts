@@ -1,7 +1,8 @@
 // The browser demo end to end, in Debian's Chromium driven by playwright-core: the page served by
 // `wasmnist demo` is cross-origin isolated, trains one epoch of the default MLP with the same bits
 // as Node (same seed, same thread count: the weights' hash and the first epoch's loss compared),
-// reads a drawn 1, and gives a checkpoint trained in Node its Node accuracy.
+// reads a drawn 1, offers its network as a checkpoint Node reads, and gives a checkpoint trained in
+// Node its Node accuracy.
 // With CI=true a missing or failing Chromium fails the run; elsewhere the suite says in one line
 // why it was skipped.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromArch, loadMnist, train } from '../src/index.js';
+import { fromArch, load, loadMnist, train } from '../src/index.js';
 import { DEFAULTS } from '../src/train/config.js';
 import { startDemoServer, type DemoServer } from '../src/cli/demo.js';
 import { bitsOf, weightsHash } from '../src/web/weights-hash.js';
@@ -95,6 +96,18 @@ describe('the browser demo (Chromium)', () => {
     await expect.poll(() => prediction.getAttribute('data-top'), { timeout: 10_000 }).toBe('1');
     expect(await prediction.textContent()).toMatch(/^1 \(\d+\.\d%\)( {2}· {2}\d \(\d+\.\d%\)){2}$/);
     expect(errors).toEqual([]);
+  });
+
+  it("offers the page's network for download as a checkpoint that Node reads", async (t) => {
+    if (skip) return t.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'wasmnist-dl-'));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#save').click()]);
+    const file = join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    const net = load(file, { threads: 1 });
+    expect(String(net.evaluate(loadMnist().test).correct)).toBe(await page.getByTestId('test-accuracy').getAttribute('data-correct'));
+    net.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives a checkpoint trained in Node its Node accuracy', async (t) => {
