@@ -76,11 +76,16 @@ async function handle(m: ToWorker): Promise<void> {
     const n = net = fromArch(config.arch, trainSet, { activation: config.activation, alpha: config.alpha,
       dropout: config.dropout, threads: m.threads, backend: 'wasm-simd' });
     const { arch: _a, activation: _b, alpha: _c, dropout: _d, checkpointEvery: _e, ...settings } = config;
-    let stepMs = 0, steps = 0, firstLoss = NaN, last = 0;
+    // ms per step from the trainer's own clock (evaluation excluded), over every epoch.
+    let trainMs = 0, steps = 0, rows = 0, stepsPerEpoch = 0, firstLoss = NaN, last = 0;
     const result = await train(n, { train: trainSet, test }, {
       ...settings,
-      onTrainBegin: (info) => post({ type: 'begin', params: info.params, stepsPerEpoch: info.stepsPerEpoch,
-        epochs: info.epochs, threads: info.threads, backend: info.backend, arch: config.arch }),
+      onTrainBegin: (info) => {
+        rows = info.trainRows;
+        stepsPerEpoch = info.stepsPerEpoch;
+        post({ type: 'begin', params: info.params, stepsPerEpoch, epochs: info.epochs, threads: info.threads,
+          backend: info.backend, arch: config.arch });
+      },
       onBatchEnd: (batch, logs) => {
         const now = performance.now();
         if (now - last > 100 || batch === logs.stepsPerEpoch) {
@@ -91,15 +96,15 @@ async function handle(m: ToWorker): Promise<void> {
       },
       onEpochEnd: (epoch, metrics) => {
         if (epoch === 1) firstLoss = metrics.train_loss;
-        const spb = Math.min(trainSet.n, config.limitTrain || trainSet.n);
-        stepMs += (spb / metrics.samples_per_s) * 1000;
-        steps += Math.ceil(spb / Number(config.batch));
+        trainMs += (rows / metrics.samples_per_s) * 1000;
+        steps += stepsPerEpoch;
+        // The trainer's test metrics have no per-class counts: evaluate again for the confusion matrix.
         post({ type: 'epoch', metrics, test: testResult(n, test) });
       },
     });
     if (result.status === 'diverged') throw new UserError('training diverged (the loss became NaN or infinite)');
     post({ type: 'done', test: testResult(n, test), hash: weightsHash(n.weights()!), firstLossBits: bitsOf(firstLoss),
-      msPerStep: stepMs / steps, threads: m.threads });
+      msPerStep: trainMs / steps, threads: m.threads });
   } else if (m.type === 'load') {
     const { test } = await mnist();
     const ck = decodeCheckpoint(m.bytes, m.name);
