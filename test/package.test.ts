@@ -50,9 +50,10 @@ describe('the packed package', () => {
     expect(existsSync(join(app, 'node_modules', 'assemblyscript')), 'a compiler was installed').toBe(false);
   });
 
-  it('ships the built JS, declarations, kernels, default model and MNIST, and no sources or tests', () => {
+  it('ships the built JS, declarations, kernels, default model, MNIST and the demo page, and no sources or tests', () => {
     for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/bin.js', 'build/kernels.wasm',
-      'build/kernels-relaxed.wasm', 'models/mnist-mlp.safetensors', 'data/mnist/train-images-idx3-ubyte.gz']) {
+      'build/kernels-relaxed.wasm', 'models/mnist-mlp.safetensors', 'data/mnist/train-images-idx3-ubyte.gz',
+      'dist/web/index.html', 'dist/web/page.js', 'dist/web/worker.js']) {
       expect(existsSync(join(pkgDir, f)), f).toBe(true);
     }
     for (const f of ['src', 'test', 'assembly', '.ci', 'bench/bench.ts']) expect(existsSync(join(pkgDir, f)), f).toBe(false);

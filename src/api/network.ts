@@ -2,7 +2,6 @@
 // a backend of its own (WASM memory, worker threads), created when first needed and freed by
 // dispose(), so a program can build and train many networks in one process. predict, evaluate,
 // save and load work on it; train (train.ts) fills it.
-import { availableParallelism } from 'node:os';
 import { countClasses, type Dataset } from '../data/dataset.js';
 import type { Backend } from '../engine/backend.js';
 import { BACKEND_NAMES, createBackend, type BackendName } from '../engine/index.js';
@@ -11,7 +10,7 @@ import { checkpointOf, classNamesOf, readCheckpoint, writeCheckpoint, type Check
 import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
 import { EVAL_BATCH } from '../train/config.js';
-import { clampThreads } from '../util/threads.js';
+import { availableCores, clampThreads } from '../util/threads.js';
 import type { EpochMetrics, Trainer } from '../train/trainer.js';
 import type { ExportFormat, ExportResult } from '../export/index.js';
 
@@ -87,10 +86,15 @@ export class Network {
    * state and position, so `wasmnist train --resume` (or load + train with resume) continues it.
    */
   save(path: string): void {
+    writeCheckpoint(path, this.toCheckpoint());
+  }
+
+  /** @internal What save() writes, as a Checkpoint (the page encodes it to bytes for a download). */
+  toCheckpoint(): Checkpoint {
     this.live();
-    if (this.trainer) writeCheckpoint(path, checkpointOf(this.trainer, this.classNames));
-    else if (this.checkpoint) writeCheckpoint(path, { ...this.checkpoint, classNames: this.classNames });
-    else throw new UserError('the network has no weights yet: train() it before save()');
+    if (this.trainer) return checkpointOf(this.trainer, this.classNames);
+    if (this.checkpoint) return { ...this.checkpoint, classNames: this.classNames };
+    throw new UserError('the network has no weights yet: train() it before save()');
   }
 
   /**
@@ -131,7 +135,7 @@ export class Network {
     const name = o.backend ?? 'wasm';
     if (!BACKEND_NAMES.includes(name)) throw new UserError(`unknown backend '${name}'; use one of ${BACKEND_NAMES.join(', ')}`);
     try {
-      this.backend = createBackend(name, { threads: clampThreads(o.threads ?? availableParallelism()), relaxed: o.relaxed,
+      this.backend = createBackend(name, { threads: clampThreads(o.threads ?? availableCores()), relaxed: o.relaxed,
         initialBytes });
     } catch (e) {
       throw e instanceof UserError ? e : new UserError((e as Error).message);
@@ -206,7 +210,11 @@ export function evaluateModel(model: Predictor, data: Dataset, norm: Normalizati
 
 /** A network from a checkpoint written by save() or `wasmnist train` (its checkpoint.safetensors). */
 export function load(path: string, options: BackendOptions = {}): Network {
-  const ck = readCheckpoint(path);
+  return networkOf(readCheckpoint(path), options);
+}
+
+/** @internal A network holding a checkpoint already read (load(), and the page's file picker). */
+export function networkOf(ck: Checkpoint, options: BackendOptions = {}): Network {
   const net = new Network(ck.spec, options);
   net.checkpoint = ck;
   net.normalization = { ...ck.normalization };

@@ -2,9 +2,9 @@
 // (src/train/config.ts); progress comes back through typed callbacks, and an AbortSignal stops the
 // run cleanly after the current step (the network keeps its weights and can be saved, then
 // resumed exactly). The CLI's `wasmnist train` is these callbacks plus a run folder.
-import { availableParallelism } from 'node:os';
 import type { Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
+import { availableCores } from '../util/threads.js';
 import { resumeData } from '../io/checkpoint.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type EpochMetrics, type RunEnd, type StepInfo } from '../train/trainer.js';
@@ -108,7 +108,7 @@ export function trainWith(net: Network, data: TrainData, config: TrainConfig, cb
   net.model = trainer.model;
   net.checkpoint = null;
   net.normalization = { scale: config.scale, shift: config.shift };
-  const threads = backend.name === 'ts' ? 1 : net.backendOptions.threads ?? availableParallelism();
+  const threads = backend.name === 'ts' ? 1 : net.backendOptions.threads ?? availableCores();
   return run(trainer, cb, threads);
 }
 

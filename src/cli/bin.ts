@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> =
   infer: { help: 'read handwritten digits from PNG/JPEG/GIF files', load: () => import('./infer.js') },
   bench: { help: 'verify every kernel against the reference, then time them', load: () => import('../../bench/bench.js') },
   export: { help: 'export a trained model to other formats', load: () => import('./export.js') },
+  demo: { help: 'serve the browser demo on localhost (train, watch the curves, draw a digit)', load: () => import('./demo.js') },
 };
 
 function usage(): string {

@@ -1,7 +1,7 @@
 // The in-memory form of every labelled image set, whatever file it came from: u8 pixels and u8
 // labels exactly as stored (47 MB for MNIST's 60k training images; normalization happens per batch
 // in the batch kernel), plus the helpers that slice it (validation split) and describe it.
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, relative } from '../platform/path.js';
 import { UserError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 

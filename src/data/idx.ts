@@ -4,8 +4,8 @@
 // are idx1 (n): magic 0x00000801. Files may be raw or gzip-compressed (detected by content).
 // Every size in the header is checked against the file length before any data is copied, and a
 // .gz file is inflated only up to the size its (inflated) header promises.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from '../platform/fs.js';
+import { join } from '../platform/path.js';
 import { UserError } from '../errors.js';
 import { gunzipHead, gunzipLimited, isGzip, readInputFile } from '../io/files.js';
 import { countClasses, type Dataset } from './dataset.js';
@@ -38,7 +38,7 @@ function readIdx(path: string, ndims: number, kind: string, what: string): Uint8
 }
 
 /** Parse an IDX u8 array with `ndims` dimensions; `kind` names it in errors. */
-function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
+export function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
   const { head, need, dims } = parseHeader(bytes, path, ndims, kind);
   if (bytes.length < need) {
     throw new UserError(`${path} is truncated: its header claims ${dims.join('x')} ${kind} (${need} bytes) but the file holds ${bytes.length} bytes; download it again`);

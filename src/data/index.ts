@@ -1,7 +1,7 @@
 // What the CLI calls to get its data: the bundled MNIST by default, an IDX folder with --data, or
 // CSV files with --train-csv/--test-csv. See idx.ts and csv.ts for the formats.
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from '../platform/fs.js';
+import { join } from '../platform/path.js';
 import { projectRoot } from '../engine/root.js';
 import { UserError } from '../errors.js';
 import { loadCsv } from './csv.js';

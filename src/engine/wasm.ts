@@ -5,9 +5,6 @@
 // is one chunk on this thread; with more, calls above the table's sizes are cut into chunks that
 // this thread and a pool of workers sharing the memory take as they come (threads/pool.ts).
 // The relaxed build (`kernels-relaxed.wasm`) uses f32x4.relaxed_madd in the matmul.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import type {
   Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
@@ -17,7 +14,7 @@ import {
   KERNELS, type ArgType, type ArgValue, type KernelArgs, type KernelExports, type KernelName,
   type KernelSpec, type Split,
 } from './kernels.js';
-import { projectRoot } from './root.js';
+import { packageFile, packagePath, setV8Flag } from '../platform/system.js';
 import { ThreadPool } from './threads/pool.js';
 import {
   GEMM_MIN_FLOP, gemmPath, kBlockRows, SPARSE_MIN_UNITS_SPLIT, sparseBlocked, stridedPath,
@@ -45,12 +42,13 @@ export function simdSupported(): boolean {
  * (on the command line, in NODE_OPTIONS, or set by enableRelaxedSimd() before the first compile).
  */
 export function relaxedSupported(): boolean {
-  return WebAssembly.validate(new Uint8Array(readFileSync(join(projectRoot(), 'build', 'kernels-relaxed.wasm'))));
+  const bytes = packageFile('build/kernels-relaxed.wasm');
+  return bytes !== null && WebAssembly.validate(bytes);
 }
 
 /** Turns on V8's relaxed-SIMD support for this process (what --relaxed does). */
 export function enableRelaxedSimd(): void {
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  setV8Flag('--experimental-wasm-relaxed-simd');
 }
 
 /**
@@ -85,14 +83,9 @@ export function kernelModule(variant: WasmVariant): WebAssembly.Module {
   const file = variant === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm';
   let mod = moduleCache.get(file);
   if (!mod) {
-    const path = join(projectRoot(), 'build', file);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch {
-      throw new Error(`${path} is missing: run \`npm run build\` (npm install does it too)`);
-    }
-    mod = new WebAssembly.Module(new Uint8Array(bytes));
+    const bytes = packageFile(`build/${file}`);
+    if (!bytes) throw new Error(`${packagePath(`build/${file}`)} is missing: run \`npm run build\` (npm install does it too)`);
+    mod = new WebAssembly.Module(bytes);
     moduleCache.set(file, mod);
   }
   return mod;

@@ -1,8 +1,8 @@
 // Crash-safe file replacement: write a temp file in the same folder, fsync it, rename it over the
 // target (atomic on POSIX and on NTFS), then fsync the folder so the rename itself is durable.
 // A crash at any point leaves either the old file or the new one, never a half-written file.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from '../platform/fs.js';
+import { basename, dirname, join, resolve } from '../platform/path.js';
 import { UserError } from '../errors.js';
 
 let counter = 0;

@@ -20,7 +20,7 @@
 // does not load the zip code.
 import type { Backend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
-import { readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type Tensor } from './safetensors.js';
 import { Model } from '../model/model.js';
 import { validateSpec, type ModelSpec } from '../model/spec.js';
 import { shapeSize, type Shape } from '../model/layer.js';
@@ -73,6 +73,15 @@ export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
 
 /** Writes a checkpoint (atomically): each parameter followed by its optimizer state, then perm. */
 export function writeCheckpoint(path: string, ck: Checkpoint): void {
+  writeSafetensors(path, ...checkpointTensors(ck));
+}
+
+/** A checkpoint file's bytes (what writeCheckpoint writes), for a host with no files (the page). */
+export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
+  return encodeSafetensors(...checkpointTensors(ck));
+}
+
+function checkpointTensors(ck: Checkpoint): [Record<string, Tensor>, Record<string, string>] {
   const tensors: Record<string, Tensor> = {};
   const shapes = paramShapes(ck.spec);
   for (const [name, data] of Object.entries(ck.params)) {
@@ -82,7 +91,7 @@ export function writeCheckpoint(path: string, ck: Checkpoint): void {
     if (ck.v[name]) tensors[`v.${name}`] = { dtype: 'F32', shape, data: ck.v[name] };
   }
   if (ck.perm) tensors.perm = { dtype: 'I32', shape: [ck.perm.length], data: ck.perm };
-  writeSafetensors(path, tensors, {
+  return [tensors, {
     format: CHECKPOINT_FORMAT,
     format_version: String(CHECKPOINT_VERSION),
     model: JSON.stringify(ck.spec),
@@ -91,7 +100,7 @@ export function writeCheckpoint(path: string, ck: Checkpoint): void {
     normalization: JSON.stringify({ scale: ck.normalization.scale, shift: ck.normalization.shift }),
     class_names: JSON.stringify(ck.classNames),
     optimizer: JSON.stringify({ kind: ck.config.optimizer, step: ck.state.step }),
-  });
+  }];
 }
 
 /** Each parameter's name (W1, b1, ...) and shape, from the spec alone (builds no buffers). */
@@ -110,7 +119,15 @@ function paramShapes(spec: ModelSpec): Map<string, number[]> {
 
 /** Reads and checks a checkpoint; every problem is a UserError naming the file and the fix. */
 export function readCheckpoint(path: string): Checkpoint {
-  const { tensors, metadata } = readSafetensors(path);
+  return checkpointFrom(readSafetensors(path), path);
+}
+
+/** A checkpoint from a file's bytes (a host with no files: the page); `path` names it in messages. */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
+  return checkpointFrom(decodeSafetensors(bytes, path), path);
+}
+
+function checkpointFrom({ tensors, metadata }: ReturnType<typeof decodeSafetensors>, path: string): Checkpoint {
   const fmt = metadata.format;
   if (fmt !== CHECKPOINT_FORMAT) {
     throw new UserError(`${path} is not a wasmnist checkpoint (format ${fmt ? `'${fmt}'` : 'missing'}); ` +

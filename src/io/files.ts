@@ -3,8 +3,8 @@
 // promise the file itself makes, and turns fs and zlib errors into UserErrors that name the file
 // and say what to do. Gzip is recognized by its magic bytes (1f 8b, RFC 1952), not by the file
 // name, so raw and compressed files both work.
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { constants as Z, gunzipSync } from 'node:zlib';
+import { closeSync, fstatSync, openSync, readSync, statSync } from '../platform/fs.js';
+import { constants as Z, gunzipSync } from '../platform/zlib.js';
 import { UserError } from '../errors.js';
 
 /** Largest file or decompressed size accepted (2 GiB - 1, also the WASM memory limit). */

@@ -2,7 +2,7 @@
 // W1 (O,I), b1 (O,1), W2, b2, ... (np.savez), exported as weights.npz by each run and accepted by
 // eval and infer, so the numpy world is one command away. Apart from checkpoint.ts so that loading
 // a checkpoint does not load the zip code.
-import { extname } from 'node:path';
+import { extname } from '../platform/path.js';
 import type { Backend } from '../engine/backend.js';
 import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { UserError } from '../errors.js';

@@ -7,7 +7,7 @@
 // Reading accepts stored and deflated entries (each inflated within its stated size, its CRC-32
 // checked), zip64 sizes, Fortran order (transposed to C order)
 // and big-endian dtypes (byte-swapped); writing gives v1.0 arrays in C order, little-endian.
-import { constants as Z, crc32, inflateRawSync } from 'node:zlib';
+import { constants as Z, crc32, inflateRawSync } from '../platform/zlib.js';
 import { zipSync, type Zippable } from 'fflate';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';

@@ -2,11 +2,11 @@
 // cores only wait for each other (results are the same bits for any count), and each one is a
 // worker with its own WebAssembly instance and stacks: 500 of them took 3.9 GB, 9999 ran out of
 // memory. So a larger request is clamped, with one line saying so, rather than refused.
-import { availableParallelism } from 'node:os';
+import { cores } from '../platform/system.js';
 
 /** The cores this process may run on. */
 export function availableCores(): number {
-  return availableParallelism();
+  return cores();
 }
 
 /**

@@ -20,7 +20,7 @@
 // a spinning thread can take the core that the thread it waits for needs.
 // The round trip of a call (wake, chunk, wait) is what the split thresholds in ../tuning.ts are
 // weighed against; bench/tune.ts measures it.
-import { Worker } from 'node:worker_threads';
+import { startWorker, WORKERS_START_WHILE_BLOCKED, type WorkerHandle } from '../../platform/system.js';
 import { LAYOUT as L } from './layout.js';
 import { WORKER_SOURCE } from './worker_source.js';
 
@@ -57,7 +57,7 @@ export interface SplitCall {
 export class ThreadPool {
   /** Threads in all, the main thread included. */
   readonly threads: number;
-  private readonly workers: Worker[] = [];
+  private readonly workers: WorkerHandle[] = [];
   private readonly index = new Map<string, number>();
   private readonly exports: Record<string, (...a: number[]) => unknown>;
   private readonly I: Int32Array;
@@ -83,21 +83,14 @@ export class ThreadPool {
     this.F = new Float64Array(control);
     this.U8 = new Uint8Array(control);
     for (let slot = 0; slot < threads - 1; slot++) {
-      const w = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, memory, names, control, slot },
-        // Kernels need no heap of their own; keep each worker's JS heap small.
-        resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
-      });
-      // Workers never keep the process alive: it exits normally without dispose().
-      w.unref();
-      w.on('error', (e) => { this.broken ??= `worker thread ${slot + 1} crashed: ${e.message}`; });
-      w.on('exit', (code) => {
-        if (!this.disposed) this.broken ??= `worker thread ${slot + 1} exited (code ${code})`;
-      });
-      this.workers.push(w);
+      // Node worker_threads or Web Workers (src/platform/system.ts): the same body either way.
+      this.workers.push(startWorker(WORKER_SOURCE, { module, memory, names, control, slot }, (why) => {
+        if (!this.disposed) this.broken ??= `worker thread ${slot + 1} ${why}`;
+      }));
     }
-    this.waitReady(opts.readyTimeoutMs ?? 10_000);
+    // A Web Worker starts only once this thread returns to its event loop: waiting here would
+    // only time out. Until they run, this thread takes every chunk (the same bits either way).
+    if (WORKERS_START_WHILE_BLOCKED) this.waitReady(opts.readyTimeoutMs ?? 10_000);
   }
 
   /**
@@ -220,7 +213,7 @@ export class ThreadPool {
   private message(w: number): string {
     const base = (L.HEADER_BYTES + (w - 1) * L.SLOT_BYTES);
     const len = this.I[(base >> 2) + L.MSGLEN];
-    return Buffer.from(this.U8.slice(base + L.MSG_OFFSET, base + L.MSG_OFFSET + len)).toString('utf8');
+    return new TextDecoder().decode(this.U8.slice(base + L.MSG_OFFSET, base + L.MSG_OFFSET + len));
   }
 
   /** Stops and terminates the workers; the pool cannot be used afterwards. */
@@ -230,6 +223,6 @@ export class ThreadPool {
     Atomics.store(this.I, L.STOP, 1);
     Atomics.add(this.I, L.SEQ, 1);
     Atomics.notify(this.I, L.SEQ);
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.terminate();
   }
 }

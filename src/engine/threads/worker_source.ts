@@ -1,4 +1,5 @@
-// The body of every pool worker, as plain JavaScript run with `new Worker(code, { eval: true })`.
+// The body of every pool worker, as plain JavaScript: a Node worker_thread or a Web Worker runs it
+// with `workerData` in scope (src/platform/system.ts starts it either way).
 // A string rather than a .js file so that the same code runs under vitest (TypeScript sources,
 // no build) and from dist/ (compiled), with no file to copy or resolve; it needs no import of ours.
 //
@@ -10,9 +11,8 @@
 // calls still finish (on the other threads).
 import { LAYOUT } from './layout.js';
 
-/** JavaScript source of a pool worker (CommonJS script; reads its slot from workerData). */
-export const WORKER_SOURCE = `'use strict';
-const { workerData } = require('node:worker_threads');
+/** JavaScript body of a pool worker (reads its slot from `workerData`, which the host defines). */
+export const WORKER_SOURCE = `
 const L = ${JSON.stringify(LAYOUT)};
 const { module, memory, names, control, slot } = workerData;
 const I = new Int32Array(control);
@@ -22,7 +22,7 @@ const slotByte = L.HEADER_BYTES + slot * L.SLOT_BYTES;
 const status = (slotByte >> 2) + L.STATUS;
 
 function report(code, text) {
-  const bytes = Buffer.from(String(text), 'utf8').subarray(0, L.MSG_BYTES);
+  const bytes = new TextEncoder().encode(String(text)).subarray(0, L.MSG_BYTES);
   U8.set(bytes, slotByte + L.MSG_OFFSET);
   I[(slotByte >> 2) + L.MSGLEN] = bytes.length;
   Atomics.store(I, status, code);
