@@ -1,7 +1,8 @@
 // npm pack/publish hooks. `prepack`: build (unless WASMNIST_PREBUILT=1: dist/ and build/ are
 // fresh, as after `npm ci`), then take `prepare` out of package.json, because npm runs a
 // tarball's `prepare` as an install script (it builds a checkout, which needs the compiler, and an
-// installed package ships built). `postpack`: put package.json back as it was.
+// installed package ships built). `postpack`: put package.json back as it was. Both swap files by
+// rename, so package.json is whole at every moment.
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
@@ -17,5 +18,7 @@ if (process.argv[2] === 'restore') {
   const pkg = JSON.parse(text);
   delete pkg.scripts.prepare;
   writeFileSync(BACKUP, text);
-  writeFileSync(MANIFEST, JSON.stringify(pkg, null, 2) + '\n');
+  // temp file + rename: a process reading package.json meanwhile (a test, npm) never sees it empty
+  writeFileSync(`${MANIFEST}.tmp`, JSON.stringify(pkg, null, 2) + '\n');
+  renameSync(`${MANIFEST}.tmp`, MANIFEST);
 }
