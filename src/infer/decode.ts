@@ -52,7 +52,6 @@ export function imageFormat(head: Uint8Array): ImageFormat {
 
 /** Width and height as written in the header, without decoding; throws UserError if unreadable. */
 export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
-  const be16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
   const be32 = (i: number) => ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
   if (format === 'png') {
     // Signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4).
@@ -67,7 +66,17 @@ export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width:
     if (bytes.length < 13) throw new UserError('truncated GIF: the file ends inside its header');
     return { width: bytes[6] | (bytes[7] << 8), height: bytes[8] | (bytes[9] << 8) };
   }
-  // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).
+  const { width, height } = jpegFrame(bytes);
+  return { width, height };
+}
+
+/** A JPEG's frame header: its size and each component's sampling factors (h, v: 1..4). */
+export interface JpegFrame { width: number; height: number; components: { h: number; v: number }[] }
+
+/** Reads a JPEG's first start-of-frame header; throws UserError if there is none. */
+export function jpegFrame(bytes: Uint8Array): JpegFrame {
+  const be16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
+  // Walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).
   let p = 2;
   while (p + 4 <= bytes.length) {
     if (bytes[p] !== 0xff) throw new UserError('corrupt JPEG: bad marker in the header');
@@ -77,14 +86,46 @@ export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width:
     const len = be16(p + 2);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof) {
-      if (p + 9 > bytes.length) break;
-      return { width: be16(p + 7), height: be16(p + 5) };
+      if (p + 10 > bytes.length) break;
+      // Length, precision, height, width, component count, then per component: id, h<<4|v, table.
+      const components: { h: number; v: number }[] = [];
+      for (let i = 0, o = p + 10; i < bytes[p + 9] && o + 2 < bytes.length; i++, o += 3) {
+        components.push({ h: Math.max(1, bytes[o + 1] >> 4), v: Math.max(1, bytes[o + 1] & 15) });
+      }
+      return { width: be16(p + 7), height: be16(p + 5), components };
     }
     if (marker === 0xda || marker === 0xd9) throw new UserError('corrupt JPEG: no frame header before the image data');
     p += 2 + len;
   }
   throw new UserError('truncated JPEG: the file ends before its frame header');
 }
+
+/**
+ * Bytes jpeg-js takes to decode a frame: it keeps every 8x8 block of every component (as it is
+ * laid out in MCUs) as its own Int32Array(64), about 800 bytes each with the object and the
+ * garbage collector's slack (measured: 21-44 bytes per pixel for 4:2:0 to 4:4:4 photos of
+ * 4-16 MP), then a byte per component sample and the 4-byte RGBA result.
+ */
+export function jpegDecodeBytes(f: JpegFrame): number {
+  const hMax = Math.max(1, ...f.components.map((c) => c.h)), vMax = Math.max(1, ...f.components.map((c) => c.v));
+  const mcusX = Math.ceil(f.width / (8 * hMax)), mcusY = Math.ceil(f.height / (8 * vMax));
+  let blocks = 0, samples = 0;
+  for (const c of f.components) {
+    blocks += mcusX * c.h * mcusY * c.v;
+    samples += Math.ceil(f.width * c.h / hMax) * Math.ceil(f.height * c.v / vMax);
+  }
+  return blocks * JPEG_BYTES_PER_BLOCK + samples + 4 * f.width * f.height;
+}
+
+/** What one block costs jpeg-js (see jpegDecodeBytes). */
+export const JPEG_BYTES_PER_BLOCK = 800;
+
+/**
+ * Most memory a JPEG decode may take. With Node itself (~45 MB), the file and the working copy
+ * that prepare.ts shrinks it to, the process stays under 400 MB. It lets through a 12 MP phone
+ * photo (4:2:0, about 282 MB) and refuses a 49 MP 4:4:4 one (about 2 GB) in one line.
+ */
+export const JPEG_DECODE_BUDGET = 300 * 2 ** 20;
 
 /** Refuses sizes that are empty or above MAX_PIXELS (before anything is allocated). */
 export function checkDimensions(width: number, height: number, maxPixels = MAX_PIXELS): void {
@@ -128,20 +169,23 @@ async function decodeJpeg(bytes: Uint8Array, width: number, height: number, maxP
   // A JPEG's scan data never holds FF D9 (FF is byte-stuffed), so a file without an end-of-image
   // marker after its first scan is cut short; jpeg-js would silently fill the rest with gray.
   if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
+  const frame = jpegFrame(bytes);
+  const need = jpegDecodeBytes(frame);
+  if (need > JPEG_DECODE_BUDGET) {
+    const fits = Math.floor(JPEG_DECODE_BUDGET / need * width * height / 1e5) / 10;
+    throw new UserError(`JPEG too large to decode here: ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels) ` +
+      `would take about ${Math.round(need / 2 ** 20)} MB to decode, over the ${JPEG_DECODE_BUDGET / 2 ** 20} MB allowed ` +
+      `(JPEGs laid out like this one fit up to about ${fits} megapixels); scale it down first: a digit needs only 28x28 pixels`);
+  }
   const jpeg = (await import('jpeg-js')).default;
-  // jpeg-js counts what it allocates against maxMemoryUsageInMB: per pixel of each full-size
-  // component a 4-byte coefficient, a byte of output line and one of colour conversion, then 4
-  // of RGBA. JPEG_BYTES_PER_PIXEL covers four such components (CMYK) and block padding, so any
-  // image within maxPixels gets the memory it needs (the dimensions were checked already).
+  // jpeg-js counts what it allocates against maxMemoryUsageInMB (4 bytes per block coefficient, a
+  // byte per sample, 4 per RGBA pixel): far less than jpegDecodeBytes, which was checked above.
   const img = jpeg.decode(bytes, {
     useTArray: true, formatAsRGBA: true,
-    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(width * height * JPEG_BYTES_PER_PIXEL / 2 ** 20) + 16,
+    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(need / 2 ** 20) + 16,
   });
   return { width: img.width, height: img.height, data: img.data };
 }
-
-/** Upper bound of what jpeg-js allocates per pixel (see decodeJpeg). */
-export const JPEG_BYTES_PER_PIXEL = 32;
 
 /** Channels per PNG colour type (PNG spec, 11.2.2 IHDR). */
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
