@@ -65,22 +65,27 @@ async function text(c: RgbCanvas, face: FaceName, s: string, x: number, y: numbe
   // pureimage draws into RGBA: an opaque copy of the canvas, and its colours back afterwards.
   const P = await loadPureimage();
   const bmp = new P.Bitmap(W, H);
-  for (let y = 0, i = 0; y < H; y++) {
-    for (let o = y * c.stride + 1; o < (y + 1) * c.stride; o += 3, i += 4) {
-      bmp.data[i] = c.data[o]; bmp.data[i + 1] = c.data[o + 1]; bmp.data[i + 2] = c.data[o + 2]; bmp.data[i + 3] = 255;
-    }
-  }
+  transfer(c, bmp.data, true);
   const ctx = bmp.getContext('2d');
   const [file, size] = FACES[face];
   ctx.font = `${size}px ${file.includes('Bold') ? 'DejaVuBold' : 'DejaVu'}`;
   ctx.fillStyle = color;
   ctx.fillText(s, x, y);
-  for (let y = 0, i = 0; y < H; y++) {
+  transfer(c, bmp.data, false);
+  return ctx.measureText(s).width;
+}
+
+/** Copies the canvas into an opaque RGBA buffer of its size (toRgba), or the buffer's colours back. */
+function transfer(c: RgbCanvas, rgba: Uint8Array, toRgba: boolean): void {
+  for (let y = 0, i = 0; y < c.height; y++) {
     for (let o = y * c.stride + 1; o < (y + 1) * c.stride; o += 3, i += 4) {
-      c.data[o] = bmp.data[i]; c.data[o + 1] = bmp.data[i + 1]; c.data[o + 2] = bmp.data[i + 2];
+      for (let k = 0; k < 3; k++) {
+        if (toRgba) rgba[i + k] = c.data[o + k];
+        else c.data[o + k] = rgba[i + k];
+      }
+      rgba[i + 3] = 255;
     }
   }
-  return ctx.measureText(s).width;
 }
 
 /** Renders the annotated picture and returns it as PNG bytes. */
