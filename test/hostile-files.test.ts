@@ -175,6 +175,17 @@ describe('class 6: large JPEGs decode within the memory bound, or are refused in
     expectRssBelow(h, 150);
   });
 
+  it('a 49 MP RGBA PNG is refused from its header in one line (pngjs would peak at 800 MB)', async () => {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(7000, 0); ihdr.writeUInt32BE(7000, 4); ihdr[8] = 8; ihdr[9] = 6;
+    const f = join(dir, 'huge.png');
+    writeFileSync(f, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
+      pngChunk('IDAT', deflateSync(Buffer.alloc(7001))), pngChunk('IEND', new Uint8Array(0))]));
+    const r = await runCli(dir, CLI('infer'), [f, '--no-annotate']);
+    expectOneLine(r, 1, /huge\.png\s+error: PNG too large to decode here: 7000x7000 \(49\.0 megapixels\) would take about 561 MB .*fit up to about 17\.4 megapixels/, /huge\.png/);
+    expectRssBelow(r, 150);
+  });
+
   it('the decode estimate follows the sampling: 4:2:0 photos fit to ~12 MP, 4:4:4 to ~7 MP', () => {
     const fits = (w: number, h: number, s: '444' | '420') => jpegDecodeBytes(jpegFrame(flatJpeg(w, h, s))) <= JPEG_DECODE_BUDGET;
     expect(fits(4032, 3024, '420')).toBe(true);

@@ -146,6 +146,11 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
   checkDimensions(width, height, maxPixels);
   try {
     if (fmt === 'png') {
+      const data = pngDataSize(width, height, bytes[24], bytes[25], bytes[28]);
+      // pngjs holds the inflated data, its unfiltered copy and the RGBA result at once (16-bit
+      // samples first as 16-bit RGBA, then scaled to 8 bits).
+      const rgba = (bytes[24] === 16 ? 12 : 4) * width * height;
+      checkDecodeBytes('PNG', width, height, 2 * data + rgba, PNG_DECODE_BUDGET);
       await checkPngData(bytes, width, height);
       return { format: fmt, ...(await decodePng(bytes)) };
     }
@@ -157,6 +162,26 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
     throw new UserError(`cannot decode this ${fmt.toUpperCase()} (truncated or corrupt file): ${why}`);
   }
 }
+
+/**
+ * Refuses, in one line, a picture whose decoder would take more than `budget` bytes: the process
+ * must stay under 400 MB, and the decoders (pngjs, jpeg-js) hold whole pictures several times over.
+ */
+function checkDecodeBytes(kind: string, width: number, height: number, need: number, budget: number): void {
+  if (need <= budget) return;
+  const fits = Math.floor(budget / need * width * height / 1e5) / 10;
+  throw new UserError(`${kind} too large to decode here: ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels) ` +
+    `would take about ${Math.round(need / 2 ** 20)} MB to decode, over the ${budget / 2 ** 20} MB allowed ` +
+    `(${kind}s laid out like this one fit up to about ${fits} megapixels); scale it down first: a digit needs only 28x28 pixels`);
+}
+
+/**
+ * Most memory a PNG decode may take, as 2x its inflated data + the RGBA result (the estimate;
+ * the collector's slack and prepare.ts's working copy come on top: a 16 MP RGBA PNG estimated at
+ * 192 MB peaks at 332 MiB, a 25 MP RGB one estimated at 250 MB at 404 MiB). About 16 MP RGBA,
+ * 20 MP RGB, 33 MP gray.
+ */
+export const PNG_DECODE_BUDGET = 200 * 2 ** 20;
 
 async function decodePng(bytes: Uint8Array): Promise<RgbaImage> {
   const { PNG } = (await import('pngjs')).default;
@@ -171,12 +196,7 @@ async function decodeJpeg(bytes: Uint8Array, width: number, height: number, maxP
   if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
   const frame = jpegFrame(bytes);
   const need = jpegDecodeBytes(frame);
-  if (need > JPEG_DECODE_BUDGET) {
-    const fits = Math.floor(JPEG_DECODE_BUDGET / need * width * height / 1e5) / 10;
-    throw new UserError(`JPEG too large to decode here: ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels) ` +
-      `would take about ${Math.round(need / 2 ** 20)} MB to decode, over the ${JPEG_DECODE_BUDGET / 2 ** 20} MB allowed ` +
-      `(JPEGs laid out like this one fit up to about ${fits} megapixels); scale it down first: a digit needs only 28x28 pixels`);
-  }
+  checkDecodeBytes('JPEG', width, height, need, JPEG_DECODE_BUDGET);
   const jpeg = (await import('jpeg-js')).default;
   // jpeg-js counts what it allocates against maxMemoryUsageInMB (4 bytes per block coefficient, a
   // byte per sample, 4 per RGBA pixel): far less than jpegDecodeBytes, which was checked above.
