@@ -11,13 +11,13 @@ import { constants as Z, deflateRawSync, deflateSync, gzipSync } from 'node:zlib
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage } from '../src/infer/decode.js';
+import { decodeImage, JPEG_DECODE_BUDGET, jpegDecodeBytes, jpegFrame } from '../src/infer/decode.js';
 import { encodeNpy } from '../src/io/npz.js';
 import { Rng } from '../src/util/rng.js';
 import { encodeIdx } from './helpers.js';
 import { writeTinyMnist } from './fuzz/train_cli.js';
 import {
-  CLI, deflateZeros, expectOneLine, expectRssBelow, forgeZip, gzipBomb, honestEntry, pngChunk, runCli,
+  CLI, deflateZeros, expectOneLine, expectRssBelow, flatJpeg, forgeZip, gzipBomb, honestEntry, pngChunk, runCli,
 } from './hostile.js';
 
 const { PNG } = pngjs;
@@ -161,7 +161,40 @@ describe('class 5: a file is looked at (type, size, first bytes) before it is re
   });
 });
 
-describe('class 6: JPEGs up to the pixel limit decode', () => {
+describe('class 6: large JPEGs decode within the memory bound, or are refused in one line', () => {
+  it('a 12 MP phone-size JPEG (4:2:0) decodes under 400 MiB; a 49 MP one is refused from its header', async () => {
+    const phone = join(dir, 'phone.jpg'), huge = join(dir, 'huge.jpg');
+    writeFileSync(phone, flatJpeg(4032, 3024, '420'));
+    writeFileSync(huge, flatJpeg(7008, 7008, '444'));
+    // Decoded: the flat picture is then found to hold no ink (prepare.ts speaks only after decoding).
+    const r = await runCli(dir, CLI('infer'), [phone, '--no-annotate']);
+    expectOneLine(r, 1, /phone\.jpg\s+error: no ink found: the image is one flat colour/, /phone\.jpg/);
+    expectRssBelow(r, 400);
+    const h = await runCli(dir, CLI('infer'), [huge, '--no-annotate']);
+    expectOneLine(h, 1, /huge\.jpg\s+error: JPEG too large to decode here: 7008x7008 \(49\.1 megapixels\) would take about \d+ MB .*fit up to about 7 megapixels.*scale it down/, /huge\.jpg/);
+    expectRssBelow(h, 150);
+  });
+
+  it('a 49 MP RGBA PNG is refused from its header in one line (pngjs would peak at 800 MB)', async () => {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(7000, 0); ihdr.writeUInt32BE(7000, 4); ihdr[8] = 8; ihdr[9] = 6;
+    const f = join(dir, 'huge.png');
+    writeFileSync(f, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr),
+      pngChunk('IDAT', deflateSync(Buffer.alloc(7001))), pngChunk('IEND', new Uint8Array(0))]));
+    const r = await runCli(dir, CLI('infer'), [f, '--no-annotate']);
+    expectOneLine(r, 1, /huge\.png\s+error: PNG too large to decode here: 7000x7000 \(49\.0 megapixels\) would take about 561 MB .*fit up to about 17\.4 megapixels/, /huge\.png/);
+    expectRssBelow(r, 150);
+  });
+
+  it('the decode estimate follows the sampling: 4:2:0 photos fit to ~12 MP, 4:4:4 to ~7 MP', () => {
+    const fits = (w: number, h: number, s: '444' | '420') => jpegDecodeBytes(jpegFrame(flatJpeg(w, h, s))) <= JPEG_DECODE_BUDGET;
+    expect(fits(4032, 3024, '420')).toBe(true);
+    expect(fits(4096, 3200, '420')).toBe(false);
+    expect(fits(2800, 2496, '444')).toBe(true);
+    expect(fits(4032, 3024, '444')).toBe(false);
+  });
+
+
   it('a 4:4:4 JPEG exactly at the limit decodes (jpeg-js gets the memory it counts)', async () => {
     const w = 640, h = 480;
     const rgba = new Uint8Array(w * h * 4).fill(255);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync, gzipSync, constants as Z } from 'node:zlib';
+import jpeg from 'jpeg-js';
 import { expect } from 'vitest';
 import { projectRoot } from '../src/engine/root.js';
 
@@ -138,4 +139,32 @@ export function pngChunk(type: string, data: Uint8Array): Buffer {
   Buffer.from(data).copy(b, 8);
   b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
   return b;
+}
+
+/**
+ * A valid baseline JPEG of W x H flat mid-gray pixels, written in milliseconds at any size: the
+ * header of a 16x16 one that jpeg-js encodes (standard Huffman tables, 3 components), with the
+ * size and the luma sampling patched, then scan data in which every 8x8 block has DC difference 0
+ * and no AC coefficient. Each block is then the DC code for 0 and the end-of-block code: for luma
+ * '00' + '1010', for chroma '00' + '00'. 4:4:4 MCUs (Y Cb Cr) take 14 bits, so 4 of them are 7
+ * bytes; 4:2:0 MCUs (4 Y, Cb, Cr) take 32 bits. W and H must be multiples of 16.
+ */
+export function flatJpeg(W: number, H: number, sampling: '444' | '420'): Buffer {
+  const small = Buffer.from(jpeg.encode({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(128) }, 90).data);
+  const sof = small.indexOf(Buffer.from([0xff, 0xc0])), sos = small.indexOf(Buffer.from([0xff, 0xda]));
+  const head = Buffer.from(small.subarray(0, sos + 2 + small.readUInt16BE(sos + 2)));
+  head.writeUInt16BE(H, sof + 5);
+  head.writeUInt16BE(W, sof + 7);
+  let unit: number[], units: number;
+  if (sampling === '420') {
+    head[sof + 11] = 0x22; // the first component (Y): 2x2
+    unit = [0x28, 0xa2, 0x8a, 0x00];
+    units = (W / 16) * (H / 16);
+  } else {
+    unit = [0x28, 0x00, 0xa0, 0x02, 0x80, 0x0a, 0x00];
+    units = (W / 8) * (H / 8) / 4;
+  }
+  const scan = Buffer.alloc(units * unit.length);
+  for (let i = 0; i < scan.length; i += unit.length) scan.set(unit, i);
+  return Buffer.concat([head, scan, Buffer.from([0xff, 0xd9])]);
 }

@@ -1,10 +1,11 @@
 // Image file -> RGBA pixels, for inference on real pictures. The format is sniffed from the magic
 // bytes (never the extension); width and height are read from the header bytes here and checked
-// against a pixel cap BEFORE any decoder allocates, so a file that claims 100000x100000 pixels is
-// refused in microseconds. Decoding itself is done by the packages: pngjs (every PNG colour type
-// and bit depth, converted to 8-bit RGBA), jpeg-js, omggif (first frame). BMP, WebP and TIFF are
-// recognized and refused with a hint: no decoder for them ships with the project.
-import { Unzlib } from 'fflate';
+// against a pixel cap, and what the decoder would take against a memory budget, BEFORE any decoder
+// allocates, so a file that claims 100000x100000 pixels is refused in microseconds. Decoding
+// itself is done by the packages: pngjs (every PNG colour type and bit depth, converted to 8-bit
+// RGBA), jpeg-js, omggif (first frame). BMP, WebP and TIFF are recognized and refused with a
+// hint: no decoder for them ships with the project.
+import { createInflate } from 'node:zlib';
 import { UserError } from '../errors.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif';
@@ -52,7 +53,6 @@ export function imageFormat(head: Uint8Array): ImageFormat {
 
 /** Width and height as written in the header, without decoding; throws UserError if unreadable. */
 export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } {
-  const be16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
   const be32 = (i: number) => ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
   if (format === 'png') {
     // Signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4).
@@ -67,7 +67,17 @@ export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width:
     if (bytes.length < 13) throw new UserError('truncated GIF: the file ends inside its header');
     return { width: bytes[6] | (bytes[7] << 8), height: bytes[8] | (bytes[9] << 8) };
   }
-  // JPEG: walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).
+  const { width, height } = jpegFrame(bytes);
+  return { width, height };
+}
+
+/** A JPEG's frame header: its size and each component's sampling factors (h, v: 1..4). */
+export interface JpegFrame { width: number; height: number; components: { h: number; v: number }[] }
+
+/** Reads a JPEG's first start-of-frame header; throws UserError if there is none. */
+export function jpegFrame(bytes: Uint8Array): JpegFrame {
+  const be16 = (i: number) => (bytes[i] << 8) | bytes[i + 1];
+  // Walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).
   let p = 2;
   while (p + 4 <= bytes.length) {
     if (bytes[p] !== 0xff) throw new UserError('corrupt JPEG: bad marker in the header');
@@ -77,14 +87,46 @@ export function readDimensions(bytes: Uint8Array, format: ImageFormat): { width:
     const len = be16(p + 2);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof) {
-      if (p + 9 > bytes.length) break;
-      return { width: be16(p + 7), height: be16(p + 5) };
+      if (p + 10 > bytes.length) break;
+      // Length, precision, height, width, component count, then per component: id, h<<4|v, table.
+      const components: { h: number; v: number }[] = [];
+      for (let i = 0, o = p + 10; i < bytes[p + 9] && o + 2 < bytes.length; i++, o += 3) {
+        components.push({ h: Math.max(1, bytes[o + 1] >> 4), v: Math.max(1, bytes[o + 1] & 15) });
+      }
+      return { width: be16(p + 7), height: be16(p + 5), components };
     }
     if (marker === 0xda || marker === 0xd9) throw new UserError('corrupt JPEG: no frame header before the image data');
     p += 2 + len;
   }
   throw new UserError('truncated JPEG: the file ends before its frame header');
 }
+
+/**
+ * Bytes jpeg-js takes to decode a frame: it keeps every 8x8 block of every component (as it is
+ * laid out in MCUs) as its own Int32Array(64), about 800 bytes each with the object and the
+ * garbage collector's slack (measured: 21-44 bytes per pixel for 4:2:0 to 4:4:4 photos of
+ * 4-16 MP), then a byte per component sample and the 4-byte RGBA result.
+ */
+export function jpegDecodeBytes(f: JpegFrame): number {
+  const hMax = Math.max(1, ...f.components.map((c) => c.h)), vMax = Math.max(1, ...f.components.map((c) => c.v));
+  const mcusX = Math.ceil(f.width / (8 * hMax)), mcusY = Math.ceil(f.height / (8 * vMax));
+  let blocks = 0, samples = 0;
+  for (const c of f.components) {
+    blocks += mcusX * c.h * mcusY * c.v;
+    samples += Math.ceil(f.width * c.h / hMax) * Math.ceil(f.height * c.v / vMax);
+  }
+  return blocks * JPEG_BYTES_PER_BLOCK + samples + 4 * f.width * f.height;
+}
+
+/** What one block costs jpeg-js (see jpegDecodeBytes). */
+export const JPEG_BYTES_PER_BLOCK = 800;
+
+/**
+ * Most memory a JPEG decode may take. With Node itself (~45 MB), the file and the working copy
+ * that prepare.ts shrinks it to, the process stays under 400 MB. It lets through a 12 MP phone
+ * photo (4:2:0, about 282 MB) and refuses a 49 MP 4:4:4 one (about 2 GB) in one line.
+ */
+export const JPEG_DECODE_BUDGET = 300 * 2 ** 20;
 
 /** Refuses sizes that are empty or above MAX_PIXELS (before anything is allocated). */
 export function checkDimensions(width: number, height: number, maxPixels = MAX_PIXELS): void {
@@ -105,7 +147,12 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
   checkDimensions(width, height, maxPixels);
   try {
     if (fmt === 'png') {
-      checkPngData(bytes, width, height);
+      const data = pngDataSize(width, height, bytes[24], bytes[25], bytes[28]);
+      // pngjs holds the inflated data, its unfiltered copy and the RGBA result at once (16-bit
+      // samples first as 16-bit RGBA, then scaled to 8 bits).
+      const rgba = (bytes[24] === 16 ? 12 : 4) * width * height;
+      checkDecodeBytes('PNG', width, height, 2 * data + rgba, PNG_DECODE_BUDGET);
+      await checkPngData(bytes, width, height, data);
       return { format: fmt, ...(await decodePng(bytes)) };
     }
     if (fmt === 'jpeg') return { format: fmt, ...(await decodeJpeg(bytes, width, height, maxPixels)) };
@@ -116,6 +163,26 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = MAX_PIXELS): Pr
     throw new UserError(`cannot decode this ${fmt.toUpperCase()} (truncated or corrupt file): ${why}`);
   }
 }
+
+/**
+ * Refuses, in one line, a picture whose decoder would take more than `budget` bytes: the process
+ * must stay under 400 MB, and the decoders (pngjs, jpeg-js) hold whole pictures several times over.
+ */
+function checkDecodeBytes(kind: string, width: number, height: number, need: number, budget: number): void {
+  if (need <= budget) return;
+  const fits = Math.floor(budget / need * width * height / 1e5) / 10;
+  throw new UserError(`${kind} too large to decode here: ${width}x${height} (${(width * height / 1e6).toFixed(1)} megapixels) ` +
+    `would take about ${Math.round(need / 2 ** 20)} MB to decode, over the ${budget / 2 ** 20} MB allowed ` +
+    `(${kind}s laid out like this one fit up to about ${fits} megapixels); scale it down first: a digit needs only 28x28 pixels`);
+}
+
+/**
+ * Most memory a PNG decode may take, as 2x its inflated data + the RGBA result (the estimate;
+ * the collector's slack and prepare.ts's working copy come on top: a 16 MP RGBA PNG estimated at
+ * 192 MB peaks at 332 MiB, a 25 MP RGB one estimated at 250 MB at 404 MiB). It admits about
+ * 17 MP RGBA, 21 MP RGB and 35 MP gray, whose peaks measured 339, 349 and 361 MiB.
+ */
+export const PNG_DECODE_BUDGET = 200 * 2 ** 20;
 
 async function decodePng(bytes: Uint8Array): Promise<RgbaImage> {
   const { PNG } = (await import('pngjs')).default;
@@ -128,20 +195,18 @@ async function decodeJpeg(bytes: Uint8Array, width: number, height: number, maxP
   // A JPEG's scan data never holds FF D9 (FF is byte-stuffed), so a file without an end-of-image
   // marker after its first scan is cut short; jpeg-js would silently fill the rest with gray.
   if (!hasJpegEnd(bytes)) throw new UserError('truncated JPEG: the file ends before the image does');
+  const frame = jpegFrame(bytes);
+  const need = jpegDecodeBytes(frame);
+  checkDecodeBytes('JPEG', width, height, need, JPEG_DECODE_BUDGET);
   const jpeg = (await import('jpeg-js')).default;
-  // jpeg-js counts what it allocates against maxMemoryUsageInMB: per pixel of each full-size
-  // component a 4-byte coefficient, a byte of output line and one of colour conversion, then 4
-  // of RGBA. JPEG_BYTES_PER_PIXEL covers four such components (CMYK) and block padding, so any
-  // image within maxPixels gets the memory it needs (the dimensions were checked already).
+  // jpeg-js counts what it allocates against maxMemoryUsageInMB (4 bytes per block coefficient, a
+  // byte per sample, 4 per RGBA pixel): far less than jpegDecodeBytes, which was checked above.
   const img = jpeg.decode(bytes, {
     useTArray: true, formatAsRGBA: true,
-    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(width * height * JPEG_BYTES_PER_PIXEL / 2 ** 20) + 16,
+    maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(need / 2 ** 20) + 16,
   });
   return { width: img.width, height: img.height, data: img.data };
 }
-
-/** Upper bound of what jpeg-js allocates per pixel (see decodeJpeg). */
-export const JPEG_BYTES_PER_PIXEL = 32;
 
 /** Channels per PNG colour type (PNG spec, 11.2.2 IHDR). */
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -164,36 +229,38 @@ export function pngDataSize(width: number, height: number, bitDepth: number, col
 
 /**
  * Inflates a PNG's image data (its IDAT chunks, in order) without keeping it, and refuses data
- * that covers less or more than the header's size promises: pngjs would fill a short image with
- * whatever its filters make of the gap, and answer with a guess.
+ * that covers less or more than the `want` bytes its header promises (pngDataSize): pngjs would fill a short image with
+ * whatever its filters make of the gap, and answer with a guess. Node's own zlib stream counts
+ * the output as it comes (no JavaScript inflater to load: that cost 10 ms of infer's start-up).
  */
-function checkPngData(bytes: Uint8Array, width: number, height: number): void {
+async function checkPngData(bytes: Uint8Array, width: number, height: number, want: number): Promise<void> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const want = pngDataSize(width, height, bytes[24], bytes[25], bytes[28]);
-  let got = 0;
-  const inflater = new Unzlib((chunk) => {
-    got += chunk.length;
-    if (got > want) throw new UserError(`corrupt PNG: its image data is larger than its ${width}x${height} header promises`);
-  });
+  const idat: Uint8Array[] = [];
   let p = 8;
-  let sawData = false;
   while (p + 8 <= bytes.length) {
     const len = dv.getUint32(p, false);
     const type = String.fromCharCode(bytes[p + 4], bytes[p + 5], bytes[p + 6], bytes[p + 7]);
     if (type === 'IEND') break;
-    const data = bytes.subarray(p + 8, Math.min(bytes.length, p + 8 + len));
-    if (type === 'IDAT') {
-      sawData = true;
-      for (let o = 0; o < data.length; o += 1 << 16) inflater.push(data.subarray(o, o + (1 << 16)));
-    }
+    if (type === 'IDAT') idat.push(bytes.subarray(p + 8, Math.min(bytes.length, p + 8 + len)));
     p += 12 + len;
   }
-  if (!sawData) throw new UserError('corrupt PNG: it holds no image data');
-  try {
-    inflater.push(new Uint8Array(0), true);
-  } catch (e) {
-    if (e instanceof UserError || got >= want) throw e; // else: cut short, said below
-  }
+  if (idat.length === 0) throw new UserError('corrupt PNG: it holds no image data');
+  let got = 0;
+  await new Promise<void>((resolve, reject) => {
+    const inflater = createInflate({ chunkSize: 1 << 16 });
+    inflater.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got > want) {
+        inflater.destroy();
+        reject(new UserError(`corrupt PNG: its image data is larger than its ${width}x${height} header promises`));
+      }
+    });
+    inflater.on('end', resolve);
+    // A stream cut short (Z_BUF_ERROR, "unexpected end of file") is said below with how much it covers.
+    inflater.on('error', (e: NodeJS.ErrnoException) => (e.code === 'Z_BUF_ERROR' && got < want ? resolve() : reject(e)));
+    for (const d of idat) inflater.write(d);
+    inflater.end();
+  });
   if (got < want) {
     throw new UserError(`truncated PNG: its image data covers ${(100 * got / want).toFixed(0)}% of the ${width}x${height} ` +
       'pixels its header promises; the file is cut short or damaged');

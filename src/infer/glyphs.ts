@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { projectRoot } from '../engine/root.js';
+import type { RgbCanvas } from './canvas.js';
 
 /** The faces the annotation uses: name -> [TTF file, pixel size]. */
 export const FACES = {
@@ -64,10 +65,10 @@ export function textWidth(face: FaceName, text: string): number {
   return Math.round(w);
 }
 
-/** Blends text into an RGBA canvas (W wide) with its baseline at y, starting at x. */
-export function drawText(px: Uint8Array, W: number, H: number, face: FaceName, text: string, x: number, y: number,
-  rgb: readonly number[]): void {
+/** Blends text into a canvas with its baseline at y, starting at x. */
+export function drawText(c: RgbCanvas, face: FaceName, text: string, x: number, y: number, rgb: readonly number[]): void {
   const f = loadAtlas().get(face)!;
+  const px = c.data;
   let pen = x;
   for (const ch of text) {
     const g = f.get(ch);
@@ -75,14 +76,14 @@ export function drawText(px: Uint8Array, W: number, H: number, face: FaceName, t
     const gx = Math.round(pen) + g.left, gy = y - g.top;
     for (let j = 0; j < g.h; j++) {
       const cy = gy + j;
-      if (cy < 0 || cy >= H) continue;
+      if (cy < 0 || cy >= c.height) continue;
       for (let i = 0; i < g.w; i++) {
         const cx = gx + i;
         const a = g.alpha[j * g.w + i];
-        if (a === 0 || cx < 0 || cx >= W) continue;
-        const o = (cy * W + cx) * 4;
+        if (a === 0 || cx < 0 || cx >= c.width) continue;
+        const o = cy * c.stride + 1 + 3 * cx;
         const t = a / 255;
-        for (let c = 0; c < 3; c++) px[o + c] = Math.round(px[o + c] * (1 - t) + rgb[c] * t);
+        for (let k = 0; k < 3; k++) px[o + k] = Math.round(px[o + k] * (1 - t) + rgb[k] * t);
       }
     }
     pen += g.advance;
