@@ -108,6 +108,8 @@ export function trainWith(net: Network, data: TrainData, config: TrainConfig, cb
   net.model = trainer.model;
   net.checkpoint = null;
   net.normalization = { scale: config.scale, shift: config.shift };
+  // Named classes (class folders, CIFAR-10) travel into the checkpoint; eval and infer print them.
+  if (!resume && data.train.classNames?.length === net.spec.classes) net.classNames = [...data.train.classNames];
   const threads = backend.name === 'ts' ? 1 : net.backendOptions.threads ?? availableParallelism();
   return run(trainer, cb, threads);
 }

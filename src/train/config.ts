@@ -157,3 +157,16 @@ export function parseWarmup(w: string, stepsPerEpoch: number): number {
   const v = Number(m[1]);
   return m[2] ? Math.round(v) : Math.round(v * stepsPerEpoch);
 }
+
+/**
+ * A preset's arch for this data: a leading input size becomes the data's C*H*W and a trailing
+ * output size (`10` or `dense10`) its class count, so `--preset cnn` and the default MLP take
+ * colour pictures of any size and any number of classes. Other tokens stay as they are.
+ */
+export function archForData(arch: string, data: { height: number; width: number; channels?: number; classes: number }): string {
+  const toks = arch.split('-');
+  if (/^\d+(x\d+){0,2}$/.test(toks[0])) toks[0] = String((data.channels ?? 1) * data.height * data.width);
+  const last = toks.length - 1;
+  toks[last] = toks[last].replace(/^(dense)?\d+$/, (_, dense = '') => `${dense}${data.classes}`);
+  return toks.join('-');
+}

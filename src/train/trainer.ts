@@ -4,7 +4,7 @@
 // only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
 // from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
 import type { Backend } from '../engine/backend.js';
-import { requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
+import { pixelsOf, requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
@@ -139,7 +139,7 @@ export class Trainer {
     const test = data.test ? limitRows(data.test, c.limitTest) : null;
     this.spec = spec ?? parseArch(c.arch, { activation: c.activation, alpha: c.alpha, dropout: c.dropout }, train);
     if (spec) checkSpecFitsData(spec, train);
-    if (test && (test.height !== train.height || test.width !== train.width)) {
+    if (test && (test.height !== train.height || test.width !== train.width || pixelsOf(test) !== pixelsOf(train))) {
       throw new UserError(`the test images are ${test.height}x${test.width} but the training images ` +
         `${train.height}x${train.width}; use data of one image size`);
     }
@@ -149,7 +149,7 @@ export class Trainer {
     if (c.val > 0) ({ train, val } = splitValidation(train, c.val, this.rng));
     if (train.n === 0) throw new UserError(`${train.source} has no training rows; check --limit-train and the data`);
     requireTwoClasses(train);
-    this.D = train.height * train.width;
+    this.D = pixelsOf(train);
     this.classes = this.spec.classes;
     this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
     this.stepsPerEpoch = Math.ceil(train.n / this.stepBatch);
@@ -361,7 +361,7 @@ export function toDevice(backend: Backend, ds: Dataset): DeviceSet {
 /** The first n rows (views, no copy); n = 0 keeps all. */
 export function limitRows(ds: Dataset, n: number): Dataset {
   if (!n || n >= ds.n) return ds;
-  const D = ds.height * ds.width;
+  const D = pixelsOf(ds);
   return { ...ds, images: ds.images.subarray(0, n * D), labels: ds.labels.subarray(0, n), n,
     source: `first ${n} rows of ${ds.source}` };
 }
@@ -378,8 +378,8 @@ export function argmaxRows(preds: Uint8Array, s: number, logits: Float32Array, B
 /** A stored spec must take this data's images and classes. */
 export function checkSpecFitsData(spec: ModelSpec, ds: Dataset): void {
   const [C, H, W] = spec.input;
-  if (C * H * W !== ds.height * ds.width) {
-    throw new UserError(`the model takes ${C}x${H}x${W} inputs but the data's images are ${ds.height}x${ds.width}; ` +
+  if (C * H * W !== pixelsOf(ds)) {
+    throw new UserError(`the model takes ${C}x${H}x${W} inputs but the data's images are ${ds.channels ?? 1}x${ds.height}x${ds.width}; ` +
       'use the data it was trained on');
   }
   if (spec.classes !== ds.classes) {
