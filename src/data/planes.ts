@@ -50,3 +50,8 @@ export function resizeTo(p: Planes, height: number, width: number): Planes {
   }
   return { channels: p.channels, height, width, data: out };
 }
+
+/** Any picture as a model of input C x H x W takes it: the same conversions training made. */
+export function picturePlanes(img: RgbaImage, channels: 1 | 3, height: number, width: number): Uint8Array {
+  return resizeTo(withChannels(rgbaToPlanes(img), channels), height, width).data;
+}

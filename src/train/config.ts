@@ -39,6 +39,13 @@ export interface TrainConfig {
   scale: number;
   shift: number;
   /**
+   * Per-channel normalization x = (u8/255 - mean[c]) / std[c], used instead of scale and shift
+   * when set: computed from the training set for colour data (absent for grey data and in
+   * checkpoints written before it was).
+   */
+  mean?: number[];
+  std?: number[];
+  /**
    * A first dense layer of 16 units or more multiplies only the nonzero inputs of mostly-zero
    * batches (MNIST: 81% zeros): the same floats as multiplying all of them, 2-2.6x faster. With a
    * full batch any first dense layer does, on chunks compressed once and kept (the seed's 10 units:
@@ -139,6 +146,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.val) && c.val >= 0)) bad(`--val must be a whole number of rows >= 0, got ${c.val}`);
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) bad(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
   if (!(Number.isFinite(c.scale) && Number.isFinite(c.shift))) bad('--scale and --shift must be finite numbers');
+  if ((c.mean === undefined) !== (c.std === undefined) || (c.mean && !(c.mean.length === c.std!.length &&
+    c.mean.every(Number.isFinite) && c.std!.every((v) => v > 0 && Number.isFinite(v))))) {
+    bad('per-channel mean and std must both be given, one finite number per channel, std > 0');
+  }
   // Not flags, or not range-checked by the flag parser: a damaged checkpoint's config can hold anything.
   if (!(Number.isSafeInteger(c.checkpointEvery ?? 0) && (c.checkpointEvery ?? 0) >= 0)) bad(`--checkpoint-every must be a whole number >= 0, got ${c.checkpointEvery}`);
   for (const k of ['limitTrain', 'limitTest'] as const) {
