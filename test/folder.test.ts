@@ -4,6 +4,7 @@
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drawShape, encodePng, SHAPE_CLASSES, writeShapeFolders } from '../bench/shapes.js';
 import { fromArch } from '../src/api/build.js';
@@ -16,6 +17,7 @@ import { resizeTo } from '../src/data/planes.js';
 import { UserError } from '../src/errors.js';
 import { loadCheckpointModel } from '../src/io/checkpoint.js';
 import { createBackend } from '../src/engine/index.js';
+import { projectRoot } from '../src/engine/root.js';
 import { inferFiles } from '../src/infer/run.js';
 import { archForData, PRESETS } from '../src/train/config.js';
 import { Rng } from '../src/util/rng.js';
@@ -167,6 +169,28 @@ describe('class folders', () => {
     const [res] = await inferFiles(m, [join(dir, 'test', 'disc-cool', '00000.png')], { annotate: false });
     expect(res.ok && data.train.classNames).toContain(res.ok ? res.label : '');
     net.dispose();
+  }, 60_000);
+});
+
+describe('wasmnist train on class folders', () => {
+  const bin = join(projectRoot(), 'dist', 'src', 'cli', 'bin.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+  it('trains with the class names, names a skipped picture, refuses a bad --size in one line (exit 2)', () => {
+    const dir = newDir();
+    writeShapeFolders(join(dir, 'pics'), 6, 12, 1, 3);
+    writeFileSync(join(dir, 'pics', SHAPE_CLASSES[2], 'cut.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const r = run('train', '--data', join(dir, 'pics'), '--epochs', '1', '--test-split', '0.25', '--out', join(dir, 'run'),
+      '--cache-dir', join(dir, 'cache'), '--size', '8x8');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/skipped .*cut\.png: /);
+    expect(r.stderr).toMatch(/skipped 1 of 19 pictures/);
+    expect(r.stdout).toMatch(/train 13 colour images 8x8, 3 classes .*test 5 /);
+    expect(r.stdout).toMatch(/Model    192-256-128-3 /);
+    for (const name of SHAPE_CLASSES.slice(0, 3)) expect(r.stdout).toContain(name);
+    const bad = run('train', '--data', join(dir, 'pics'), '--size', '8by8');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^error: --size must be HEIGHTxWIDTH/);
   }, 60_000);
 });
 

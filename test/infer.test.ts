@@ -13,7 +13,6 @@ import { benchInferenceDetailed } from '../src/infer/bench.js';
 import { decodeImage } from '../src/infer/decode.js';
 import { defaultModelPath, loadInferenceModel, type LoadedModel } from '../src/infer/model.js';
 import { inferFiles } from '../src/infer/run.js';
-import { UserError } from '../src/errors.js';
 import {
   encodeGif, encodeJpeg, encodePalettePng, encodePng, mnistTest, scene, varietyScene,
 } from './infer-fixtures.js';
