@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 
 const MAGIC = 'WNDS';
-const VERSION = 1;
+export const CACHE_VERSION = 1;
 
 /** What the cache stores besides the pixels. */
 export interface CachedHeader {
@@ -45,7 +45,7 @@ export function readCache(path: string): CachedSet | null {
     const header = JSON.parse(bytes.toString('utf8', 8, 8 + len)) as CachedHeader;
     const D = header.channels * header.height * header.width;
     const at = 8 + len;
-    if (header.version !== VERSION || bytes.length !== at + header.n * (1 + D)) return null;
+    if (header.version !== CACHE_VERSION || bytes.length !== at + header.n * (1 + D)) return null;
     const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     return { header, labels: u8.slice(at, at + header.n), images: u8.subarray(at + header.n) };
   } catch {

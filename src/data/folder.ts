@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { cachePath, defaultCacheDir, readCache, writeCache, type CachedSet } from './cache.js';
+import { CACHE_VERSION, cachePath, defaultCacheDir, readCache, writeCache, type CachedSet } from './cache.js';
 import type { Dataset } from './dataset.js';
 import { decodeFiles } from './decode-pool.js';
 import { resizeTo, withChannels, type Planes } from './planes.js';
@@ -167,7 +167,7 @@ function conform(good: { planes: Planes; label: number; test: boolean }[], class
     labels[i] = g.label;
   });
   const trainRows = order.filter((g) => !g.test).length;
-  return { header: { version: 1, n: order.length, channels, height, width, classNames, trainRows, skipped }, labels, images };
+  return { header: { version: CACHE_VERSION, n: order.length, channels, height, width, classNames, trainRows, skipped }, labels, images };
 }
 
 function isDir(p: string): boolean {
