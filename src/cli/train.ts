@@ -250,8 +250,8 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
     const which = t.test ? 'test' : 'validation';
     const r = t.evaluate(evalSet, true);
     const conf = confusionMatrix(evalSet.labels, r.preds!, t.classes);
-    const [, H, W] = net.spec.input;
-    const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`, [H, W]);
+    const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`,
+      [...net.spec.input]);
     summary = { ...summary, [`${which}_accuracy`]: r.acc, [`${which}_loss`]: r.loss };
     if (!report.quiet) {
       say('');
