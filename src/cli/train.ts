@@ -44,6 +44,7 @@ Examples:
   npm run train -- --arch 784-128-10 --optimizer momentum --lr 0.05 --epochs 3
   npm run train -- --dropout 0.2 --activation leaky_relu --val 5000 --out runs/mine
   npm run train -- --resume runs/mine/checkpoint.safetensors --epochs 10
+  npm run train -- --data pets/ --preset cnn      class folders of pictures (pets/train/cat/*.jpg, pets/test/...; docs/data.md)
   npm run eval -- --model runs/mine/weights.npz
 
 Run folder (runs/<timestamp>/ or --out): checkpoint.safetensors (resume with --resume), weights.npz
