@@ -1,6 +1,8 @@
 // Batch preparation: gather the shuffled rows of the u8 dataset and normalize them to f32.
 // images is (N,D) u8 and labels (N) u8, kept as loaded; idx is (B) i32 row numbers;
 // x is (B,D) f32 and y (B) i32. x[b,d] = images[idx[b],d] * scale + shift, y[b] = labels[idx[b]].
+// gather_batch_channels normalizes each of C planes (rows are C x H x W, D = C*P) with its own
+// scale and shift: norm is (C,2) f32, x[b, c*P + p] = images[idx[b], c*P + p] * norm[c,0] + norm[c,1].
 // See src/engine/ref/batch.ts.
 
 /** Rows gathered together: the number of independent memory streams kept in flight. */
@@ -16,18 +18,35 @@ const GROUP = 8;
 export function gather_batch(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
   D: i32, scale: f32, shift: f32): void {
   // x*scale + 0 is x*scale when no product is -0 (scale > 0): skip the add, a fifth of the work
-  if (shift == 0 && scale > 0) gather<bool>(x, y, images, labels, idx, B, D, scale, shift);
-  else gather<f32>(x, y, images, labels, idx, B, D, scale, shift);
+  if (shift == 0 && scale > 0) gather<bool>(x, y, images, labels, idx, B, D, D, scale, shift);
+  else gather<f32>(x, y, images, labels, idx, B, D, D, scale, shift);
 }
 
-/** gather_batch; Plain = bool compiles the copy without the add of shift. */
+/**
+ * gather_batch with a scale and shift per channel: one gather per plane, each a column range
+ * [c*P, (c+1)*P) of the rows (the labels are written once per plane, the same values).
+ */
+export function gather_batch_channels(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
+  D: i32, C: i32, norm: usize): void {
+  const P = D / C;
+  for (let c = 0; c < C; c++) {
+    const o = <usize>(c * P);
+    gather<f32>(x + (o << 2), y, images + o, labels, idx, B, P, D, load<f32>(norm + (<usize>c << 3)), load<f32>(norm + (<usize>c << 3), 4));
+  }
+}
+
+/**
+ * gather_batch over columns [0, D) of rows `stride` values apart (in images and in x); Plain =
+ * bool compiles the copy without the add of shift.
+ */
 function gather<Plain>(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
-  D: i32, scale: f32, shift: f32): void {
+  D: i32, stride: i32, scale: f32, shift: f32): void {
   const plain = isBoolean<Plain>();
   const sv = f32x4.splat(scale);
   const hv = f32x4.splat(shift);
   const d = <usize>D;
-  const rowB = d << 2;
+  const s = <usize>stride;
+  const rowB = s << 2;
   let b = 0;
   for (; b + GROUP <= B; b += GROUP) {
     const ib = idx + (<usize>b << 2);
@@ -35,13 +54,13 @@ function gather<Plain>(x: usize, y: usize, images: usize, labels: usize, idx: us
     let inOrder = true;
     for (let i = 1; i < GROUP; i++) inOrder = inOrder && load<i32>(ib + (<usize>i << 2)) == first + i;
     if (inOrder) {
-      for (let i = 0; i < GROUP; i++) gatherRow(x, y, images, labels, first + i, b + i, d, sv, hv, scale, shift, plain);
+      for (let i = 0; i < GROUP; i++) gatherRow(x, y, images, labels, first + i, b + i, d, s, sv, hv, scale, shift, plain);
       continue;
     }
-    const s0 = images + <usize>load<i32>(ib) * d, s1 = images + <usize>load<i32>(ib, 4) * d;
-    const s2 = images + <usize>load<i32>(ib, 8) * d, s3 = images + <usize>load<i32>(ib, 12) * d;
-    const s4 = images + <usize>load<i32>(ib, 16) * d, s5 = images + <usize>load<i32>(ib, 20) * d;
-    const s6 = images + <usize>load<i32>(ib, 24) * d, s7 = images + <usize>load<i32>(ib, 28) * d;
+    const s0 = images + <usize>load<i32>(ib) * s, s1 = images + <usize>load<i32>(ib, 4) * s;
+    const s2 = images + <usize>load<i32>(ib, 8) * s, s3 = images + <usize>load<i32>(ib, 12) * s;
+    const s4 = images + <usize>load<i32>(ib, 16) * s, s5 = images + <usize>load<i32>(ib, 20) * s;
+    const s6 = images + <usize>load<i32>(ib, 24) * s, s7 = images + <usize>load<i32>(ib, 28) * s;
     const o0 = x + <usize>b * rowB;
     let j: usize = 0;
     for (; j + 16 <= d; j += 16) {
@@ -53,19 +72,19 @@ function gather<Plain>(x: usize, y: usize, images: usize, labels: usize, idx: us
     }
     for (let i = 0; i < GROUP; i++) {
       const row = <usize>load<i32>(ib + (<usize>i << 2));
-      rowTail(o0 + <usize>i * rowB, images + row * d, j, d, sv, hv, scale, shift, plain);
+      rowTail(o0 + <usize>i * rowB, images + row * s, j, d, sv, hv, scale, shift, plain);
       store<i32>(y + (<usize>(b + i) << 2), <i32>load<u8>(labels + row));
     }
   }
-  for (; b < B; b++) gatherRow(x, y, images, labels, load<i32>(idx + (<usize>b << 2)), b, d, sv, hv, scale, shift, plain);
+  for (; b < B; b++) gatherRow(x, y, images, labels, load<i32>(idx + (<usize>b << 2)), b, d, s, sv, hv, scale, shift, plain);
 }
 
-/** Row `row` of the dataset into row b of x (and its label into y[b]). */
+/** Columns [0, d) of row `row` of the dataset into row b of x (and its label into y[b]). */
 // @ts-ignore: decorator
-@inline function gatherRow(x: usize, y: usize, images: usize, labels: usize, row: i32, b: i32, d: usize,
+@inline function gatherRow(x: usize, y: usize, images: usize, labels: usize, row: i32, b: i32, d: usize, s: usize,
   sv: v128, hv: v128, scale: f32, shift: f32, plain: bool): void {
-  const src = images + <usize>row * d;
-  const dst = x + <usize>b * (d << 2);
+  const src = images + <usize>row * s;
+  const dst = x + <usize>b * (s << 2);
   let j: usize = 0;
   for (; j + 16 <= d; j += 16) convert16(dst + (j << 2), src + j, sv, hv, plain);
   rowTail(dst, src, j, d, sv, hv, scale, shift, plain);
@@ -112,6 +131,21 @@ export function gather_batch_scalar(x: usize, y: usize, images: usize, labels: u
     for (let j = 0; j < D; j++) {
       const px = load<u8>(images + <usize>row * <usize>D + <usize>j);
       store<f32>(x + ((<usize>b * <usize>D + <usize>j) << 2), <f32>px * scale + shift);
+    }
+    store<i32>(y + (<usize>b << 2), <i32>load<u8>(labels + <usize>row));
+  }
+}
+
+/** Scalar twin of gather_batch_channels: one pixel at a time. */
+export function gather_batch_channels_scalar(x: usize, y: usize, images: usize, labels: usize, idx: usize, B: i32,
+  D: i32, C: i32, norm: usize): void {
+  const P = D / C;
+  for (let b = 0; b < B; b++) {
+    const row = load<i32>(idx + (<usize>b << 2));
+    for (let j = 0; j < D; j++) {
+      const c = <usize>(j / P);
+      const px = load<u8>(images + <usize>row * <usize>D + <usize>j);
+      store<f32>(x + ((<usize>b * <usize>D + <usize>j) << 2), <f32>px * load<f32>(norm + (c << 3)) + load<f32>(norm + (c << 3), 4));
     }
     store<i32>(y + (<usize>b << 2), <i32>load<u8>(labels + <usize>row));
   }

@@ -7,7 +7,8 @@ export {
   train, train as fit, type TrainOptions, type TrainSettings, type TrainCallbacks, type TrainData, type TrainInfo,
   type TrainResult, type BatchLogs,
 } from './api/train.js';
-export { loadMnist, loadIdx, loadCsv } from './api/data.js';
+export { loadMnist, loadIdx, loadCsv, loadImageFolder, loadCifar10 } from './api/data.js';
+export type { FolderOptions } from './data/folder.js';
 export {
   exportModel, FORMATS as EXPORT_FORMATS, type ExportOptions, type ExportResult, type ExportFormat, type ExportSource,
 } from './export/index.js';

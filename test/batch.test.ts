@@ -3,7 +3,7 @@
 // shuffled or in order (the kernel copies 8 shuffled rows at once, rows in order one by one).
 import { describe, it, expect } from 'vitest';
 import { Rng } from '../src/util/rng.js';
-import { check, putI32, putU8, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+import { check, putF32, putI32, putU8, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
 const WIDTHS = [1, 3, 4, 7, 15, 16, 17, 33, 64, 784, 785];
 // [1/255, 0] and [1, 0] take the kernel's copy without the add; [-1/255, 0] must not (pixel 0 gives
@@ -46,6 +46,28 @@ for (const be of wasmBackends()) {
             be.release(mark);
           }
         }
+      }
+    });
+
+    it('normalizes each channel of C x H x W rows with its own scale and shift', () => {
+      // planes of 1, 5, 16, 17 and 1024 pixels (CIFAR's 32x32), shuffled and in-order groups
+      for (const [C, P] of [[3, 1], [3, 5], [2, 16], [3, 17], [3, 1024], [1, 33]]) {
+        const D = C * P, rows = 29, B = 21;
+        const mark = be.mark();
+        const { images, labels } = dataset(rows, D, D);
+        const rng = new Rng(D);
+        const idx = Int32Array.from({ length: B }, (_, b) => (b >= 8 && b < 16 ? b : rng.int(rows)));
+        const norm = Float32Array.from({ length: 2 * C }, (_, i) => (i % 2 ? -0.4 - 0.1 * i : 1 / (255 * (0.2 + 0.05 * i))));
+        const wantX = new Float32Array(B * D), wantY = new Int32Array(B);
+        ref.gatherBatchChannels(wantX, wantY, images, labels, idx, B, D, norm);
+        const x = be.f32(B * D), y = be.i32(B);
+        be.gatherBatchChannels(x, y, putU8(be, images, 1), putU8(be, labels), putI32(be, idx), B, D, putF32(be, norm));
+        check(`${be.name} gather channels x`, x, wantX, 1e-6, 1e-6);
+        expect(Array.from(y)).toEqual(Array.from(wantY));
+        // channel c of the first row is that plane's pixels under norm[c]
+        const c = C - 1;
+        expect(x[c * P]).toBeCloseTo(images[idx[0] * D + c * P] * norm[2 * c] + norm[2 * c + 1], 5);
+        be.release(mark);
       }
     });
 

@@ -231,6 +231,21 @@ describe('threaded kernels equal one thread bit for bit', () => {
     for (const r of res.slice(1)) for (let i = 0; i < 2; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
     expect(new Int32Array(res[0][1].buffer, res[0][1].byteOffset, B)[7]).toBe(lab[idx[7]]);
   });
+
+  it('gather_batch_channels', () => {
+    const R = 600, D = 3 * 1024, B = 203; // CIFAR-sized rows, B*D above the split threshold
+    const rng = new Rng(14);
+    const img = new Uint8Array(R * D).map(() => rng.int(256));
+    const idx = Int32Array.from({ length: B }, () => rng.int(R));
+    const res = [one, two, three].map((be) => {
+      const images = be.u8(R * D), labels = be.u8(R), ix = be.i32(B), norm = be.f32(6);
+      images.set(img); ix.set(idx); norm.set([0.02, -0.5, 0.018, -0.4, 0.019, -0.45]);
+      const x = be.f32(B * D), y = be.i32(B);
+      be.gatherBatchChannels(x, y, images, labels, ix, B, D, norm);
+      return x;
+    });
+    for (const r of res.slice(1)) expect(bytesEqual(r, res[0])).toBe(true);
+  });
 });
 
 /** conv2d backward twice on fixed data (above the split threshold); returns [dweight, dbias, dinp]. */

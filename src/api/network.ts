@@ -6,6 +6,7 @@ import { countClasses, type Dataset } from '../data/dataset.js';
 import type { Backend } from '../engine/backend.js';
 import { BACKEND_NAMES, createBackend, type BackendName } from '../engine/index.js';
 import { UserError } from '../errors.js';
+import { channelNorm } from '../data/normalize.js';
 import { checkpointOf, classNamesOf, readCheckpoint, writeCheckpoint, type Checkpoint, type Normalization } from '../io/checkpoint.js';
 import { Model } from '../model/model.js';
 import type { ModelSpec } from '../model/spec.js';
@@ -181,9 +182,12 @@ export function predictImages(model: Predictor, images: Uint8Array, norm: Normal
   const n = images.length / D;
   const out = new Float32Array(n * model.classes);
   const x = new Float32Array(Math.min(n, EVAL_BATCH) * D);
+  // per-channel: one mean and std per channel; else one scale and shift for every value
+  const C = norm.mean?.length ?? 1;
+  const cn = channelNorm(norm, C), P = D / C;
   for (let s = 0; s < n; s += EVAL_BATCH) {
     const b = Math.min(EVAL_BATCH, n - s);
-    for (let i = 0; i < b * D; i++) x[i] = images[s * D + i] * norm.scale + norm.shift;
+    for (let i = 0; i < b * D; i++) { const c = Math.floor((i % D) / P); x[i] = images[s * D + i] * cn[2 * c] + cn[2 * c + 1]; }
     out.set(model.predict(x, b), s * model.classes);
   }
   return out;

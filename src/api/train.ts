@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { availableCores } from '../util/threads.js';
 import { resumeData } from '../io/checkpoint.js';
+import { channelStats, normalizationOf } from '../data/normalize.js';
 import { DEFAULTS, validateConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type EpochMetrics, type RunEnd, type StepInfo } from '../train/trainer.js';
 import type { Network } from './network.js';
@@ -95,6 +96,9 @@ export function train(net: Network, data: TrainData, options: TrainOptions = {})
  * from); resume continues the loaded checkpoint's run.
  */
 export function trainWith(net: Network, data: TrainData, config: TrainConfig, cb: TrainCallbacks, resume: boolean): Promise<TrainResult> {
+  // Colour data with the default scale trains on per-channel standardized inputs, measured here.
+  if (!resume && (data.train.channels ?? 1) > 1 && config.mean === undefined && config.scale === DEFAULTS.scale &&
+    config.shift === DEFAULTS.shift) Object.assign(config, channelStats(data.train));
   validateConfig(config);
   const ck = resume ? net.checkpoint : null;
   if (resume && !ck) throw new UserError('resume needs a network from load()');
@@ -107,7 +111,9 @@ export function trainWith(net: Network, data: TrainData, config: TrainConfig, cb
   net.trainer = trainer;
   net.model = trainer.model;
   net.checkpoint = null;
-  net.normalization = { scale: config.scale, shift: config.shift };
+  net.normalization = normalizationOf(config);
+  // Named classes (class folders, CIFAR-10) travel into the checkpoint; eval and infer print them.
+  if (!resume && data.train.classNames?.length === net.spec.classes) net.classNames = [...data.train.classNames];
   const threads = backend.name === 'ts' ? 1 : net.backendOptions.threads ?? availableCores();
   return run(trainer, cb, threads);
 }

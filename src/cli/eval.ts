@@ -5,7 +5,8 @@ import { ACTIVATIONS, type Activation } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { clampThreads } from '../util/threads.js';
-import { loadData, describeDataset, type Dataset } from '../data/index.js';
+import { loadData, loadDataAsync, describeDataset, pixelsOf, type Dataset } from '../data/index.js';
+import { addFolderFlags, folderOptions } from './data-flags.js';
 import { evaluateModel } from '../api/network.js';
 import { loadModelFile } from '../io/model-file.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
@@ -25,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
   const p = new Command(commandName('eval'))
     .description('Evaluate a saved model (checkpoint.safetensors or seed-layout .npz) on the test set.')
     .requiredOption('--model <file>', 'checkpoint.safetensors from npm run train, or a .npz (W1, b1, W2, b2, ...)')
-    .option('--data <dir>', 'IDX folder whose t10k files are the test set (default: the bundled MNIST)')
+    .option('--data <dir>', 'IDX folder (its t10k files), CIFAR-10 batches (test_batch.bin) or class folders (test/, or the --test-split part) (default: the bundled MNIST)')
+    .option('--seed <n>', 'class folders without test/: the seed the model was trained with (it chose the held-out part)', intArg(0), 1)
     .option('--csv <file>', 'evaluate on this CSV instead (label, pixels...)')
     .option('--limit <n>', 'use only the first n test images (0 = all)', intArg(0), 0)
     .addOption(new Option('--activation <fn>', 'hidden activation of a .npz model').choices(ACTIVATIONS.filter((a) => a !== 'identity')).default('relu'))
@@ -37,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', asInvoked(EPILOG))
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
+  addFolderFlags(p);
   p.parse(argv, { from: 'user' });
   const o = p.opts();
 
@@ -45,20 +48,20 @@ export async function main(argv: string[]): Promise<number> {
     if (o.data) throw new UserError('give either --data or --csv, not both');
     ds = loadData({ trainCsv: o.csv }).train;
   } else {
-    const { test } = loadData({ data: o.data });
+    const { test } = await loadDataAsync({ data: o.data, folder: folderOptions(o, o.seed, o.threads, Boolean(o.json)) });
     if (!test) throw new UserError('the data has no test set; pass --csv with labelled rows');
     ds = test;
   }
   if (o.limit && o.limit < ds.n) {
-    const D = ds.height * ds.width;
+    const D = pixelsOf(ds);
     ds = { ...ds, n: o.limit, images: ds.images.subarray(0, o.limit * D), labels: ds.labels.subarray(0, o.limit) };
   }
   const backend = makeBackend(o.backend, { threads: o.threads, relaxed: o.relaxed, initialBytes: 64 << 20 });
   const t0 = performance.now();
   const m = loadModelFile(o.model, backend, { activation: o.activation as Activation });
   const [C, H, W] = m.inputShape;
-  if (C * H * W !== ds.height * ds.width) {
-    throw new UserError(`${o.model} takes ${C}x${H}x${W} inputs but the images are ${ds.height}x${ds.width}; ` +
+  if (C * H * W !== pixelsOf(ds)) {
+    throw new UserError(`${o.model} takes ${C}x${H}x${W} inputs but the images are ${ds.channels ?? 1}x${ds.height}x${ds.width}; ` +
       'evaluate it on the data it was trained on');
   }
   if (m.model.classes < ds.classes) {

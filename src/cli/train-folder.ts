@@ -81,8 +81,9 @@ export class RunFolder {
 
   /** confusion.svg and misclassified.png of the final evaluation; returns what the picture shows. */
   evaluation(set: DeviceSet, r: EvalResult, conf: number[][], classNames: string[], title: string,
-    shape: [number, number]): { shown: number; count: number } {
-    const mis = misclassifiedPng(set.images, set.labels, r.preds!, set.n, shape[0], shape[1]);
+    shape: [number, number, number]): { shown: number; count: number } {
+    const [C, H, W] = shape;
+    const mis = misclassifiedPng(set.images, set.labels, r.preds!, set.n, H, W, 100, C);
     writeFileAtomic(join(this.dir, 'misclassified.png'), mis.png);
     writeText(join(this.dir, 'confusion.svg'), confusionSvg(conf, classNames, title));
     return { shown: mis.shown, count: mis.count };

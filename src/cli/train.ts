@@ -8,13 +8,14 @@ import { Command, Option } from 'commander';
 import { fromArch } from '../api/build.js';
 import { load, type Network } from '../api/network.js';
 import { trainWith, type TrainResult } from '../api/train.js';
-import { loadData, describeDataset } from '../data/index.js';
+import { loadDataAsync, describeDataset, type Dataset } from '../data/index.js';
+import { addFolderFlags, folderOptions } from './data-flags.js';
 import { ACTIVATIONS, OPTIMIZERS } from '../engine/backend.js';
 import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
-import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, PRESETS, SCHEDULES, archForData, validateConfig, type TrainConfig } from '../train/config.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
 import { clampThreads } from '../util/threads.js';
@@ -43,6 +44,7 @@ Examples:
   npm run train -- --arch 784-128-10 --optimizer momentum --lr 0.05 --epochs 3
   npm run train -- --dropout 0.2 --activation leaky_relu --val 5000 --out runs/mine
   npm run train -- --resume runs/mine/checkpoint.safetensors --epochs 10
+  npm run train -- --data pets/ --preset cnn      class folders of pictures (pets/train/cat/*.jpg, pets/test/...; docs/data.md)
   npm run eval -- --model runs/mine/weights.npz
 
 Run folder (runs/<timestamp>/ or --out): checkpoint.safetensors (resume with --resume), weights.npz
@@ -75,7 +77,7 @@ function buildProgram(): Command {
     .option('--seed <n>', 'seed of the one PRNG (init, shuffle, split, dropout)', intArg(0), d.seed)
     .option('--val <n>', 'hold out n seeded training rows for validation', intArg(0), d.val)
     .option('--eval-every <n>', 'evaluate every n epochs (and after the last)', intArg(1), d.evalEvery)
-    .option('--data <dir>', 'IDX folder (default: the bundled MNIST)')
+    .option('--data <dir>', 'IDX folder, CIFAR-10 binary batches, or class folders of pictures (default: the bundled MNIST)')
     .option('--train-csv <file>', 'training CSV (label, pixels...)')
     .option('--test-csv <file>', 'test CSV')
     .option('--limit-train <n>', 'use only the first n training images (0 = all)', intArg(0), d.limitTrain)
@@ -99,7 +101,7 @@ function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => { /* runMain prints one line */ } });
-  return p;
+  return addFolderFlags(p);
 }
 
 function batchArg(v: string): number | 'full' {
@@ -171,7 +173,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const t0 = performance.now();
   // The callbacks run from the loop's first turn on, after start() has returned `net`.
-  const { net, done, dataLine } = start(c, o, resumed, {
+  // The loaded data goes straight into start(): no variable here keeps the JS copy alive.
+  const { net, done, dataLine } = start(c, o, resumed, p.getOptionValueSource('arch') === 'cli', await loadDataAsync({
+    data: c.data, trainCsv: c.trainCsv, testCsv: c.testCsv, folder: folderOptions(o, c.seed, o.threads, quiet),
+  }), {
     signal: stop.signal,
     onTrainBegin: (info) => {
       collectGarbage(); // the loader's copy of the data is garbage now: give its memory back
@@ -195,8 +200,10 @@ export async function main(argv: string[]): Promise<number> {
  * Loads the data and starts training. In its own function so that the loaded JS copies of the
  * images (the network keeps its own in backend memory) can be garbage collected.
  */
-function start(c: TrainConfig, o: Record<string, any>, resumed: Network | null, cb: Parameters<typeof trainWith>[3]) {
-  const data = loadData({ data: c.data, trainCsv: c.trainCsv, testCsv: c.testCsv });
+function start(c: TrainConfig, o: Record<string, any>, resumed: Network | null, archGiven: boolean,
+  data: { train: Dataset; test: Dataset | null }, cb: Parameters<typeof trainWith>[3]) {
+  // A preset's (or the default) arch takes the data's shape and class count; a given --arch is checked.
+  if (!resumed && !archGiven) c.arch = archForData(c.arch, data.train);
   const net = resumed ?? fromArch(c.arch, data.train, { activation: c.activation, alpha: c.alpha, dropout: c.dropout, ...backendOptions(o) });
   const done = trainWith(net, data, c, cb, resumed !== null);
   const t = net.trainer!.train;
@@ -244,8 +251,8 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
     const which = t.test ? 'test' : 'validation';
     const r = t.evaluate(evalSet, true);
     const conf = confusionMatrix(evalSet.labels, r.preds!, t.classes);
-    const [, H, W] = net.spec.input;
-    const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`, [H, W]);
+    const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`,
+      [...net.spec.input]);
     summary = { ...summary, [`${which}_accuracy`]: r.acc, [`${which}_loss`]: r.loss };
     if (!report.quiet) {
       say('');

@@ -5,17 +5,26 @@ import { isAbsolute, relative } from '../platform/path.js';
 import { UserError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 
-/** A labelled image set kept as loaded: images (n, height*width) u8 row-major, labels (n) u8. */
+/** A labelled image set kept as loaded: images (n, C*height*width) u8, channel-major rows; labels (n) u8. */
 export interface Dataset {
   images: Uint8Array;
   labels: Uint8Array;
   n: number;
   height: number;
   width: number;
+  /** Channels per image: 1 (grey, the default when absent) or 3 (RGB planes, C x H x W). */
+  channels?: number;
+  /** Names of the classes 0..classes-1 when the data has them (class folders, CIFAR-10). */
+  classNames?: string[];
   /** Number of classes: max label + 1 (over train and test together when loaded as a pair). */
   classes: number;
   /** Where it came from (file path, plus a note for splits), for logs and reports. */
   source: string;
+}
+
+/** Values per image: C * H * W. */
+export function pixelsOf(ds: Pick<Dataset, 'height' | 'width' | 'channels'>): number {
+  return (ds.channels ?? 1) * ds.height * ds.width;
 }
 
 /** Largest label + 1 over the given label arrays (0 when all are empty). */
@@ -45,7 +54,8 @@ export function labelHistogram(ds: Dataset): number[] {
 
 /** One line for logs: "60000 images 28x28, 10 classes (data/mnist/train-images-idx3-ubyte.gz)". */
 export function describeDataset(ds: Dataset): string {
-  return `${ds.n} images ${ds.height}x${ds.width}, ${ds.classes} classes (${shortPath(ds.source)})`;
+  const colour = (ds.channels ?? 1) === 3 ? ' colour' : '';
+  return `${ds.n}${colour} images ${ds.height}x${ds.width}, ${ds.classes} classes (${shortPath(ds.source)})`;
 }
 
 /** A path relative to the working folder when it lies inside it (shorter logs), else as given. */
@@ -57,7 +67,7 @@ function shortPath(p: string): string {
 
 /** A new Dataset holding copies of the given rows, in the given order. */
 export function selectRows(ds: Dataset, rows: Int32Array, source: string): Dataset {
-  const D = ds.height * ds.width;
+  const D = pixelsOf(ds);
   const n = rows.length;
   const images = new Uint8Array(n * D);
   const labels = new Uint8Array(n);
@@ -66,7 +76,7 @@ export function selectRows(ds: Dataset, rows: Int32Array, source: string): Datas
     images.set(ds.images.subarray(r * D, r * D + D), i * D);
     labels[i] = ds.labels[r];
   }
-  return { images, labels, n, height: ds.height, width: ds.width, classes: ds.classes, source };
+  return { ...ds, images, labels, n, source };
 }
 
 /**

@@ -24,11 +24,11 @@ const hex32 = (v: number) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
  * the sizes there (checked like a raw file's) bound the rest of the inflation, so a stream that
  * inflates further is refused as soon as it passes them.
  */
-function readIdx(path: string, ndims: number, kind: string, what: string): Uint8Array {
+function readIdx(path: string, ndims: number[], kind: string, what: string): Uint8Array {
   // The magic decides before the rest of a large file is read.
   const bytes = readInputFile(path, what, { head: (h) => { if (!isGzip(h)) parseHeader(h, path, ndims, kind); } });
   if (!isGzip(bytes)) return bytes;
-  const head = gunzipHead(bytes, 4 + 4 * ndims, path);
+  const head = gunzipHead(bytes, 4 + 4 * Math.max(...ndims), path);
   const { need, dims } = parseHeader(head, path, ndims, kind);
   if (need > MAX_IDX_BYTES) {
     throw new UserError(`${path}: its header claims ${dims.join('x')} ${kind} (${need} bytes), more than the ` +
@@ -38,7 +38,7 @@ function readIdx(path: string, ndims: number, kind: string, what: string): Uint8
 }
 
 /** Parse an IDX u8 array with `ndims` dimensions; `kind` names it in errors. */
-export function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: string): { dims: number[]; data: Uint8Array } {
+export function parseIdx(bytes: Uint8Array, path: string, ndims: number[], kind: string): { dims: number[]; data: Uint8Array } {
   const { head, need, dims } = parseHeader(bytes, path, ndims, kind);
   if (bytes.length < need) {
     throw new UserError(`${path} is truncated: its header claims ${dims.join('x')} ${kind} (${need} bytes) but the file holds ${bytes.length} bytes; download it again`);
@@ -55,17 +55,21 @@ export function parseIdx(bytes: Uint8Array, path: string, ndims: number, kind: s
   return { dims, data };
 }
 
-/** The magic and sizes at the start of an IDX file: header length, total length, sizes. */
-function parseHeader(bytes: Uint8Array, path: string, ndims: number, kind: string): { head: number; need: number; dims: number[] } {
-  const want = 0x800 | ndims;
+/**
+ * The magic and sizes at the start of an IDX file: header length, total length, sizes. `ndims`
+ * lists the dimension counts accepted (images: 3 grey, or 4 with channels).
+ */
+function parseHeader(bytes: Uint8Array, path: string, accepted: number[], kind: string): { head: number; need: number; dims: number[] } {
+  const want = 0x800 | accepted[0];
   if (bytes.length < 4) {
     throw new UserError(`${path} is too short to be an IDX file (${bytes.length} bytes); expected ${kind} starting with magic ${hex32(want)}`);
   }
   const magic = ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
-  if (magic !== want) {
+  const ndims = bytes[3];
+  if (!(bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x08 && accepted.includes(ndims))) {
     let why = '';
     if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] !== 0x08 && TYPE_NAMES[bytes[2]]) why = ` (${TYPE_NAMES[bytes[2]]} values; only unsigned bytes are supported)`;
-    else if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x08) why = ` (${bytes[3]} dimensions; ${kind} need ${ndims})`;
+    else if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x08) why = ` (${bytes[3]} dimensions; ${kind} need ${accepted.join(' or ')})`;
     else why = ' (not an IDX file)';
     throw new UserError(`bad IDX magic in ${path}: expected ${hex32(want)} for ${kind}, found ${hex32(magic)}${why}; check the file`);
   }
@@ -83,18 +87,42 @@ function parseHeader(bytes: Uint8Array, path: string, ndims: number, kind: strin
   return { head, need: head + count, dims };
 }
 
-/** Images of an idx3-ubyte file (raw or .gz): (n, height*width) u8 row-major. */
-export function loadIdxImages(path: string): { images: Uint8Array; n: number; height: number; width: number } {
-  const { dims, data } = parseIdx(readIdx(path, 3, 'images', 'IDX images'), path, 3, 'images');
-  const [n, height, width] = dims;
+/**
+ * Images of an IDX file (raw or .gz): idx3 (n, H, W) grey, or idx4 with channels, either
+ * (n, C, H, W) or (n, H, W, C) for C = 1 or 3 (a C of 1 or 3 second decides; HWC is transposed to
+ * the C x H x W rows training uses).
+ */
+export function loadIdxImages(path: string): { images: Uint8Array; n: number; height: number; width: number; channels: number } {
+  const { dims, data } = parseIdx(readIdx(path, [3, 4], 'images', 'IDX images'), path, [3, 4], 'images');
+  const n = dims[0];
+  let [channels, height, width] = dims.length === 3 ? [1, dims[1], dims[2]] : [dims[1], dims[2], dims[3]];
+  let images = data;
+  if (dims.length === 4 && !(channels === 1 || channels === 3)) {
+    if (!(dims[3] === 1 || dims[3] === 3)) {
+      throw new UserError(`${path} is a 4-dimensional IDX file of ${dims.join('x')}; images need 1 or 3 channels as its second or last size`);
+    }
+    [height, width, channels] = [dims[1], dims[2], dims[3]];
+    images = hwcToChw(data, n, height, width, channels);
+  }
   if (n === 0) throw new UserError(`${path} holds no images (count 0 in its header); the dataset is empty`);
   if (height === 0 || width === 0) throw new UserError(`${path} claims ${height}x${width} images; each side must be at least 1`);
-  return { images: data, n, height, width };
+  return { images, n, height, width, channels };
+}
+
+/** (n, H, W, C) -> (n, C, H, W). */
+function hwcToChw(src: Uint8Array, n: number, H: number, W: number, C: number): Uint8Array {
+  const out = new Uint8Array(src.length);
+  const P = H * W;
+  for (let i = 0; i < n; i++) {
+    const o = i * P * C;
+    for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) out[o + c * P + p] = src[o + p * C + c];
+  }
+  return out;
 }
 
 /** Labels of an idx1-ubyte file (raw or .gz), one u8 per image. */
 export function loadIdxLabels(path: string): Uint8Array {
-  const { dims, data } = parseIdx(readIdx(path, 1, 'labels', 'IDX labels'), path, 1, 'labels');
+  const { dims, data } = parseIdx(readIdx(path, [1], 'labels', 'IDX labels'), path, [1], 'labels');
   if (dims[0] === 0) throw new UserError(`${path} holds no labels (count 0 in its header); the dataset is empty`);
   return data;
 }
@@ -146,12 +174,13 @@ export function loadIdxDir(dir: string): { train: Dataset; test: Dataset } {
   }
   const tr = loadPair(found[0], found[1]);
   const te = loadPair(found[2], found[3]);
-  if (tr.height !== te.height || tr.width !== te.width) {
-    throw new UserError(`training images are ${tr.height}x${tr.width} but test images are ${te.height}x${te.width} (${found[0]}, ${found[2]}); both sets must have the same size`);
+  if (tr.height !== te.height || tr.width !== te.width || tr.channels !== te.channels) {
+    const shape = (t: { channels: number; height: number; width: number }) => `${t.channels === 1 ? '' : `${t.channels}x`}${t.height}x${t.width}`;
+    throw new UserError(`training images are ${shape(tr)} but test images are ${shape(te)} (${found[0]}, ${found[2]}); both sets must have the same size`);
   }
   const classes = countClasses(tr.labels, te.labels);
   return {
-    train: { images: tr.images, labels: tr.labels, n: tr.n, height: tr.height, width: tr.width, classes, source: found[0] },
-    test: { images: te.images, labels: te.labels, n: te.n, height: te.height, width: te.width, classes, source: found[2] },
+    train: { images: tr.images, labels: tr.labels, n: tr.n, height: tr.height, width: tr.width, channels: tr.channels, classes, source: found[0] },
+    test: { images: te.images, labels: te.labels, n: te.n, height: te.height, width: te.width, channels: te.channels, classes, source: found[2] },
   };
 }

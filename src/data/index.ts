@@ -1,16 +1,21 @@
-// What the CLI calls to get its data: the bundled MNIST by default, an IDX folder with --data, or
-// CSV files with --train-csv/--test-csv. See idx.ts and csv.ts for the formats.
-import { statSync } from '../platform/fs.js';
+// What the CLI calls to get its data: the bundled MNIST by default; with --data an IDX folder,
+// CIFAR-10 binary batches or class folders of pictures; or CSV files with --train-csv/--test-csv.
+// See idx.ts, cifar.ts, folder.ts and csv.ts for the formats (docs/data.md for users).
+import { readdirSync, statSync } from '../platform/fs.js';
 import { join } from '../platform/path.js';
 import { projectRoot } from '../engine/root.js';
 import { UserError } from '../errors.js';
 import { loadCsv } from './csv.js';
 import { countClasses, type Dataset } from './dataset.js';
 import { loadIdxDir } from './idx.js';
+import { isCifarDir, loadCifarDir } from './cifar.js';
+import { isClassFolderDir, loadClassFolders, type FolderOptions } from './folder.js';
 
-export { type Dataset, splitValidation, labelHistogram, describeDataset, countClasses, requireTwoClasses } from './dataset.js';
+export { type Dataset, pixelsOf, splitValidation, labelHistogram, describeDataset, countClasses, requireTwoClasses } from './dataset.js';
 export { loadIdxDir, loadIdxImages, loadIdxLabels } from './idx.js';
 export { loadCsv, inferImageShape } from './csv.js';
+export { loadCifarDir } from './cifar.js';
+export { loadClassFolders, type FolderOptions } from './folder.js';
 
 /** Data flags: `data` an IDX folder; `trainCsv`/`testCsv` CSV files. */
 export interface DataOptions { data?: string; trainCsv?: string; testCsv?: string }
@@ -52,5 +57,33 @@ export function loadData(opts: DataOptions): { train: Dataset; test: Dataset | n
       throw new UserError(`--data expects a folder holding the four IDX files, but ${dir} is a file${hint}`);
     }
   }
+  if (opts.data !== undefined && !hasIdxFiles(dir)) {
+    if (isCifarDir(dir)) return loadCifarDir(dir);
+    if (isClassFolderDir(dir)) {
+      throw new UserError(`${dir} holds class folders of pictures: they load with loadDataAsync (decoding is asynchronous)`);
+    }
+  }
   return loadIdxDir(dir);
+}
+
+/**
+ * loadData, plus class folders of pictures (decoded on worker threads, cached): what `train` and
+ * `eval` call. `folder` carries the class-folder options (test split, size, channels, cache).
+ */
+export async function loadDataAsync(opts: DataOptions & { folder?: FolderOptions }): Promise<{ train: Dataset; test: Dataset | null }> {
+  const dir = opts.data;
+  if (dir !== undefined && opts.trainCsv === undefined && opts.testCsv === undefined && isDirectory(dir) &&
+    !hasIdxFiles(dir) && !isCifarDir(dir) && isClassFolderDir(dir)) {
+    return loadClassFolders(dir, opts.folder);
+  }
+  return loadData(opts);
+}
+
+function isDirectory(p: string): boolean {
+  try { return statSync(p).isDirectory(); } catch { return false; }
+}
+
+/** Any MNIST-named IDX file in dir (then it is an IDX folder, and a missing one is named). */
+function hasIdxFiles(dir: string): boolean {
+  try { return readdirSync(dir).some((n) => /^(train|t10k)-(images|labels)[-.]idx\d-ubyte(\.gz)?$/.test(n)); } catch { return false; }
 }

@@ -132,6 +132,12 @@ export interface Backend {
    */
   gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void;
+  /**
+   * gatherBatch with rows of C planes (C x H x W), each normalized by its own scale and shift:
+   * norm is (C,2) f32 [scale0, shift0, scale1, ...] in backend memory (C = norm.length / 2).
+   */
+  gatherBatchChannels(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
+    idx: Int32Array, B: number, D: number, norm: Float32Array): void;
 
   // ---- dropout (inverted: kept values are scaled by 1/(1-p) at training time) ----
   /**

@@ -214,6 +214,13 @@ export const KERNELS = {
     stays: (a) => a.B * a.D < MIN_ELEMS.gatherPixels || a.B < 2,
     split: (a) => ({ count: 'B', unit: 8, chunks: 1, offsets: { x: a.D * 4, y: 4, idx: 4 } }),
   }),
+  /** gather_batch with a scale and shift per channel: norm is (C,2) f32; the same split. */
+  gather_batch_channels: kernel({
+    args: { x: 'ptr', y: 'ptr', images: 'ptr', labels: 'ptr', idx: 'ptr', B: 'i32', D: 'i32', C: 'i32', norm: 'ptr' },
+    scalar: 'gather_batch_channels_scalar',
+    stays: (a) => a.B * a.D < MIN_ELEMS.gatherPixels || a.B < 2,
+    split: (a) => ({ count: 'B', unit: 8, chunks: 1, offsets: { x: a.D * 4, y: 4, idx: 4 } }),
+  }),
 
   // ---- output layer (assembly/softmax_ce.ts) ----
   softmax_forward: kernel({

@@ -5,7 +5,7 @@ import { gemm, biasBackward } from './ref/matmul.js';
 import { activationForward, activationBackward } from './ref/activation.js';
 import { softmaxForward, softmaxCrossEntropy, countCorrect } from './ref/softmax_ce.js';
 import { optimizerStep } from './ref/optimizer.js';
-import { gatherBatch } from './ref/batch.js';
+import { gatherBatch, gatherBatchChannels } from './ref/batch.js';
 import { dropoutForward, dropoutBackward } from './ref/dropout.js';
 import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
 import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
@@ -31,6 +31,7 @@ export class TsBackend implements Backend, SparseOps {
   countCorrect = countCorrect;
   optimizerStep = optimizerStep;
   gatherBatch = gatherBatch;
+  gatherBatchChannels = gatherBatchChannels;
   dropoutForward = dropoutForward;
   dropoutBackward = dropoutBackward;
   conv2dForward = conv2dForward;

@@ -431,6 +431,10 @@ export class WasmBackend implements Backend, SparseOps {
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void {
     this.call('gather_batch', { x, y, images, labels, idx, B, D, scale, shift });
   }
+  gatherBatchChannels(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
+    idx: Int32Array, B: number, D: number, norm: Float32Array): void {
+    this.call('gather_batch_channels', { x, y, images, labels, idx, B, D, C: norm.length / 2, norm });
+  }
   dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, N: number, p: number,
     seed: number): void {
     this.call('dropout_forward', { out, mask, inp, N, p, seed });

@@ -1,17 +1,18 @@
-// The trained model as inference sees it: a checkpoint loaded through src/io/checkpoint.ts, checked
-// to take MNIST-shaped input (1x28x28), and a classify() that normalizes prepared digits exactly
-// as training did and returns sorted class probabilities.
+// The trained model as inference sees it: a checkpoint loaded through src/io/checkpoint.ts, and a
+// classify() that normalizes prepared pictures exactly as training did (per channel for colour
+// models) and returns sorted class probabilities. A model of 1x28x28 inputs is taken for an
+// MNIST-style digit reader (pictures get the digit preparation); any other reads plain pictures.
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { projectRoot } from '../engine/root.js';
 import { UserError } from '../errors.js';
-import { normalize } from './prepare.js';
+import { channelNorm, type Normalization } from '../data/normalize.js';
 
 /** What src/io/checkpoint.ts loadCheckpointModel gives back (the part inference uses). */
 export interface LoadedModel {
   model: { predict(x: Float32Array, B: number): Float32Array };
-  normalization: { scale: number; shift: number };
+  normalization: Normalization;
   classNames: string[];
   inputShape: [number, number, number];
 }
@@ -31,7 +32,13 @@ export function defaultModelPath(): string {
   return join(projectRoot(), 'models', 'mnist-mlp.safetensors');
 }
 
-/** Loads a checkpoint and refuses one whose input is not a 1x28x28 image. */
+/** True for a model of 1x28x28 inputs: pictures get the MNIST digit preparation (ink, crop, centre). */
+export function isDigitModel(m: Pick<LoadedModel, 'inputShape'>): boolean {
+  const [C, H, W] = m.inputShape;
+  return C === 1 && H === 28 && W === 28;
+}
+
+/** Loads a checkpoint (or a seed-layout .npz) for inference. */
 export async function loadInferenceModel(path: string, backend: Backend): Promise<LoadedModel> {
   if (!existsSync(path)) {
     throw new UserError(`model not found: ${path}; train one with \`npm run train\` or leave out --model to use the shipped one`);
@@ -39,22 +46,19 @@ export async function loadInferenceModel(path: string, backend: Backend): Promis
   const loaded: LoadedModel = extname(path).toLowerCase() === '.npz'
     ? (await import('../io/model-file.js')).loadModelFile(path, backend)
     : (await import('../io/checkpoint.js')).loadCheckpointModel(path, backend); // no zip code to load
-  const [C, H, W] = loaded.inputShape;
-  if (C !== 1 || H !== 28 || W !== 28) {
-    throw new UserError(`${path} expects ${C}x${H}x${W} inputs (${C * H * W} values), but inference prepares ` +
-      '1x28x28 (784) MNIST-style digits; use a model trained on 28x28 grayscale images such as MNIST');
-  }
   return loaded;
 }
 
-/** Runs the model on B prepared 28x28 digits at once; one Classification per digit. */
+/** Runs the model on B prepared pictures (u8 C x H x W each) at once; one Classification per picture. */
 export function classify(m: LoadedModel, digits: Uint8Array[]): Classification[] {
-  const D = 784;
+  const [C, H, W] = m.inputShape;
+  const P = H * W, D = C * P;
   const B = digits.length;
   if (B === 0) return [];
   const x = new Float32Array(B * D);
+  const norm = channelNorm(m.normalization, C);
   for (let b = 0; b < B; b++) {
-    normalize(x.subarray(b * D, (b + 1) * D), digits[b], m.normalization.scale, m.normalization.shift);
+    for (let i = 0; i < D; i++) { const c = Math.floor(i / P); x[b * D + i] = digits[b][i] * norm[2 * c] + norm[2 * c + 1]; }
   }
   const probs = m.model.predict(x, B);
   const K = probs.length / B;

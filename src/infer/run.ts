@@ -7,7 +7,8 @@ import { UserError } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { NOT_REGULAR, readBounded, TOO_LARGE } from '../io/files.js';
 import { decodeImage, imageFormat, sniffFormat, type DecodedImage } from './decode.js';
-import { classify, type Classification, type LoadedModel } from './model.js';
+import { picturePlanes } from '../data/planes.js';
+import { classify, isDigitModel, type Classification, type LoadedModel } from './model.js';
 import { prepareDigit, type PreparedDigit } from './prepare.js';
 
 /** The answer for one input file. */
@@ -72,8 +73,12 @@ export function annotatedPath(file: string, outDir?: string): string {
  */
 export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
-/** Reads and prepares one file: its pixels and its 28x28, or a one-line error. */
-export async function loadAndPrepare(file: string): Promise<{ image: DecodedImage; prep: PreparedDigit }> {
+/**
+ * Reads and prepares one file: its pixels and the model's input, or a one-line error. A digit
+ * model (1x28x28) gets the MNIST preparation; any other model (colour, other sizes) the plain
+ * conversion training made: channels, then an area-averaging resize to its input size.
+ */
+export async function loadAndPrepare(file: string, shape: [number, number, number] = [1, 28, 28]): Promise<{ image: DecodedImage; prep: PreparedDigit }> {
   let bytes: Uint8Array;
   try {
     bytes = readBounded(file, { maxBytes: MAX_IMAGE_FILE_BYTES, head: imageFormat });
@@ -87,7 +92,10 @@ export async function loadAndPrepare(file: string): Promise<{ image: DecodedImag
     throw new UserError(`cannot read it (${code ?? (e as Error).message})`);
   }
   const image = await decodeImage(bytes);
-  return { image, prep: prepareDigit(image) };
+  const [C, H, W] = shape;
+  if (isDigitModel({ inputShape: shape })) return { image, prep: prepareDigit(image) };
+  const pixels = picturePlanes(image, C === 3 ? 3 : 1, H, W);
+  return { image, prep: { pixels, inverted: false, box: { x0: 0, y0: 0, x1: image.width - 1, y1: image.height - 1 }, work: image } };
 }
 
 /** Classifies every file; never throws for a bad file (its entry says why). */
@@ -95,7 +103,7 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
   const loaded: ({ image: DecodedImage; prep: PreparedDigit } | string)[] = [];
   for (const f of files) {
     try {
-      loaded.push(await loadAndPrepare(f));
+      loaded.push(await loadAndPrepare(f, model.inputShape));
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       loaded.push(e.message);
@@ -113,7 +121,8 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
     if (typeof l === 'string') { results.push({ file: files[i], ok: false, error: l }); continue; }
     const answer = answers[k++];
     let annotated: string | null = null;
-    if (opts.annotate !== false) {
+    // The annotated picture draws the prepared 28x28 digit: digit models only.
+    if (opts.annotate !== false && isDigitModel(model)) {
       const { renderAnnotation } = await import('./annotate.js');
       annotated = annotatedPath(files[i], opts.outDir);
       try {

@@ -12,7 +12,9 @@
 //             config                    JSON TrainConfig (every training setting, seed included)
 //             state                     JSON TrainState: epoch, step, stepInEpoch, rng (4 u32),
 //                                       partial epoch sums, seconds, per-epoch metrics history
-//             normalization             JSON {scale, shift}: x = u8 * scale + shift
+//             normalization             JSON {scale, shift}: x = u8 * scale + shift; with colour
+//                                       data also {mean: [C], std: [C]}: x = (u8/255 - mean[c]) / std[c]
+//                                       per channel instead (older checkpoints have no mean/std)
 //             class_names               JSON ["0", "1", ...]
 //             optimizer                 JSON {kind, step}
 //
@@ -26,13 +28,13 @@ import { validateSpec, type ModelSpec } from '../model/spec.js';
 import { shapeSize, type Shape } from '../model/layer.js';
 import { createLayer } from '../model/layers/index.js';
 import { EVAL_BATCH, optimizerSlots, type TrainConfig } from '../train/config.js';
+import { normalizationOf, type Normalization } from '../data/normalize.js';
 import type { ResumeData, TrainState, Trainer } from '../train/trainer.js';
 
 export const CHECKPOINT_FORMAT = 'wasmnist-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
-/** Input normalization x = u8 * scale + shift. */
-export interface Normalization { scale: number; shift: number }
+export type { Normalization } from '../data/normalize.js';
 
 /** A checkpoint as read back. */
 export interface Checkpoint {
@@ -66,7 +68,7 @@ export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   }
   const state: TrainState = { ...t.state, rng: t.rng.getState() };
   return {
-    spec: t.spec, config: t.config, normalization: { scale: t.config.scale, shift: t.config.shift }, classNames,
+    spec: t.spec, config: t.config, normalization: normalizationOf(t.config), classNames,
     state, params, m, v, perm: state.stepInEpoch > 0 ? t.perm.slice() : null,
   };
 }
@@ -97,7 +99,7 @@ function checkpointTensors(ck: Checkpoint): [Record<string, Tensor>, Record<stri
     model: JSON.stringify(ck.spec),
     config: JSON.stringify(ck.config),
     state: JSON.stringify(ck.state),
-    normalization: JSON.stringify({ scale: ck.normalization.scale, shift: ck.normalization.shift }),
+    normalization: JSON.stringify(ck.normalization),
     class_names: JSON.stringify(ck.classNames),
     optimizer: JSON.stringify({ kind: ck.config.optimizer, step: ck.state.step }),
   }];
@@ -150,7 +152,9 @@ function checkpointFrom({ tensors, metadata }: ReturnType<typeof decodeSafetenso
   const state = json('state') as TrainState;
   const normalization = json('normalization') as Normalization;
   const classNames = json('class_names') as string[];
-  if (!Array.isArray(state?.rng) || state.rng.length !== 4 || typeof normalization?.scale !== 'number') {
+  const perChannel = (a: unknown) => a === undefined || (Array.isArray(a) && a.length === spec.input[0] && a.every((v) => Number.isFinite(v)));
+  if (!Array.isArray(state?.rng) || state.rng.length !== 4 || typeof normalization?.scale !== 'number' ||
+    !perChannel(normalization.mean) || !perChannel(normalization.std) || normalization.std?.some((v) => !(v > 0))) {
     throw new UserError(`${path}: the training state is malformed; the checkpoint is damaged`);
   }
   const f32 = (name: string): Float32Array | null => {

@@ -15,6 +15,7 @@ export const readFileSync = (..._: unknown[]): never => none('readFileSync');
 export const readSync = (..._: unknown[]): never => none('readSync');
 export const readdirSync = (..._: unknown[]): never => none('readdirSync');
 export const renameSync = (..._: unknown[]): never => none('renameSync');
+export const rmSync = (..._: unknown[]): never => none('rmSync');
 export const statSync = (..._: unknown[]): never => none('statSync');
 export const unlinkSync = (..._: unknown[]): never => none('unlinkSync');
 export const writeSync = (..._: unknown[]): never => none('writeSync');

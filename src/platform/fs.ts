@@ -3,5 +3,5 @@
 // call says that a page has no files (the page hands bytes to the decoders instead).
 export {
   closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync,
-  renameSync, statSync, unlinkSync, writeSync,
+  renameSync, rmSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';

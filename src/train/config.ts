@@ -39,6 +39,13 @@ export interface TrainConfig {
   scale: number;
   shift: number;
   /**
+   * Per-channel normalization x = (u8/255 - mean[c]) / std[c], used instead of scale and shift
+   * when set: computed from the training set for colour data (absent for grey data and in
+   * checkpoints written before it was).
+   */
+  mean?: number[];
+  std?: number[];
+  /**
    * A first dense layer of 16 units or more multiplies only the nonzero inputs of mostly-zero
    * batches (MNIST: 81% zeros): the same floats as multiplying all of them, faster. With a full
    * batch any first dense layer does, on chunks compressed once and kept (the same sums up to
@@ -139,6 +146,10 @@ export function validateConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.val) && c.val >= 0)) bad(`--val must be a whole number of rows >= 0, got ${c.val}`);
   if (!(Number.isInteger(c.seed) && c.seed >= 0 && c.seed < 2 ** 32)) bad(`--seed must be an integer in [0, 2^32), got ${c.seed}`);
   if (!(Number.isFinite(c.scale) && Number.isFinite(c.shift))) bad('--scale and --shift must be finite numbers');
+  if ((c.mean === undefined) !== (c.std === undefined) || (c.mean && !(c.mean.length === c.std!.length &&
+    c.mean.every(Number.isFinite) && c.std!.every((v) => v > 0 && Number.isFinite(v))))) {
+    bad('per-channel mean and std must both be given, one finite number per channel, std > 0');
+  }
   // Not flags, or not range-checked by the flag parser: a damaged checkpoint's config can hold anything.
   if (!(Number.isSafeInteger(c.checkpointEvery ?? 0) && (c.checkpointEvery ?? 0) >= 0)) bad(`--checkpoint-every must be a whole number >= 0, got ${c.checkpointEvery}`);
   for (const k of ['limitTrain', 'limitTest'] as const) {
@@ -156,4 +167,17 @@ export function parseWarmup(w: string, stepsPerEpoch: number): number {
   if (!m) throw new FlagError(`--warmup must be a number of epochs (like 1 or 0.5) or of steps (like 500steps), got '${w}'`);
   const v = Number(m[1]);
   return m[2] ? Math.round(v) : Math.round(v * stepsPerEpoch);
+}
+
+/**
+ * A preset's arch for this data: a leading input size becomes the data's C*H*W and a trailing
+ * output size (`10` or `dense10`) its class count, so `--preset cnn` and the default MLP take
+ * colour pictures of any size and any number of classes. Other tokens stay as they are.
+ */
+export function archForData(arch: string, data: { height: number; width: number; channels?: number; classes: number }): string {
+  const toks = arch.split('-');
+  if (/^\d+(x\d+){0,2}$/.test(toks[0])) toks[0] = String((data.channels ?? 1) * data.height * data.width);
+  const last = toks.length - 1;
+  toks[last] = toks[last].replace(/^(dense)?\d+$/, (_, dense = '') => `${dense}${data.classes}`);
+  return toks.join('-');
 }

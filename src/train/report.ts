@@ -163,7 +163,7 @@ const GLYPHS: Record<string, string> = {
  * (green) '>' predicted class (red) as class indices.
  */
 export function misclassifiedPng(images: Uint8Array, labels: ArrayLike<number>, preds: ArrayLike<number>,
-  n: number, H: number, W: number, max = 100): { png: Uint8Array; count: number; shown: number } {
+  n: number, H: number, W: number, max = 100, C = 1): { png: Uint8Array; count: number; shown: number } {
   const wrong: number[] = [];
   for (let i = 0; i < n; i++) if (labels[i] !== preds[i]) wrong.push(i);
   const shown = Math.min(max, wrong.length);
@@ -189,9 +189,10 @@ export function misclassifiedPng(images: Uint8Array, labels: ArrayLike<number>, 
     const ox = (k % cols) * cw + 3, oy = Math.floor(k / cols) * ch + 2;
     for (let y = 0; y < H * zoom; y++) {
       for (let x = 0; x < W * zoom; x++) {
-        // Ink dark on white, like the digits were written.
-        const v = 255 - images[i * H * W + Math.floor(y / zoom) * W + Math.floor(x / zoom)];
-        put(ox + x, oy + y, v, v, v);
+        const at = i * C * H * W + Math.floor(y / zoom) * W + Math.floor(x / zoom);
+        // Grey: ink dark on white, like the digits were written. Colour: the picture as it is.
+        if (C === 3) put(ox + x, oy + y, images[at], images[at + H * W], images[at + 2 * H * W]);
+        else { const v = 255 - images[at]; put(ox + x, oy + y, v, v, v); }
       }
     }
     const t = String(labels[i]), p = String(preds[i]);

@@ -4,8 +4,9 @@
 // only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
 // from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
 import type { Backend } from '../engine/backend.js';
-import { requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
+import { pixelsOf, requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
+import { channelNorm, normalizationOf } from '../data/normalize.js';
 import { Model } from '../model/model.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
@@ -128,6 +129,8 @@ export class Trainer {
   private readonly y: Int32Array;
   private readonly dlogits: Float32Array;
   private readonly iota: Int32Array;
+  /** Per-channel (C,2) scale and shift in backend memory, when the config has mean and std. */
+  private readonly norm: Float32Array | null;
   /** Where softmaxCrossEntropy puts a chunk's correct count. */
   private readonly correct: Int32Array;
 
@@ -139,7 +142,7 @@ export class Trainer {
     const test = data.test ? limitRows(data.test, c.limitTest) : null;
     this.spec = spec ?? parseArch(c.arch, { activation: c.activation, alpha: c.alpha, dropout: c.dropout }, train);
     if (spec) checkSpecFitsData(spec, train);
-    if (test && (test.height !== train.height || test.width !== train.width)) {
+    if (test && (test.height !== train.height || test.width !== train.width || pixelsOf(test) !== pixelsOf(train))) {
       throw new UserError(`the test images are ${test.height}x${test.width} but the training images ` +
         `${train.height}x${train.width}; use data of one image size`);
     }
@@ -149,7 +152,7 @@ export class Trainer {
     if (c.val > 0) ({ train, val } = splitValidation(train, c.val, this.rng));
     if (train.n === 0) throw new UserError(`${train.source} has no training rows; check --limit-train and the data`);
     requireTwoClasses(train);
-    this.D = train.height * train.width;
+    this.D = pixelsOf(train);
     this.classes = this.spec.classes;
     this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
     this.stepsPerEpoch = Math.ceil(train.n / this.stepBatch);
@@ -165,6 +168,8 @@ export class Trainer {
     this.dlogits = backend.f32(maxB * this.classes);
     this.iota = backend.i32(maxB);
     this.correct = backend.i32(1);
+    this.norm = c.mean ? backend.f32(2 * this.spec.input[0]) : null;
+    this.norm?.set(channelNorm(normalizationOf(c), this.spec.input[0]));
     for (let i = 0; i < maxB; i++) this.iota[i] = i;
     this.train = toDevice(backend, train);
     this.val = val ? toDevice(backend, val) : null;
@@ -240,11 +245,9 @@ export class Trainer {
       if (inOrder && !model.readsInput(ctx)) {
         for (let i = 0; i < b; i++) this.y[i] = labels[start + o + i];
       } else if (inOrder) {
-        backend.gatherBatch(this.x, this.y, images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b, D,
-          c.scale, c.shift);
+        this.gather(images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b);
       } else {
-        backend.gatherBatch(this.x, this.y, images, labels, this.perm.subarray(start + o, start + o + b), b, D, c.scale,
-          c.shift);
+        this.gather(images, labels, this.perm.subarray(start + o, start + o + b), b);
       }
       const logits = model.forward(this.x, b, ctx);
       // dlogits of the mean over all B rows, so the chunks' gradients just add up
@@ -259,6 +262,13 @@ export class Trainer {
     return { loss, correct };
   }
 
+  /** x, y = rows idx of images and labels, normalized (per channel when the config has mean and std). */
+  private gather(images: Uint8Array, labels: Uint8Array, idx: Int32Array, b: number): void {
+    const c = this.config;
+    if (this.norm) this.backend.gatherBatchChannels(this.x, this.y, images, labels, idx, b, this.D, this.norm);
+    else this.backend.gatherBatch(this.x, this.y, images, labels, idx, b, this.D, c.scale, c.shift);
+  }
+
   /** Mean loss and accuracy over a set (no dropout); with wantPreds, the argmax of every row. */
   evaluate(set: DeviceSet, wantPreds = false): EvalResult {
     const { backend, model, D, classes: C } = this;
@@ -269,8 +279,7 @@ export class Trainer {
     let correct = 0;
     for (let s = 0; s < set.n; s += model.maxB) {
       const b = Math.min(model.maxB, set.n - s);
-      backend.gatherBatch(this.x, this.y, set.images.subarray(s * D), set.labels.subarray(s), this.iota, b, D,
-        c.scale, c.shift);
+      this.gather(set.images.subarray(s * D), set.labels.subarray(s), this.iota, b);
       const logits = model.forward(this.x, b, ctx);
       loss += backend.softmaxCrossEntropy(null, logits, this.y, b, C, b, this.correct);
       correct += this.correct[0];
@@ -361,7 +370,7 @@ export function toDevice(backend: Backend, ds: Dataset): DeviceSet {
 /** The first n rows (views, no copy); n = 0 keeps all. */
 export function limitRows(ds: Dataset, n: number): Dataset {
   if (!n || n >= ds.n) return ds;
-  const D = ds.height * ds.width;
+  const D = pixelsOf(ds);
   return { ...ds, images: ds.images.subarray(0, n * D), labels: ds.labels.subarray(0, n), n,
     source: `first ${n} rows of ${ds.source}` };
 }
@@ -378,8 +387,8 @@ export function argmaxRows(preds: Uint8Array, s: number, logits: Float32Array, B
 /** A stored spec must take this data's images and classes. */
 export function checkSpecFitsData(spec: ModelSpec, ds: Dataset): void {
   const [C, H, W] = spec.input;
-  if (C * H * W !== ds.height * ds.width) {
-    throw new UserError(`the model takes ${C}x${H}x${W} inputs but the data's images are ${ds.height}x${ds.width}; ` +
+  if (C * H * W !== pixelsOf(ds)) {
+    throw new UserError(`the model takes ${C}x${H}x${W} inputs but the data's images are ${ds.channels ?? 1}x${ds.height}x${ds.width}; ` +
       'use the data it was trained on');
   }
   if (spec.classes !== ds.classes) {

@@ -39,8 +39,8 @@ export async function tfjsStep(threads: number, steps = 40, warmup = 5): Promise
   await tf.setBackend('wasm');
   await tf.ready();
   const B = Number(DEFAULTS.batch);
-  const images = parseIdx(await gz('/data/mnist/train-images-idx3-ubyte.gz'), 'train images', 3, 'images').data;
-  const labels = parseIdx(await gz('/data/mnist/train-labels-idx1-ubyte.gz'), 'train labels', 1, 'labels').data;
+  const images = parseIdx(await gz('/data/mnist/train-images-idx3-ubyte.gz'), 'train images', [3], 'images').data;
+  const labels = parseIdx(await gz('/data/mnist/train-labels-idx1-ubyte.gz'), 'train labels', [1], 'labels').data;
   const sizes = DEFAULTS.arch.split('-').map(Number);
   const vars = sizes.slice(1).flatMap((o, l) => [
     tf.variable(tf.randomNormal([sizes[l], o], 0, Math.sqrt(2 / sizes[l]))),

@@ -45,8 +45,8 @@ function mnist(): Promise<{ train: Dataset; test: Dataset }> {
       'data/mnist/t10k-images-idx3-ubyte.gz', 'data/mnist/t10k-labels-idx1-ubyte.gz'].map((p) => fetchBytes(`/${p}`)));
     provideFiles({ 'build/kernels.wasm': k, 'build/kernels-relaxed.wasm': kr });
     const set = (img: Uint8Array, lab: Uint8Array, source: string, labelsOf: Uint8Array[]): Dataset => {
-      const im = parseIdx(gunzipSync(img), source, 3, 'images');
-      const lb = parseIdx(gunzipSync(lab), source, 1, 'labels');
+      const im = parseIdx(gunzipSync(img), source, [3], 'images');
+      const lb = parseIdx(gunzipSync(lab), source, [1], 'labels');
       return { images: im.data, labels: lb.data, n: im.dims[0], height: im.dims[1], width: im.dims[2],
         classes: countClasses(lb.data, ...labelsOf), source };
     };
