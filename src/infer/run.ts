@@ -131,7 +131,7 @@ export async function inferFiles(model: LoadedModel, files: string[], opts: Infe
           classNames: model.classNames,
           note: `${l.prep.inverted ? 'dark ink on light, inverted' : 'light ink on dark'}${opts.modelName ? `  \u00b7  model ${opts.modelName}` : ''}`,
         });
-        writeFileAtomic(annotated, png);
+        writeFileAtomic(annotated, png, { durable: false }); // a picture infer can draw again
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         results.push({ file: files[i], ok: false, error: e.message });

@@ -7,8 +7,13 @@ import { UserError } from '../errors.js';
 
 let counter = 0;
 
-/** Write via temp file in the same folder + fsync + rename: a crash mid-write leaves the old file intact. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+/**
+ * Write via temp file in the same folder + fsync + rename: a crash mid-write leaves the old file
+ * intact. durable: false skips the two fsyncs, for output that can be made again (an annotated
+ * picture): a reader still never sees a half-written file, but a power cut may lose the new one.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${counter++}.tmp`);
@@ -16,7 +21,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   try {
     fd = openSync(tmp, 'wx', 0o644);
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
@@ -25,7 +30,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     try { unlinkSync(tmp); } catch { /* never created, or already renamed */ }
     throw writeUserError(e, path);
   }
-  syncDir(dir);
+  if (durable) syncDir(dir);
   removeStaleTemps(dir, basename(path));
 }
 
