@@ -59,6 +59,22 @@ export interface Pool2dShape {
  * are idx[start[b], start[b] + cnt[b]), ascending, and its values are val at the same slots.
  * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/sparse_dense.ts).
  */
+/** Geometry of a batch normalization call: B samples of C channels of HW values each, (B, C, HW) in memory. */
+export interface BatchNormShape {
+  B: number;
+  C: number;
+  HW: number;
+}
+
+/** Settings of a batch normalization forward (see assembly/batchnorm.ts). */
+export interface BatchNormMode {
+  /** Batch statistics (and running statistics updated), else the running statistics. */
+  training: boolean;
+  /** Weight of the batch in the running statistics (PyTorch's momentum, 0.1). */
+  momentum: number;
+  eps: number;
+}
+
 export interface SparseRows {
   idx: Int32Array;
   val: Float32Array;
@@ -162,6 +178,18 @@ export interface Backend {
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void;
   /** dinp(B,C,H,W) = 0, then each window's pixels get dout / (k*k). */
   avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void;
+
+  // ---- batch normalization per channel over (B, C, HW) (a dense layer's output is (B, O, 1)) ----
+  /**
+   * y = gamma xhat + beta. Training: xhat = (x - mean) invstd from the batch's statistics of each
+   * channel (xhat(B,C,HW) and invstd(C) kept for the backward), runMean/runVar (C) updated;
+   * evaluation: the running statistics (xhat, invstd untouched).
+   */
+  batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+    invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void;
+  /** dgamma, dbeta (C) += and dinp (null: skip; may alias dout) of the last training forward. */
+  batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
+    xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, s: BatchNormShape): void;
 }
 
 /**

@@ -9,6 +9,7 @@ import { gatherBatch } from './ref/batch.js';
 import { dropoutForward, dropoutBackward } from './ref/dropout.js';
 import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
 import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
+import { batchNormForward, batchNormBackward } from './ref/batchnorm.js';
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
 export class TsBackend implements Backend, SparseOps {
@@ -39,4 +40,6 @@ export class TsBackend implements Backend, SparseOps {
   maxPoolBackward = maxPoolBackward;
   avgPoolForward = avgPoolForward;
   avgPoolBackward = avgPoolBackward;
+  batchNormForward = batchNormForward;
+  batchNormBackward = batchNormBackward;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import type {
-  Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
+  Activation, Backend, BatchNormMode, BatchNormShape, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
 import {
@@ -444,6 +444,17 @@ export class WasmBackend implements Backend, SparseOps {
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     this.call('dropout_backward', { dinp, dout, mask, N });
+  }
+  batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+    invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void {
+    this.call('batchnorm_forward', {
+      y, xhat, inp, gamma, beta, invstd, runMean, runVar, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW,
+      momentum: mode.momentum, eps: mode.eps, training: mode.training,
+    });
+  }
+  batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
+    xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, s: BatchNormShape): void {
+    this.call('batchnorm_backward', { dinp, dgamma, dbeta, dout, xhat, gamma, invstd, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW });
   }
 
   conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,

@@ -186,6 +186,7 @@ export class Trainer {
           'it was written for another architecture');
       }
       e.value.set(src);
+      if (e.def.kind === 'state') continue; // running statistics: no optimizer state
       for (const slot of slots) {
         const part = (slot === 'm' ? r.m : r.v)[e.name];
         if (!part || part.length !== e.size) {
@@ -252,10 +253,17 @@ export class Trainer {
       correct += this.correct[0];
       model.backward(this.dlogits, b);
     }
-    backend.optimizerStep(model.params, model.grads, this.m, this.v, model.params.length, {
+    // Two calls: the weights with weight decay, the norm tensors without (model.ts's arena order).
+    const h = {
       kind: c.optimizer, lr: this.lrAt(this.state.step), momentum: c.momentum, beta1: c.beta1, beta2: c.beta2,
       eps: c.eps, weightDecay: c.weightDecay, step: this.state.step + 1,
-    });
+    };
+    backend.optimizerStep(model.params, model.grads, this.m, this.v, model.decayed, h);
+    const [s0, s1] = [model.decayed, model.trained];
+    if (s1 > s0) {
+      backend.optimizerStep(model.params.subarray(s0, s1), model.grads.subarray(s0, s1), this.m.subarray(s0, s1),
+        this.v.subarray(s0, s1), s1 - s0, { ...h, weightDecay: 0 });
+    }
     return { loss, correct };
   }
 
