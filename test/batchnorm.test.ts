@@ -1,7 +1,8 @@
 // Batch normalization: the kernels against a float64 formula and central differences on every
 // backend (conv layout and dense layout, odd sizes, unaligned pointers), evaluation with running
 // statistics, the same bits for any thread split, the --arch token, and a short MNIST run with
-// BatchNorm: it learns, 2 threads give 1 thread's bits, and a resumed run ends bit-identical.
+// BatchNorm and augmentation: it learns, 2 threads give 1 thread's bits, and a resumed run ends
+// bit-identical.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,12 +155,12 @@ describe('bn in --arch and the layer factories', () => {
   });
 });
 
-describe('training with BatchNorm', () => {
+describe('training with BatchNorm and augmentation', () => {
   let data: { train: Dataset; test: Dataset | null };
   beforeAll(() => { data = loadData({}); });
   const cfg: TrainConfig = {
     ...DEFAULTS, arch: 'conv6k5-bn-pool2-32-bn-10', epochs: 2, batch: 64, limitTrain: 1500, limitTest: 500,
-    weightDecay: 1e-3, optimizer: 'adamw', lr: 0.01,
+    weightDecay: 1e-3, optimizer: 'adamw', lr: 0.01, augment: { translate: 1.5, rotate: 8, scale: 0.08, flip: false },
   };
 
   it('learns, 2 threads give 1 thread\'s bits, and a stopped + resumed run ends bit-identical', async () => {

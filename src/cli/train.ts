@@ -14,7 +14,7 @@ import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
-import { DEFAULTS, PRESETS, SCHEDULES, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, PRESETS, SCHEDULES, parseAugment, validateConfig, type TrainConfig } from '../train/config.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
 import { clampThreads } from '../util/threads.js';
@@ -31,7 +31,8 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   optimizer: 'optimizer', lr: 'lr', momentum: 'momentum', weightDecay: 'weightDecay', schedule: 'schedule',
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
-  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery',
+  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery', augment: 'augment', beta1: 'beta1',
+  beta2: 'beta2', eps: 'eps',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
 const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery'];
@@ -68,7 +69,12 @@ function buildProgram(): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default(d.optimizer))
     .option('--lr <x>', 'learning rate', numArg('positive'), d.lr)
     .option('--momentum <mu>', 'momentum (momentum, nesterov)', numArg('nonneg'), d.momentum)
-    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', numArg('nonneg'), d.weightDecay)
+    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw; never on batch norm)', numArg('nonneg'), d.weightDecay)
+    .option('--beta1 <b>', 'Adam/AdamW first-moment decay', numArg('nonneg'), d.beta1)
+    .option('--beta2 <b>', 'Adam/AdamW second-moment decay', numArg('nonneg'), d.beta2)
+    .option('--eps <e>', 'Adam/AdamW epsilon', numArg('positive'), d.eps)
+    .option('--augment <spec>', 'random per-image translate=PIXELS,rotate=DEGREES,scale=FRACTION[,flip] of the ' +
+      'training images (any subset; default off)', parseAugment)
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%)').choices(SCHEDULES).default(d.schedule))
     .option('--warmup <n>', 'linear warmup: epochs (1, 0.5) or steps (500steps)', d.warmup)
     .option('--epochs <n>', 'epochs (with --resume: the total to reach)', intArg(1), d.epochs)
@@ -132,7 +138,7 @@ function resolveConfig(p: Command): { config: TrainConfig; resumed: Network | nu
     const ck = resumed.checkpoint!;
     const { config: c, given } = configFrom(p, ck.config, true);
     for (const key of given) {
-      if (!RESUMABLE.includes(key) && c[key] !== ck.config[key]) {
+      if (!RESUMABLE.includes(key) && JSON.stringify(c[key] ?? null) !== JSON.stringify(ck.config[key] ?? null)) {
         throw new UserError(`--${kebab(key)} ${c[key]} differs from the checkpoint's ${ck.config[key]}; a resumed run keeps ` +
           `its settings (only --epochs, --eval-every, the data and output flags may change): drop --${kebab(key)}`);
       }

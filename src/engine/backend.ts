@@ -59,6 +59,18 @@ export interface Pool2dShape {
  * are idx[start[b], start[b] + cnt[b]), ascending, and its values are val at the same slots.
  * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/sparse_dense.ts).
  */
+/** One random affine map per image (assembly/augment.ts): ranges of the uniform draws. */
+export interface AugmentOptions {
+  /** Shift in pixels, in [-translate, translate] along each axis. */
+  translate: number;
+  /** Rotation in degrees, in [-rotate, rotate]. */
+  rotate: number;
+  /** Zoom factor in [1 - scale, 1 + scale]. */
+  scale: number;
+  /** Mirror left-right with probability 1/2 (pictures; not digits). */
+  flip: boolean;
+}
+
 /** Geometry of a batch normalization call: B samples of C channels of HW values each, (B, C, HW) in memory. */
 export interface BatchNormShape {
   B: number;
@@ -148,6 +160,14 @@ export interface Backend {
    */
   gatherBatch(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, scale: number, shift: number): void;
+
+  /**
+   * out(B, C*H*W) u8 = images[idx[b]] warped by one random affine map per image (translation,
+   * rotation, zoom, optional mirror; bilinear, 0 outside), drawn from hash(seed, b): the same bytes
+   * for any thread count. images is (N, C*H*W) u8, channels first.
+   */
+  augmentBatch(out: Uint8Array, images: Uint8Array, idx: Int32Array, B: number, shape: [number, number, number],
+    opts: AugmentOptions, seed: number): void;
 
   // ---- dropout (inverted: kept values are scaled by 1/(1-p) at training time) ----
   /**

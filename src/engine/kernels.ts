@@ -215,6 +215,17 @@ export const KERNELS = {
     split: (a) => ({ count: 'B', unit: 8, chunks: 1, offsets: { x: a.D * 4, y: 4, idx: 4 } }),
   }),
 
+  /** Augmentation (assembly/augment.ts): chunks of whole images; b0 keeps each image's draw batch-wide. */
+  augment_batch: kernel({
+    args: {
+      out: 'ptr', images: 'ptr', idx: 'ptr', B: 'i32', C: 'i32', H: 'i32', W: 'i32', translate: 'f64', rotate: 'f64',
+      scale: 'f64', flip: 'bool', seed: 'u32', b0: 'i32',
+    },
+    scalar: 'augment_batch_scalar',
+    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.augmentPixels,
+    split: (a) => ({ count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD, offsets: { out: a.C * a.H * a.W, idx: 4, b0: 1 } }),
+  }),
+
   // ---- output layer (assembly/softmax_ce.ts) ----
   softmax_forward: kernel({
     args: { probs: 'ptr', logits: 'ptr', B: 'i32', C: 'i32' },

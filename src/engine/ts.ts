@@ -10,6 +10,7 @@ import { dropoutForward, dropoutBackward } from './ref/dropout.js';
 import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
 import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
 import { batchNormForward, batchNormBackward } from './ref/batchnorm.js';
+import { augmentBatch } from './ref/augment.js';
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
 export class TsBackend implements Backend, SparseOps {
@@ -40,6 +41,7 @@ export class TsBackend implements Backend, SparseOps {
   maxPoolBackward = maxPoolBackward;
   avgPoolForward = avgPoolForward;
   avgPoolBackward = avgPoolBackward;
+  augmentBatch = augmentBatch;
   batchNormForward = batchNormForward;
   batchNormBackward = batchNormBackward;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { instantiateSync } from '@assemblyscript/loader';
 import type {
-  Activation, Backend, BatchNormMode, BatchNormShape, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
+  Activation, AugmentOptions, Backend, BatchNormMode, BatchNormShape, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
 import {
@@ -444,6 +444,14 @@ export class WasmBackend implements Backend, SparseOps {
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     this.call('dropout_backward', { dinp, dout, mask, N });
+  }
+  augmentBatch(out: Uint8Array, images: Uint8Array, idx: Int32Array, B: number, shape: [number, number, number],
+    opts: AugmentOptions, seed: number): void {
+    const [C, H, W] = shape;
+    this.call('augment_batch', {
+      out, images, idx, B, C, H, W, translate: opts.translate, rotate: opts.rotate * Math.PI / 180, scale: opts.scale,
+      flip: opts.flip, seed, b0: 0,
+    });
   }
   batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
     invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void {

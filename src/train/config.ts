@@ -1,7 +1,7 @@
 // Training configuration: every knob with its default, the presets, and the checks that turn a bad
 // value into one clear line. The whole config is stored in each checkpoint, so a resumed run
 // continues with exactly the settings it started with.
-import { ACTIVATIONS, OPTIMIZERS, type Activation, type OptimizerKind } from '../engine/backend.js';
+import { ACTIVATIONS, OPTIMIZERS, type Activation, type AugmentOptions, type OptimizerKind } from '../engine/backend.js';
 import { FlagError } from '../errors.js';
 import { INIT_RULES, type InitRule } from '../model/layer.js';
 
@@ -53,6 +53,11 @@ export interface TrainConfig {
    * kept here so a resumed run keeps it; absent in checkpoints written before it was.
    */
   checkpointEvery?: number;
+  /**
+   * Random translation / rotation / zoom (and mirror) of every training image, one seeded map per
+   * image per step (assembly/augment.ts); absent or null = off. Evaluation sees the images as they are.
+   */
+  augment?: AugmentOptions | null;
   /** Data source (see src/data): an IDX folder, or CSV files; all unset = bundled MNIST. */
   data?: string;
   trainCsv?: string;
@@ -148,6 +153,31 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.eps > 0 && Number.isFinite(c.eps))) bad(`Adam eps must be a positive number, got ${c.eps}`);
   if (!Number.isFinite(c.alpha)) bad(`leaky_relu alpha must be a finite number, got ${c.alpha}`);
   parseWarmup(c.warmup, 1);
+  if (c.augment) {
+    const a = c.augment;
+    if (!(a.translate >= 0 && a.translate <= 64 && a.rotate >= 0 && a.rotate <= 180 && a.scale >= 0 && a.scale < 1 &&
+      typeof a.flip === 'boolean')) {
+      bad(`--augment needs translate in [0, 64] pixels, rotate in [0, 180] degrees, scale in [0, 1), got ${JSON.stringify(a)}`);
+    }
+  }
+}
+
+/** `--augment translate=2,rotate=10,scale=0.1[,flip]` (any subset; `none` = off) as options, or null. */
+export function parseAugment(text: string): AugmentOptions | null {
+  const o: AugmentOptions = { translate: 0, rotate: 0, scale: 0, flip: false };
+  if (text.trim() === 'none' || text.trim() === '') return null;
+  for (const part of text.split(',')) {
+    const m = /^\s*(translate|rotate|scale)\s*=\s*([0-9.eE+-]+)\s*$/.exec(part);
+    if (part.trim() === 'flip') {
+      o.flip = true;
+    } else if (m && Number.isFinite(Number(m[2]))) {
+      o[m[1] as 'translate' | 'rotate' | 'scale'] = Number(m[2]);
+    } else {
+      throw new FlagError(`--augment: '${part.trim()}' is not understood; write like translate=2,rotate=10,scale=0.1 ` +
+        '(pixels, degrees, zoom fraction; add flip to mirror pictures)');
+    }
+  }
+  return o;
 }
 
 /** Warmup length in steps: "1.5" epochs or "500steps". */

@@ -7,6 +7,7 @@ import type { Backend } from '../engine/backend.js';
 import { requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { Model } from '../model/model.js';
+import { shapeSize } from '../model/layer.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
 import { EVAL_BATCH, optimizerSlots, parseWarmup, validateConfig, type TrainConfig } from './config.js';
@@ -130,6 +131,9 @@ export class Trainer {
   private readonly iota: Int32Array;
   /** Where softmaxCrossEntropy puts a chunk's correct count. */
   private readonly correct: Int32Array;
+  /** With augmentation: a chunk's warped images and their labels, gathered from there. */
+  private readonly augImages: Uint8Array | null = null;
+  private readonly augLabels: Uint8Array | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig,
     data: { train: Dataset; test: Dataset | null }, resume?: ResumeData, spec?: ModelSpec) {
@@ -166,6 +170,10 @@ export class Trainer {
     this.iota = backend.i32(maxB);
     this.correct = backend.i32(1);
     for (let i = 0; i < maxB; i++) this.iota[i] = i;
+    if (c.augment) {
+      this.augImages = backend.u8(this.chunk * shapeSize(this.spec.input));
+      this.augLabels = backend.u8(this.chunk);
+    }
     this.train = toDevice(backend, train);
     this.val = val ? toDevice(backend, val) : null;
     this.test = test ? toDevice(backend, test) : null;
@@ -237,8 +245,17 @@ export class Trainer {
     const { images, labels } = this.train;
     for (let o = 0; o < B; o += chunk) {
       const b = Math.min(chunk, B - o);
-      const ctx = { training: true, rng: this.rng, repeat: inOrder ? o : undefined };
-      if (inOrder && !model.readsInput(ctx)) {
+      // Augmented rows differ every step: no repeat hint then.
+      const ctx = { training: true, rng: this.rng, repeat: inOrder && !c.augment ? o : undefined };
+      if (c.augment) {
+        // Warp the chunk's images (u8, before the gather's normalization), then gather from there in order.
+        const idx = inOrder ? this.iota : this.perm.subarray(start + o, start + o + b);
+        const src = inOrder ? images.subarray((start + o) * D) : images;
+        const augImages = this.augImages!, augLabels = this.augLabels!;
+        backend.augmentBatch(augImages, src, idx, b, this.spec.input, c.augment, this.rng.u32());
+        for (let i = 0; i < b; i++) augLabels[i] = inOrder ? labels[start + o + i] : labels[idx[i]];
+        backend.gatherBatch(this.x, this.y, augImages, augLabels, this.iota, b, D, c.scale, c.shift);
+      } else if (inOrder && !model.readsInput(ctx)) {
         for (let i = 0; i < b; i++) this.y[i] = labels[start + o + i];
       } else if (inOrder) {
         backend.gatherBatch(this.x, this.y, images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b, D,
