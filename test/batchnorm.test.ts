@@ -187,4 +187,34 @@ describe('training with BatchNorm and augmentation', () => {
     expect(await second.run()).toEqual({ status: 'done' });
     expectSameBits(second.model.params, runs[0].model.params);
   });
+
+  it('--target-acc stops after the first evaluated epoch that reaches it, and records when', async () => {
+    const c: TrainConfig = { ...DEFAULTS, arch: '784-32-10', epochs: 4, limitTrain: 1500, limitTest: 500, targetAcc: 0.8,
+      schedule: 'onecycle', lr: 0.01 };
+    const t = new Trainer(createBackend('wasm', { initialBytes: 64 << 20 }), c, data);
+    expect(await t.run()).toEqual({ status: 'done' });
+    const r = t.state.reached!;
+    expect(r.acc).toBeGreaterThanOrEqual(0.8);
+    expect(t.state.epoch).toBe(r.epoch);
+    expect(r.epoch).toBeLessThan(4);
+    expect(t.state.history.slice(0, -1).every((m) => m.test_acc! < 0.8)).toBe(true);
+    expect(r.trainSeconds).toBeGreaterThan(0);
+    expect(r.trainSeconds).toBeLessThanOrEqual(r.seconds);
+  });
+});
+
+describe('one-cycle schedule and --target-acc', () => {
+  it('onecycle: lr/25 at the start, lr at 30%, lr/25e4 at the last step, rising then falling', async () => {
+    const { learningRate } = await import('../src/train/schedule.js');
+    const f = (i: number) => learningRate('onecycle', 0.01, i, 235, 0);
+    expect(f(0)).toBeCloseTo(0.0004, 12);
+    expect(f(234)).toBeCloseTo(4e-8, 14);
+    // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.01, total_steps=235, cycle_momentum=False) gives these
+    expect(f(10)).toBeCloseTo(0.0008820963351533206, 12);
+    expect(f(150)).toBeCloseTo(0.005167094216738833, 12);
+    const lrs = Array.from({ length: 235 }, (_, i) => f(i));
+    const peak = lrs.indexOf(Math.max(...lrs));
+    expect(peak).toBe(70); // torch's too: the phase ends at step 0.3 * 235 - 1 = 69.5
+    for (let i = 1; i < 235; i++) expect(Math.sign(lrs[i] - lrs[i - 1])).toBe(i <= peak ? 1 : -1);
+  });
 });

@@ -32,10 +32,10 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
   testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery', augment: 'augment', beta1: 'beta1',
-  beta2: 'beta2', eps: 'eps',
+  beta2: 'beta2', eps: 'eps', targetAcc: 'targetAcc',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
-const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery'];
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery', 'targetAcc'];
 
 const EPILOG = `
 Examples:
@@ -73,9 +73,11 @@ function buildProgram(): Command {
     .option('--beta1 <b>', 'Adam/AdamW first-moment decay', numArg('nonneg'), d.beta1)
     .option('--beta2 <b>', 'Adam/AdamW second-moment decay', numArg('nonneg'), d.beta2)
     .option('--eps <e>', 'Adam/AdamW epsilon', numArg('positive'), d.eps)
+    .option('--target-acc <f>', 'stop after the first evaluated epoch whose accuracy (validation with --val, else test) ' +
+      'reaches this fraction, like 0.99 (default: off)', numArg('nonneg'))
     .option('--augment <spec>', 'random per-image translate=PIXELS,rotate=DEGREES,scale=FRACTION[,flip] of the ' +
       'training images (any subset; default off)', parseAugment)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%)').choices(SCHEDULES).default(d.schedule))
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%; onecycle: PyTorch\'s OneCycleLR, lr/25 up to lr over --warmup or 30%, then down)').choices(SCHEDULES).default(d.schedule))
     .option('--warmup <n>', 'linear warmup: epochs (1, 0.5) or steps (500steps)', d.warmup)
     .option('--epochs <n>', 'epochs (with --resume: the total to reach)', intArg(1), d.epochs)
     .option('--seed <n>', 'seed of the one PRNG (init, shuffle, split, dropout)', intArg(0), d.seed)
@@ -263,6 +265,16 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
       process.stdout.write(`${which} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}, ` +
         `${secs(t.state.seconds)}; checkpoint ${show(folder.checkpoint)}\n`);
     }
+  }
+  const reached = t.state.reached;
+  if (reached) {
+    summary = { ...summary, target_reached: reached };
+    say('');
+    say(`Reached --target-acc ${pct(c.targetAcc!)}: ${pct(reached.acc)} after epoch ${reached.epoch} (step ${reached.step}), ` +
+      `${secs(reached.trainSeconds)} of training (${secs(reached.seconds)} with evaluation)`);
+  } else if (c.targetAcc) {
+    say('');
+    say(`--target-acc ${pct(c.targetAcc)} was not reached in ${t.state.epoch} epochs`);
   }
   say('');
   say(`Run folder ${show(folder.dir)}/: checkpoint.safetensors, weights.npz, metrics.csv, metrics.json, ` +

@@ -5,8 +5,8 @@ import { ACTIVATIONS, OPTIMIZERS, type Activation, type AugmentOptions, type Opt
 import { FlagError } from '../errors.js';
 import { INIT_RULES, type InitRule } from '../model/layer.js';
 
-export type ScheduleKind = 'constant' | 'step' | 'cosine';
-export const SCHEDULES: readonly ScheduleKind[] = ['constant', 'step', 'cosine'];
+export type ScheduleKind = 'constant' | 'step' | 'cosine' | 'onecycle';
+export const SCHEDULES: readonly ScheduleKind[] = ['constant', 'step', 'cosine', 'onecycle'];
 
 /** Everything that decides the numbers a run produces (not where or how it prints them). */
 export interface TrainConfig {
@@ -58,6 +58,11 @@ export interface TrainConfig {
    * image per step (assembly/augment.ts); absent or null = off. Evaluation sees the images as they are.
    */
   augment?: AugmentOptions | null;
+  /**
+   * Stop after the first evaluated epoch whose accuracy (validation with --val, else test) reaches
+   * this fraction (0.99); absent or 0 = run all epochs. The run's result says when it was reached.
+   */
+  targetAcc?: number;
   /** Data source (see src/data): an IDX folder, or CSV files; all unset = bundled MNIST. */
   data?: string;
   trainCsv?: string;
@@ -153,6 +158,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.eps > 0 && Number.isFinite(c.eps))) bad(`Adam eps must be a positive number, got ${c.eps}`);
   if (!Number.isFinite(c.alpha)) bad(`leaky_relu alpha must be a finite number, got ${c.alpha}`);
   parseWarmup(c.warmup, 1);
+  if (!((c.targetAcc ?? 0) >= 0 && (c.targetAcc ?? 0) <= 1)) bad(`--target-acc must be a fraction in [0, 1] (like 0.99), got ${c.targetAcc}`);
   if (c.augment) {
     const a = c.augment;
     if (!(a.translate >= 0 && a.translate <= 64 && a.rotate >= 0 && a.rotate <= 180 && a.scale >= 0 && a.scale < 1 &&

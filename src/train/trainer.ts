@@ -8,6 +8,7 @@ import { requireTwoClasses, splitValidation, type Dataset } from '../data/datase
 import { UserError } from '../errors.js';
 import { Model } from '../model/model.js';
 import { shapeSize } from '../model/layer.js';
+import { createLayer } from '../model/layers/index.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
 import { EVAL_BATCH, optimizerSlots, parseWarmup, validateConfig, type TrainConfig } from './config.js';
@@ -21,6 +22,18 @@ import { learningRate } from './schedule.js';
  * than 1000-row ones, and the same on one thread (A/B in one process).
  */
 export const FULL_BATCH_CHUNK = 2000;
+/** What one row's activations (layer outputs, once each) may take at most in an evaluation batch. */
+const EVAL_ACTIVATIONS_BYTES = 32 << 20;
+
+/** Floats of one row's layer outputs (what the activations of a batch scale with). */
+function activationFloats(spec: ModelSpec): number {
+  let shape = spec.input, n = 0;
+  for (const ls of spec.layers) {
+    shape = createLayer(ls, shape).outShape;
+    n += shapeSize(shape);
+  }
+  return n;
+}
 export { EVAL_BATCH, optimizerSlots } from './config.js';
 
 /** One row of metrics.csv / metrics.json. Losses are means per sample; null = not evaluated. */
@@ -53,6 +66,10 @@ export interface TrainState {
   rng: number[];
   seconds: number;
   history: EpochMetrics[];
+  /** Seconds spent in training steps (no evaluation), over resumes; absent in older checkpoints. */
+  trainSeconds?: number;
+  /** When config.targetAcc was reached (the run stopped there); absent: not (yet). */
+  reached?: { epoch: number; step: number; seconds: number; trainSeconds: number; acc: number };
 }
 
 /** What a checkpoint hands back to continue a run. */
@@ -158,7 +175,10 @@ export class Trainer {
     this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
     this.stepsPerEpoch = Math.ceil(train.n / this.stepBatch);
     this.chunk = c.batch === 'full' ? Math.min(FULL_BATCH_CHUNK, train.n) : this.stepBatch;
-    const maxB = Math.max(this.chunk, EVAL_BATCH);
+    // Evaluation goes in batches of EVAL_BATCH rows, fewer for a model whose activations would not
+    // fit EVAL_ACTIVATIONS_BYTES (a CNN's first conv holds tens of KB a row), never fewer than a step's.
+    const perRow = activationFloats(this.spec) * 4;
+    const maxB = Math.max(this.chunk, Math.min(EVAL_BATCH, Math.floor(EVAL_ACTIVATIONS_BYTES / perRow)));
 
     this.model = new Model(backend, this.spec, maxB, { sparseInput: c.skipZeros !== false });
     this.model.init(this.rng, c.init);
@@ -310,7 +330,7 @@ export class Trainer {
     const st = this.state;
     const N = this.train.n;
     const watch = new DivergenceWatch(this.classes);
-    while (st.epoch < c.epochs) {
+    while (st.epoch < c.epochs && !st.reached) {
       if (st.stepInEpoch === 0) {
         for (let i = 0; i < N; i++) this.perm[i] = i;
         this.rng.shuffle(this.perm);
@@ -332,6 +352,7 @@ export class Trainer {
           return { status: 'diverged', epoch: st.epoch + 1, step: st.step + 1, loss: r.loss / B, why, lr };
         }
         trainMs += performance.now() - ts;
+        st.trainSeconds = (st.trainSeconds ?? 0) + (performance.now() - ts) / 1000;
         seenHere += B;
         st.partial.loss += r.loss;
         st.partial.correct += r.correct;
@@ -366,8 +387,13 @@ export class Trainer {
         test_loss: te ? te.loss : null, test_acc: te ? te.acc : null,
         seconds: st.seconds, samples_per_s: seenHere / Math.max(trainMs / 1000, 1e-9),
       };
+      const acc = m.val_acc ?? m.test_acc;
+      if (c.targetAcc && acc !== null && acc >= c.targetAcc) {
+        st.reached = { epoch: st.epoch, step: st.step, seconds: st.seconds, trainSeconds: st.trainSeconds ?? 0, acc };
+      }
       st.history.push(m);
       await hooks.onEpoch?.(m);
+      if (st.reached) return { status: 'done' };
       if (!last && hooks.shouldStop?.()) return { status: 'stopped' };
     }
     return { status: 'done' };
