@@ -203,7 +203,23 @@ describe('training with BatchNorm and augmentation', () => {
   });
 });
 
-describe('one-cycle schedule and --target-acc', () => {
+describe('one-cycle schedule, label smoothing and --target-acc', () => {
+  it('label smoothing turns the kernel\'s dlogits into (softmax - smoothed target) / N', async () => {
+    const { smoothLabels } = await import('../src/train/trainer.js');
+    const B = 3, C = 4, N = 6, e = 0.1;
+    const logits = randomF32(B * C, 3, -2, 2), y = Int32Array.from([2, 0, 3]);
+    const d = new Float32Array(B * C);
+    ref.softmaxCrossEntropy(d, logits, y, B, C, N);
+    smoothLabels(d, y, B, C, N, e);
+    const want: number[] = [];
+    for (let b = 0; b < B; b++) {
+      const row = Array.from(logits.subarray(b * C, b * C + C));
+      const z = row.reduce((a, v) => a + Math.exp(v), 0);
+      row.forEach((v, j) => want.push((Math.exp(v) / z - ((j === y[b] ? 1 - e : 0) + e / C)) / N));
+    }
+    check('label smoothing dlogits', d, want, 1e-7, 1e-5);
+  });
+
   it('onecycle: lr/25 at the start, lr at 30%, lr/25e4 at the last step, rising then falling', async () => {
     const { learningRate } = await import('../src/train/schedule.js');
     const f = (i: number) => learningRate('onecycle', 0.01, i, 235, 0);

@@ -32,7 +32,7 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
   testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery', augment: 'augment', beta1: 'beta1',
-  beta2: 'beta2', eps: 'eps', targetAcc: 'targetAcc',
+  beta2: 'beta2', eps: 'eps', targetAcc: 'targetAcc', labelSmoothing: 'labelSmoothing',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
 const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery', 'targetAcc'];
@@ -75,6 +75,7 @@ function buildProgram(): Command {
     .option('--eps <e>', 'Adam/AdamW epsilon', numArg('positive'), d.eps)
     .option('--target-acc <f>', 'stop after the first evaluated epoch whose accuracy (validation with --val, else test) ' +
       'reaches this fraction, like 0.99 (default: off)', numArg('nonneg'))
+    .option('--label-smoothing <e>', 'train toward (1-e) one-hot + e/classes (default 0: off)', numArg('nonneg'))
     .option('--augment <spec>', 'random per-image translate=PIXELS,rotate=DEGREES,scale=FRACTION[,flip] of the ' +
       'training images (any subset; default off)', parseAugment)
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%; onecycle: PyTorch\'s OneCycleLR, lr/25 up to lr over --warmup or 30%, then down)').choices(SCHEDULES).default(d.schedule))

@@ -59,6 +59,11 @@ export interface TrainConfig {
    */
   augment?: AugmentOptions | null;
   /**
+   * Label smoothing: the targets are (1 - e) one-hot + e / classes (absent or 0 = off). The loss
+   * reported stays the plain cross-entropy.
+   */
+  labelSmoothing?: number;
+  /**
    * Stop after the first evaluated epoch whose accuracy (validation with --val, else test) reaches
    * this fraction (0.99); absent or 0 = run all epochs. The run's result says when it was reached.
    */
@@ -159,6 +164,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!Number.isFinite(c.alpha)) bad(`leaky_relu alpha must be a finite number, got ${c.alpha}`);
   parseWarmup(c.warmup, 1);
   if (!((c.targetAcc ?? 0) >= 0 && (c.targetAcc ?? 0) <= 1)) bad(`--target-acc must be a fraction in [0, 1] (like 0.99), got ${c.targetAcc}`);
+  if (!((c.labelSmoothing ?? 0) >= 0 && (c.labelSmoothing ?? 0) < 1)) bad(`--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`);
   if (c.augment) {
     const a = c.augment;
     if (!(a.translate >= 0 && a.translate <= 64 && a.rotate >= 0 && a.rotate <= 180 && a.scale >= 0 && a.scale < 1 &&

@@ -288,6 +288,7 @@ export class Trainer {
       // dlogits of the mean over all B rows, so the chunks' gradients just add up
       loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C, B, this.correct);
       correct += this.correct[0];
+      if (c.labelSmoothing) smoothLabels(this.dlogits, this.y, b, C, B, c.labelSmoothing);
       model.backward(this.dlogits, b);
     }
     // Two calls: the weights with weight decay, the norm tensors without (model.ts's arena order).
@@ -397,6 +398,18 @@ export class Trainer {
       if (!last && hooks.shouldStop?.()) return { status: 'stopped' };
     }
     return { status: 'done' };
+  }
+}
+
+/**
+ * Label smoothing on the fused kernel's dlogits = (p - onehot) / N: the smoothed target
+ * t = (1 - e) onehot + e / C gives (p - t) / N = dlogits + e (onehot - 1/C) / N. B x C values a
+ * chunk, in one fixed order.
+ */
+export function smoothLabels(dlogits: Float32Array, y: Int32Array, B: number, C: number, N: number, e: number): void {
+  const off = Math.fround(-e / C / N), on = Math.fround(e * (1 - 1 / C) / N);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < C; j++) dlogits[b * C + j] += j === y[b] ? on : off;
   }
 }
 
