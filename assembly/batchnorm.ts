@@ -1,12 +1,14 @@
 // Batch normalization over channels, forward and backward (SIMD, with a naive scalar twin).
-//   inp, y, xhat, dout, dinp: (B, C, HW) with sample stride ld (floats): channel c of sample b is
-//   the HW floats at b*ld + c*HW. A conv's output is (B, C, H*W); a dense layer's is (B, O, 1).
-//   gamma, beta, invstd, runMean, runVar, dgamma, dbeta: (C).
+//   inp, y, dout, dinp: (B, C, HW) with sample stride ld (floats): channel c of sample b is the HW
+//   floats at b*ld + c*HW. A conv's output is (B, C, H*W); a dense layer's is (B, O, 1).
+//   gamma, beta, mean, invstd, runMean, runVar, dgamma, dbeta: (C).
 // Training (n = B*HW values per channel):
 //   mean = sum x / n, var = sum (x - mean)^2 / n          (two passes: no cancellation)
 //   invstd = 1 / sqrt(var + eps), xhat = (x - mean) invstd, y = gamma xhat + beta
 //   runMean += momentum (mean - runMean), runVar += momentum (var n/(n-1) - runVar)   (PyTorch's)
 // Evaluation: y = x s + (beta - runMean s), s = gamma / sqrt(runVar + eps).
+// The forward keeps mean and invstd, not xhat: the backward recomputes xhat = x invstd - mean invstd
+// from the forward's input, with the forward's operations (the same bits), saving a (B, C, HW) buffer.
 // Backward, with g = sum dout, h = sum dout xhat over the channel:
 //   dgamma += h, dbeta += g, dinp = gamma invstd (dout - g/n - xhat h/n)
 // Every sum of a channel is taken in one fixed order (sample by sample; within a sample, four
@@ -43,9 +45,10 @@
   return s;
 }
 
-/** Sum of dout and of dout*xhat over the n floats at pd, px: the lanes of the result. */
+/** Sum of dout and of dout*xhat over the n floats at pd, px (xhat = x a + s): the lanes of the result. */
 // @ts-ignore: decorator
-@inline function rowDots(pd: usize, px: usize, n: i32): v128 {
+@inline function rowDots(pd: usize, px: usize, n: i32, a: f32, s: f32): v128 {
+  const av = f32x4.splat(a), sv = f32x4.splat(s);
   let g = f32x4.splat(0);
   let h = f32x4.splat(0);
   const end = <usize>n << 2;
@@ -53,14 +56,14 @@
   for (; i + 16 <= end; i += 16) {
     const d = v128.load(pd + i);
     g = f32x4.add(g, d);
-    h = f32x4.add(h, f32x4.mul(d, v128.load(px + i)));
+    h = f32x4.add(h, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i), av), sv)));
   }
   let gs = f32x4.extract_lane(g, 0) + f32x4.extract_lane(g, 1) + f32x4.extract_lane(g, 2) + f32x4.extract_lane(g, 3);
   let hs = f32x4.extract_lane(h, 0) + f32x4.extract_lane(h, 1) + f32x4.extract_lane(h, 2) + f32x4.extract_lane(h, 3);
   for (; i < end; i += 4) {
     const d = load<f32>(pd + i);
     gs += d;
-    hs += d * load<f32>(px + i);
+    hs += d * (load<f32>(px + i) * a + s);
   }
   return f32x4(gs, hs, 0, 0);
 }
@@ -99,10 +102,10 @@
 }
 
 /**
- * y = batchnorm(inp) for channels [0, C); training: batch statistics (xhat and invstd kept for the
- * backward, running statistics updated), else the running statistics (xhat, invstd unused).
+ * y = batchnorm(inp) for channels [0, C); training: batch statistics (mean and invstd kept for the
+ * backward, running statistics updated), else the running statistics (mean, invstd unused).
  */
-export function batchnorm_forward(y: usize, xhat: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
+export function batchnorm_forward(y: usize, mean: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
   runMean: usize, runVar: usize, B: i32, C: i32, HW: i32, ld: i32, momentum: f64, eps: f64, training: bool): void {
   const n = B * HW;
   for (let c = 0; c < C; c++) {
@@ -116,28 +119,31 @@ export function batchnorm_forward(y: usize, xhat: usize, inp: usize, gamma: usiz
     }
     let sum: f64 = 0;
     for (let b = 0; b < B; b++) sum += <f64>rowSum(rowAt(inp, b, c, HW, ld), HW, 0, false);
-    const mean = sum / <f64>n;
-    const m = <f32>mean;
+    const mu = sum / <f64>n;
+    const m = <f32>mu;
     let sq: f64 = 0;
     for (let b = 0; b < B; b++) sq += <f64>rowSum(rowAt(inp, b, c, HW, ld), HW, m, true);
-    const is = channelStats(c, mean, sq, n, momentum, eps, invstd, runMean, runVar);
+    const is = channelStats(c, mu, sq, n, momentum, eps, invstd, runMean, runVar);
+    store<f32>(mean + (<usize>c << 2), m);
     for (let b = 0; b < B; b++) {
-      const xh = rowAt(xhat, b, c, HW, ld);
-      rowAffine(xh, rowAt(inp, b, c, HW, ld), HW, is, -m * is);
-      rowAffine(rowAt(y, b, c, HW, ld), xh, HW, gm, bt);
+      const yr = rowAt(y, b, c, HW, ld);
+      rowAffine(yr, rowAt(inp, b, c, HW, ld), HW, is, -m * is); // xhat, then gamma xhat + beta in place
+      rowAffine(yr, yr, HW, gm, bt);
     }
   }
 }
 
-/** dgamma, dbeta (+=) and dinp (null: skip; may alias dout) of channels [0, C) from the training forward's xhat, invstd. */
-export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, xhat: usize, gamma: usize,
-  invstd: usize, B: i32, C: i32, HW: i32, ld: i32): void {
+/** dgamma, dbeta (+=) and dinp (null: skip; may alias dout) of channels [0, C) from the training forward's inp, mean, invstd. */
+export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, inp: usize, gamma: usize,
+  mean: usize, invstd: usize, B: i32, C: i32, HW: i32, ld: i32): void {
   const n = B * HW;
   for (let c = 0; c < C; c++) {
+    const is = load<f32>(invstd + (<usize>c << 2));
+    const sh = -load<f32>(mean + (<usize>c << 2)) * is;
     let g: f64 = 0;
     let h: f64 = 0;
     for (let b = 0; b < B; b++) {
-      const r = rowDots(rowAt(dout, b, c, HW, ld), rowAt(xhat, b, c, HW, ld), HW);
+      const r = rowDots(rowAt(dout, b, c, HW, ld), rowAt(inp, b, c, HW, ld), HW, is, sh);
       g += <f64>f32x4.extract_lane(r, 0);
       h += <f64>f32x4.extract_lane(r, 1);
     }
@@ -148,22 +154,23 @@ export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dou
     const k = load<f32>(gamma + o) * load<f32>(invstd + o);
     const gn = <f32>(g / <f64>n);
     const hn = <f32>(h / <f64>n);
-    const kv = f32x4.splat(k), gv = f32x4.splat(gn), hv = f32x4.splat(hn);
+    const kv = f32x4.splat(k), gv = f32x4.splat(gn), hv = f32x4.splat(hn), av = f32x4.splat(is), sv = f32x4.splat(sh);
     for (let b = 0; b < B; b++) {
-      const pd = rowAt(dout, b, c, HW, ld), px = rowAt(xhat, b, c, HW, ld), pi = rowAt(dinp, b, c, HW, ld);
+      const pd = rowAt(dout, b, c, HW, ld), px = rowAt(inp, b, c, HW, ld), pi = rowAt(dinp, b, c, HW, ld);
       const end = <usize>HW << 2;
       let i: usize = 0;
       for (; i + 16 <= end; i += 16) {
-        const t = f32x4.sub(f32x4.sub(v128.load(pd + i), gv), f32x4.mul(v128.load(px + i), hv));
+        const xh = f32x4.add(f32x4.mul(v128.load(px + i), av), sv);
+        const t = f32x4.sub(f32x4.sub(v128.load(pd + i), gv), f32x4.mul(xh, hv));
         v128.store(pi + i, f32x4.mul(kv, t));
       }
-      for (; i < end; i += 4) store<f32>(pi + i, k * (load<f32>(pd + i) - gn - load<f32>(px + i) * hn));
+      for (; i < end; i += 4) store<f32>(pi + i, k * (load<f32>(pd + i) - gn - (load<f32>(px + i) * is + sh) * hn));
     }
   }
 }
 
 /** Scalar twin of batchnorm_forward: every value added to the f64 totals in turn. */
-export function batchnorm_forward_scalar(y: usize, xhat: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
+export function batchnorm_forward_scalar(y: usize, mean: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
   runMean: usize, runVar: usize, B: i32, C: i32, HW: i32, ld: i32, momentum: f64, eps: f64, training: bool): void {
   const n = B * HW;
   for (let c = 0; c < C; c++) {
@@ -182,8 +189,8 @@ export function batchnorm_forward_scalar(y: usize, xhat: usize, inp: usize, gamm
     }
     let sum: f64 = 0;
     for (let b = 0; b < B; b++) for (let i = 0; i < HW; i++) sum += <f64>load<f32>(rowAt(inp, b, c, HW, ld) + (<usize>i << 2));
-    const mean = sum / <f64>n;
-    const m = <f32>mean;
+    const mu = sum / <f64>n;
+    const m = <f32>mu;
     let sq: f64 = 0;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < HW; i++) {
@@ -191,12 +198,12 @@ export function batchnorm_forward_scalar(y: usize, xhat: usize, inp: usize, gamm
         sq += <f64>(d * d);
       }
     }
-    const is = channelStats(c, mean, sq, n, momentum, eps, invstd, runMean, runVar);
+    const is = channelStats(c, mu, sq, n, momentum, eps, invstd, runMean, runVar);
+    store<f32>(mean + (<usize>c << 2), m);
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < HW; i++) {
         const o = <usize>i << 2;
         const xh = load<f32>(rowAt(inp, b, c, HW, ld) + o) * is + -m * is;
-        store<f32>(rowAt(xhat, b, c, HW, ld) + o, xh);
         store<f32>(rowAt(y, b, c, HW, ld) + o, xh * gm + bt);
       }
     }
@@ -204,10 +211,12 @@ export function batchnorm_forward_scalar(y: usize, xhat: usize, inp: usize, gamm
 }
 
 /** Scalar twin of batchnorm_backward. */
-export function batchnorm_backward_scalar(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, xhat: usize, gamma: usize,
-  invstd: usize, B: i32, C: i32, HW: i32, ld: i32): void {
+export function batchnorm_backward_scalar(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, inp: usize, gamma: usize,
+  mean: usize, invstd: usize, B: i32, C: i32, HW: i32, ld: i32): void {
   const n = B * HW;
   for (let c = 0; c < C; c++) {
+    const is = load<f32>(invstd + (<usize>c << 2));
+    const sh = -load<f32>(mean + (<usize>c << 2)) * is;
     let g: f64 = 0;
     let h: f64 = 0;
     for (let b = 0; b < B; b++) {
@@ -215,7 +224,7 @@ export function batchnorm_backward_scalar(dinp: usize, dgamma: usize, dbeta: usi
         const o = <usize>i << 2;
         const d = load<f32>(rowAt(dout, b, c, HW, ld) + o);
         g += <f64>d;
-        h += <f64>(d * load<f32>(rowAt(xhat, b, c, HW, ld) + o));
+        h += <f64>(d * (load<f32>(rowAt(inp, b, c, HW, ld) + o) * is + sh));
       }
     }
     const o = <usize>c << 2;
@@ -228,7 +237,7 @@ export function batchnorm_backward_scalar(dinp: usize, dgamma: usize, dbeta: usi
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < HW; i++) {
         const q = <usize>i << 2;
-        const t = load<f32>(rowAt(dout, b, c, HW, ld) + q) - gn - load<f32>(rowAt(xhat, b, c, HW, ld) + q) * hn;
+        const t = load<f32>(rowAt(dout, b, c, HW, ld) + q) - gn - (load<f32>(rowAt(inp, b, c, HW, ld) + q) * is + sh) * hn;
         store<f32>(rowAt(dinp, b, c, HW, ld) + q, k * t);
       }
     }

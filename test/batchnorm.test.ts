@@ -84,8 +84,8 @@ for (const { label, s } of shapes) {
         const mark = be.mark();
         const X = putF32(be, x, 1), G = putF32(be, g, 1), Bt = putF32(be, b), inv = be.f32(s.C);
         const rm = putF32(be, new Float32Array(s.C).fill(0.5)), rv = putF32(be, new Float32Array(s.C).fill(2), 1);
-        const Y = be.f32(n + 1).subarray(1), xhat = be.f32(n);
-        be.batchNormForward(Y, xhat, X, G, Bt, inv, rm, rv, s, { training: true, momentum: 0.25, eps: EPS });
+        const Y = be.f32(n + 1).subarray(1), mean_ = be.f32(s.C);
+        be.batchNormForward(Y, mean_, X, G, Bt, inv, rm, rv, s, { training: true, momentum: 0.25, eps: EPS });
         check(`${be.name} bn forward`, Y, y64, 2e-6, 2e-5);
         const m = s.B * s.HW;
         check(`${be.name} bn running mean`, rm, Array.from(mean, (v) => 0.5 + 0.25 * (v - 0.5)), 1e-6, 1e-5);
@@ -93,21 +93,21 @@ for (const { label, s } of shapes) {
         // dout of the test loss, then the backward in place over dout
         const dout = putF32(be, Array.from(y64, (v, i) => r[i] * Y[i] + t[i]), 1);
         const dg = be.f32(s.C), db = be.f32(s.C);
-        be.batchNormBackward(dout, dg, db, dout, xhat, G, inv, s);
+        be.batchNormBackward(dout, dg, db, dout, X, G, mean_, inv, s);
         const errs = { dx: relErr(dout, want.dx), dg: relErr(dg, want.dg), db: relErr(db, want.db) };
         expect(errs.dx).toBeLessThan(2e-3);
         expect(errs.dg).toBeLessThan(2e-3);
         expect(errs.db).toBeLessThan(2e-3);
         expect(want.dx.some((v) => Math.abs(v) > 1e-2)).toBe(true);
-        // evaluation: the running statistics, xhat left alone
-        const before = xhat.slice();
-        be.batchNormForward(Y, xhat, X, G, Bt, inv, rm, rv, s, { training: false, momentum: 0.25, eps: EPS });
+        // evaluation: the running statistics, mean and invstd left alone
+        const before = [mean_.slice(), inv.slice()];
+        be.batchNormForward(Y, mean_, X, G, Bt, inv, rm, rv, s, { training: false, momentum: 0.25, eps: EPS });
         const want2 = Array.from(x, (v, i) => {
           const c = Math.floor(i / s.HW) % s.C;
           return g[c] * (Math.fround(v) - rm[c]) / Math.sqrt(rv[c] + EPS) + b[c];
         });
         check(`${be.name} bn eval`, Y, want2, 2e-6, 2e-5);
-        expect(xhat).toEqual(before);
+        expect([mean_, inv]).toEqual(before);
         be.release(mark);
       });
     }
@@ -124,9 +124,9 @@ describe('batchnorm threads', () => {
       const be = new WasmBackend('simd', 16 << 20, threads);
       const X = putF32(be, x), G = putF32(be, g), Bt = be.f32(s.C), inv = be.f32(s.C), rm = be.f32(s.C);
       const rv = putF32(be, new Float32Array(s.C).fill(1));
-      const Y = be.f32(n), xhat = be.f32(n), D = putF32(be, d), dg = be.f32(s.C), db = be.f32(s.C);
-      be.batchNormForward(Y, xhat, X, G, Bt, inv, rm, rv, s, { training: true, momentum: 0.1, eps: EPS });
-      be.batchNormBackward(D, dg, db, D, xhat, G, inv, s);
+      const Y = be.f32(n), mean = be.f32(s.C), D = putF32(be, d), dg = be.f32(s.C), db = be.f32(s.C);
+      be.batchNormForward(Y, mean, X, G, Bt, inv, rm, rv, s, { training: true, momentum: 0.1, eps: EPS });
+      be.batchNormBackward(D, dg, db, D, X, G, mean, inv, s);
       outs.push([Y, rm, rv, D, dg, db].map((a) => a.slice()));
       be.dispose();
     }

@@ -202,14 +202,17 @@ export interface Backend {
   // ---- batch normalization per channel over (B, C, HW) (a dense layer's output is (B, O, 1)) ----
   /**
    * y = gamma xhat + beta. Training: xhat = (x - mean) invstd from the batch's statistics of each
-   * channel (xhat(B,C,HW) and invstd(C) kept for the backward), runMean/runVar (C) updated;
-   * evaluation: the running statistics (xhat, invstd untouched).
+   * channel (mean(C) and invstd(C) kept for the backward), runMean/runVar (C) updated; evaluation:
+   * the running statistics (mean, invstd untouched).
    */
-  batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+  batchNormForward(y: Float32Array, mean: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
     invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void;
-  /** dgamma, dbeta (C) += and dinp (null: skip; may alias dout) of the last training forward. */
+  /**
+   * dgamma, dbeta (C) += and dinp (null: skip; may alias dout) of the training forward of inp
+   * (unchanged since), whose mean and invstd it kept.
+   */
   batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
-    xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, s: BatchNormShape): void;
+    inp: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, s: BatchNormShape): void;
 }
 
 /**

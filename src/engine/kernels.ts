@@ -290,26 +290,26 @@ export const KERNELS = {
   // ---- batch normalization (assembly/batchnorm.ts): chunks of whole channels, each summed by one chunk ----
   batchnorm_forward: kernel({
     args: {
-      y: 'ptr', xhat: 'ptr', inp: 'ptr', gamma: 'ptr', beta: 'ptr', invstd: 'ptr', runMean: 'ptr', runVar: 'ptr',
+      y: 'ptr', mean: 'ptr', inp: 'ptr', gamma: 'ptr', beta: 'ptr', invstd: 'ptr', runMean: 'ptr', runVar: 'ptr',
       B: 'i32', C: 'i32', HW: 'i32', ld: 'i32', momentum: 'f64', eps: 'f64', training: 'bool',
     },
     scalar: 'batchnorm_forward_scalar',
     stays: (a) => a.C < 2 || a.B * a.C * a.HW < MIN_ELEMS.batchNorm,
     split: (a) => ({
       count: 'C', unit: 1, chunks: CHUNKS_PER_THREAD,
-      offsets: { y: a.HW * 4, xhat: a.HW * 4, inp: a.HW * 4, gamma: 4, beta: 4, invstd: 4, runMean: 4, runVar: 4 },
+      offsets: { y: a.HW * 4, mean: 4, inp: a.HW * 4, gamma: 4, beta: 4, invstd: 4, runMean: 4, runVar: 4 },
     }),
   }),
   batchnorm_backward: kernel({
     args: {
-      dinp: 'ptr', dgamma: 'ptr', dbeta: 'ptr', dout: 'ptr', xhat: 'ptr', gamma: 'ptr', invstd: 'ptr',
+      dinp: 'ptr', dgamma: 'ptr', dbeta: 'ptr', dout: 'ptr', inp: 'ptr', gamma: 'ptr', mean: 'ptr', invstd: 'ptr',
       B: 'i32', C: 'i32', HW: 'i32', ld: 'i32',
     },
     scalar: 'batchnorm_backward_scalar',
     stays: (a) => a.C < 2 || a.B * a.C * a.HW < MIN_ELEMS.batchNorm,
     split: (a) => ({
       count: 'C', unit: 1, chunks: CHUNKS_PER_THREAD,
-      offsets: { dinp: a.HW * 4, dgamma: 4, dbeta: 4, dout: a.HW * 4, xhat: a.HW * 4, gamma: 4, invstd: 4 },
+      offsets: { dinp: a.HW * 4, dgamma: 4, dbeta: 4, dout: a.HW * 4, inp: a.HW * 4, gamma: 4, mean: 4, invstd: 4 },
     }),
   }),
 

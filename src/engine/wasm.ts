@@ -453,16 +453,16 @@ export class WasmBackend implements Backend, SparseOps {
       flip: opts.flip, seed, b0: 0,
     });
   }
-  batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+  batchNormForward(y: Float32Array, mean: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
     invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void {
     this.call('batchnorm_forward', {
-      y, xhat, inp, gamma, beta, invstd, runMean, runVar, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW,
+      y, mean, inp, gamma, beta, invstd, runMean, runVar, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW,
       momentum: mode.momentum, eps: mode.eps, training: mode.training,
     });
   }
   batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
-    xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, s: BatchNormShape): void {
-    this.call('batchnorm_backward', { dinp, dgamma, dbeta, dout, xhat, gamma, invstd, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW });
+    inp: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, s: BatchNormShape): void {
+    this.call('batchnorm_backward', { dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW });
   }
 
   conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,

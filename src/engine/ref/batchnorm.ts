@@ -7,10 +7,11 @@
 // Evaluation: y = gamma (x - runMean) / sqrt(runVar + eps) + beta.
 // Backward (g = sum dy, h = sum dy xhat over the channel):
 //   dgamma += h, dbeta += g, dx = gamma invstd (dy - g/n - xhat h/n)
+// The forward keeps mean and invstd; the backward recomputes xhat from its input.
 // Sums in f64 here; the kernels (assembly/batchnorm.ts) sum f32 lanes per sample into f64.
 import type { BatchNormMode, BatchNormShape } from '../backend.js';
 
-export function batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float32Array, gamma: Float32Array,
+export function batchNormForward(y: Float32Array, mean: Float32Array, inp: Float32Array, gamma: Float32Array,
   beta: Float32Array, invstd: Float32Array, runMean: Float32Array, runVar: Float32Array,
   s: BatchNormShape, mode: BatchNormMode): void {
   const { B, C, HW } = s;
@@ -25,36 +26,38 @@ export function batchNormForward(y: Float32Array, xhat: Float32Array, inp: Float
     }
     let sum = 0;
     for (let b = 0; b < B; b++) for (let i = at(b, c); i < at(b, c) + HW; i++) sum += inp[i];
-    const mean = sum / n;
-    const m = Math.fround(mean);
+    const mu = sum / n;
+    const m = Math.fround(mu);
+    mean[c] = m;
     let sq = 0;
     for (let b = 0; b < B; b++) for (let i = at(b, c); i < at(b, c) + HW; i++) sq += (inp[i] - m) ** 2;
     const variance = sq / n;
     invstd[c] = 1 / Math.sqrt(variance + mode.eps);
     const unbiased = n > 1 ? sq / (n - 1) : variance;
-    runMean[c] += mode.momentum * (mean - runMean[c]);
+    runMean[c] += mode.momentum * (mu - runMean[c]);
     runVar[c] += mode.momentum * (unbiased - runVar[c]);
     for (let b = 0; b < B; b++) {
       for (let i = at(b, c); i < at(b, c) + HW; i++) {
-        xhat[i] = (inp[i] - m) * invstd[c];
-        y[i] = gamma[c] * xhat[i] + beta[c];
+        y[i] = gamma[c] * ((inp[i] - m) * invstd[c]) + beta[c];
       }
     }
   }
 }
 
 export function batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array,
-  dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float32Array, s: BatchNormShape): void {
+  dout: Float32Array, inp: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array,
+  s: BatchNormShape): void {
   const { B, C, HW } = s;
   const n = B * HW;
   const at = (b: number, c: number): number => (b * C + c) * HW;
   for (let c = 0; c < C; c++) {
+    const xhat = (i: number): number => (inp[i] - mean[c]) * invstd[c];
     let g = 0;
     let h = 0;
     for (let b = 0; b < B; b++) {
       for (let i = at(b, c); i < at(b, c) + HW; i++) {
         g += dout[i];
-        h += dout[i] * xhat[i];
+        h += dout[i] * xhat(i);
       }
     }
     dgamma[c] += h;
@@ -62,7 +65,7 @@ export function batchNormBackward(dinp: Float32Array | null, dgamma: Float32Arra
     if (!dinp) continue;
     const k = gamma[c] * invstd[c];
     for (let b = 0; b < B; b++) {
-      for (let i = at(b, c); i < at(b, c) + HW; i++) dinp[i] = k * (dout[i] - g / n - xhat[i] * h / n);
+      for (let i = at(b, c); i < at(b, c) + HW; i++) dinp[i] = k * (dout[i] - g / n - xhat(i) * h / n);
     }
   }
 }

@@ -30,7 +30,9 @@ export class BatchNorm implements Layer {
   private dgamma!: Float32Array;
   private dbeta!: Float32Array;
   private out!: Float32Array;
-  private xhat!: Float32Array;
+  private mean!: Float32Array;
+  /** The training forward's input: the previous layer's output, unchanged until the next forward. */
+  private inp!: Float32Array;
   private invstd!: Float32Array;
   private needsDinp = true;
 
@@ -50,7 +52,7 @@ export class BatchNorm implements Layer {
     [this.dgamma, this.dbeta] = grads;
     const n = maxB * this.C * this.HW;
     this.out = backend.f32(n);
-    this.xhat = backend.f32(n);
+    this.mean = backend.f32(this.C);
     this.invstd = backend.f32(this.C);
     this.needsDinp = needsDinp;
   }
@@ -60,7 +62,8 @@ export class BatchNorm implements Layer {
   }
 
   forward(x: Float32Array, B: number, ctx: ForwardContext): Float32Array {
-    this.backend.batchNormForward(this.out, this.xhat, x, this.gamma, this.beta, this.invstd, this.runMean, this.runVar,
+    if (ctx.training) this.inp = x;
+    this.backend.batchNormForward(this.out, this.mean, x, this.gamma, this.beta, this.invstd, this.runMean, this.runVar,
       this.shape(B), { training: ctx.training, momentum: this.spec.momentum, eps: this.spec.eps });
     return this.out;
   }
@@ -68,7 +71,7 @@ export class BatchNorm implements Layer {
   /** dinp is written over dout (the kernel reads each channel's sums before it writes). */
   backward(dout: Float32Array, B: number): Float32Array | null {
     const dinp = this.needsDinp ? dout : null;
-    this.backend.batchNormBackward(dinp, this.dgamma, this.dbeta, dout, this.xhat, this.gamma, this.invstd,
+    this.backend.batchNormBackward(dinp, this.dgamma, this.dbeta, dout, this.inp, this.gamma, this.mean, this.invstd,
       this.shape(B));
     return dinp;
   }
