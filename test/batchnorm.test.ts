@@ -14,7 +14,7 @@ import { loadData, type Dataset } from '../src/data/index.js';
 import { parseArch, sequential, batchNorm, conv2d, dense, relu } from '../src/model/spec.js';
 import { Model } from '../src/model/model.js';
 import { readCheckpoint, resumeData, saveCheckpoint } from '../src/io/checkpoint.js';
-import { DEFAULTS, type TrainConfig } from '../src/train/config.js';
+import { DEFAULTS, PRESETS, validateConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { randomF32 } from './helpers.js';
 import { check, expectSameBits, putF32, ref, wasmBackends } from './kernel_backends.js';
@@ -233,4 +233,18 @@ describe('one-cycle schedule, label smoothing and --target-acc', () => {
     expect(peak).toBe(70); // torch's too: the phase ends at step 0.3 * 235 - 1 = 69.5
     for (let i = 1; i < 235; i++) expect(Math.sign(lrs[i] - lrs[i - 1])).toBe(i <= peak ? 1 : -1);
   });
+});
+
+describe('the fast and best presets', () => {
+  for (const name of ['fast', 'best']) {
+    it(`${name}: a valid config whose model builds, with batch norm and MNIST's normalization`, () => {
+      const c = { ...DEFAULTS, ...PRESETS[name].config };
+      validateConfig(c);
+      const spec = parseArch(c.arch, { activation: c.activation, alpha: c.alpha, dropout: c.dropout },
+        { height: 28, width: 28, classes: 10 });
+      expect(spec.layers.some((l) => l.type === 'batchnorm')).toBe(true);
+      expect(0 * c.scale + c.shift).toBeCloseTo(-0.1307 / 0.3081, 6);
+      expect(255 * c.scale + c.shift).toBeCloseTo((1 - 0.1307) / 0.3081, 6);
+    });
+  }
 });

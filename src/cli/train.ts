@@ -246,6 +246,8 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
   let summary: Record<string, unknown> = {
     status: 'done', epochs: t.state.epoch, seconds: +t.state.seconds.toFixed(3),
     train_seconds: +(t.state.trainSeconds ?? 0).toFixed(3),
+    // the whole process's CPU (every thread; loading and evaluation included): steadier than wall on a busy machine
+    cpu_seconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3),
     samples_per_s: Math.round(last.samples_per_s), train_loss: last.train_loss, train_accuracy: last.train_acc,
     checkpoint: folder.checkpoint, weights_npz: folder.npz, run_dir: folder.dir, arch: net.spec.arch, backend: t.backend.name,
     threads: t.backend.name === 'ts' ? 1 : o.threads,
