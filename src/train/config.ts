@@ -104,6 +104,9 @@ export const DEFAULTS: TrainConfig = {
   limitTrain: 0,
   limitTest: 0,
   checkpointEvery: 0,
+  augment: null,
+  labelSmoothing: 0,
+  targetAcc: 0,
 };
 
 /** MNIST's pixel mean and standard deviation (of u8 / 255), for the presets' normalization. */
