@@ -1,7 +1,8 @@
 // The training loop. The dataset is copied once into backend memory as u8; each step gathers its
 // shuffled rows and normalizes them in one kernel, runs forward, the fused softmax cross-entropy
 // and backward, then one optimizer call updates the whole parameter arena. The host reads back
-// only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
+// only the loss and the correct count. With augmentation, a kernel warps each chunk's u8 images
+// before the gather. All randomness (split, init, shuffles, dropout and augmentation seeds) comes
 // from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
 import type { Backend } from '../engine/backend.js';
 import { requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
