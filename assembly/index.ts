@@ -21,5 +21,7 @@ export * from './conv/conv2d';
 export * from './conv/scalar';
 export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './conv/winograd';
 export * from './pool';
+export * from './batchnorm';
+export * from './augment';
 export * from './fill';
 export * from './sparse';

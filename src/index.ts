@@ -13,7 +13,7 @@ export {
   exportModel, FORMATS as EXPORT_FORMATS, type ExportOptions, type ExportResult, type ExportFormat, type ExportSource,
 } from './export/index.js';
 export {
-  dense, conv2d, maxPool, avgPool, activation, relu, leakyRelu, sigmoid, tanh, gelu, dropout, type ModelSpec, type ArchOptions,
+  dense, conv2d, maxPool, avgPool, activation, relu, leakyRelu, sigmoid, tanh, gelu, dropout, batchNorm, type ModelSpec, type ArchOptions,
 } from './model/spec.js';
 export type { LayerSpec, Shape, InitRule } from './model/layer.js';
 export type { Dataset } from './data/dataset.js';

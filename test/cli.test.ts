@@ -33,7 +33,7 @@ describe('npm run train: bad input', () => {
     ['batch 0', ['--batch', '0'], /--batch/],
     ['unknown optimizer', ['--optimizer', 'rmsprop'], /sgd, momentum/],
     ['unknown activation', ['--activation', 'swish'], /relu/],
-    ['unknown preset', ['--preset', 'fast'], /seed/],
+    ['unknown preset', ['--preset', 'fastest'], /seed/],
     ['fractional epochs', ['--epochs', '2.5'], /--epochs/],
     ['zero epochs', ['--epochs', '0'], /--epochs/],
     ['unknown flag', ['--learning-rate', '1'], /unknown option/],

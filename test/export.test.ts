@@ -45,6 +45,14 @@ interface Built { src: ExportSource; want: Float32Array; model: Model }
 function build(spec: ModelSpec, seed: number, pixels: Float32Array): Built {
   const model = new Model(createBackend('ts'), spec, N);
   model.init(new Rng(seed), 'he');
+  // batch norm tensors start as the identity: make them something a misplaced one would change
+  const rng = new Rng(seed + 100);
+  for (const e of model.entries) {
+    if (e.def.role === 'W' || e.def.role === 'b') continue;
+    for (let i = 0; i < e.size; i++) {
+      e.value[i] = e.def.role === 'var' ? 0.5 + 2 * rng.float() : e.def.role === 'gamma' ? 0.5 + rng.float() : rng.float() - 0.5;
+    }
+  }
   const x = pixels.map((p) => p * NORM.scale + NORM.shift);
   const want = model.predict(x, N);
   const params: Record<string, Float32Array> = {};
@@ -58,6 +66,8 @@ const MODELS: [string, Built][] = [
     { activation: 'relu', alpha: 0.05, dropout: 0.2 }, mnist), 1, pixels)],
   ['CNN conv4k3p1-pool2-conv6k3s2-tanh-avgpool2-24-10', build(parseArch('conv4k3p1-pool2-conv6k3s2-tanh-avgpool2-24-10',
     { activation: 'relu', alpha: 0.01, dropout: 0 }, mnist), 2, pixels)],
+  ['CNN-BN conv4k3p1-bn-pool2-conv6k3-bn-24-bn-10', build(parseArch('conv4k3p1-bn-pool2-conv6k3-bn-24-bn-10',
+    { activation: 'relu', alpha: 0.01, dropout: 0 }, mnist), 3, pixels)],
 ];
 
 function out(name: string): string {
@@ -141,17 +151,23 @@ describe.each(MODELS)('%s', (name, m) => {
     const py = readFileSync(join(folder, 'model.py'), 'utf8');
     const expected: Record<string, number[]> = {};
     const layerOf = (n: number) => m.model.layers.find((l) => l.paramDefs.length > 0 && --n === 0)!;
+    const field = { W: 'weight', b: 'bias', gamma: 'weight', beta: 'bias', mean: 'running_mean', var: 'running_var' };
     for (const e of m.model.entries) {
-      const n = Number(e.name.slice(1));
-      const kind = layerOf(n).spec.type === 'conv2d' ? 'conv' : 'fc';
-      const key = `${kind}${n}.${e.def.role === 'W' ? 'weight' : 'bias'}`;
+      const n = Number(/\d+$/.exec(e.name)![0]);
+      const type = layerOf(n).spec.type;
+      const kind = type === 'conv2d' ? 'conv' : type === 'batchnorm' ? 'bn' : 'fc';
+      const key = `${kind}${n}.${field[e.def.role]}`;
       expected[key] = e.shape;
+      if (kind === 'bn' && e.def.role === 'gamma') {
+        expected[`bn${n}.num_batches_tracked`] = [];
+        expect(py).toMatch(new RegExp(`\\("bn${n}", nn\\.BatchNorm[12]d\\(${e.size}, eps=0\\.00001, momentum=0\\.1\\)\\)`));
+      }
       expect(Array.from(tensors[key].data as Float32Array)).toEqual(Array.from(e.value));
     }
     expect(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape]))).toEqual(expected);
     // every parametric module of the state_dict is declared in build() with matching sizes
     for (const [key, shape] of Object.entries(expected)) {
-      if (!key.endsWith('.weight')) continue;
+      if (!key.endsWith('.weight') || key.startsWith('bn')) continue;
       const mod = key.split('.')[0];
       const decl = mod.startsWith('fc') ? `("${mod}", nn.Linear(${shape[1]}, ${shape[0]}))`
         : `("${mod}", nn.Conv2d(${shape[1]}, ${shape[0]}, kernel_size=${shape[2]},`;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drawShape, encodePng, SHAPE_CLASSES, writeShapeFolders } from '../bench/shapes.js';
+import type { AugmentOptions } from '../src/train/config.js';
 import { fromArch } from '../src/api/build.js';
 import { train } from '../src/api/train.js';
 import { loadCifarDir } from '../src/data/cifar.js';
@@ -169,6 +170,27 @@ describe('class folders', () => {
     const [res] = await inferFiles(m, [join(dir, 'test', 'disc-cool', '00000.png')], { annotate: false });
     expect(res.ok && data.train.classNames).toContain(res.ok ? res.label : '');
     net.dispose();
+  }, 60_000);
+});
+
+describe('augmentation on colour pictures', () => {
+  it('a map that moves nothing trains the same bits as no augmentation (the warped rows get the per-channel normalization)', async () => {
+    const dir = newDir();
+    writeShapeFolders(join(dir, 'train'), 24, 12, 21, 4);
+    writeShapeFolders(join(dir, 'test'), 6, 12, 22, 4);
+    const data = await loadClassFolders(dir, { cacheDir: null, threads: 1 });
+    const weights = async (augment: AugmentOptions | undefined) => {
+      const net = fromArch(archForData('conv4k3-relu-pool2-dense4', data.train), data.train, { threads: 1 });
+      await train(net, data, { epochs: 1, batch: 16, lr: 0.003, seed: 5, ...(augment ? { augment } : {}) });
+      const w = net.weights()!;
+      net.dispose();
+      return w;
+    };
+    const plain = await weights(undefined);
+    const still = await weights({ translate: 0, rotate: 0, scale: 0, flip: false });
+    for (const k of Object.keys(plain)) expect(Buffer.compare(Buffer.from(still[k].buffer), Buffer.from(plain[k].buffer)), k).toBe(0);
+    const moved = await weights({ translate: 2, rotate: 0, scale: 0, flip: true });
+    expect(Buffer.compare(Buffer.from(moved.W1.buffer), Buffer.from(plain.W1.buffer))).not.toBe(0);
   }, 60_000);
 });
 

@@ -3,8 +3,8 @@
 // backend agrees with the WASM one within a stated tolerance.
 //
 // "Same checkpoint": the tensor bytes (weights, optimizer state) are identical, and so is the whole
-// file once three wall-clock fields of the training state are zeroed: state.seconds and each
-// history entry's seconds and samples_per_s (they record how long the run took, which no seed
+// file once the wall-clock fields of the training state are zeroed: state.seconds,
+// state.trainSeconds and each history entry's seconds and samples_per_s (they record how long the run took, which no seed
 // fixes). Nothing else in the file depends on the run: no timestamps, no paths beyond the --data
 // given. weights.npz (fixed zip mtime) is compared byte for byte as written.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ function normalized(path: string): { bytes: Uint8Array; tensors: Record<string, 
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
   const state = JSON.parse(metadata.state);
   state.seconds = 0;
+  if (state.trainSeconds !== undefined) state.trainSeconds = 0;
   for (const h of state.history) { h.seconds = 0; h.samples_per_s = 0; }
   const bytes = encodeSafetensors(tensors, { ...metadata, state: JSON.stringify(state) });
   const raw = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));

@@ -16,6 +16,8 @@ export interface SavedCheckpoint { epoch: number; step: number; resumedFrom: boo
 
 export class RunFolder {
   readonly checkpoint: string;
+  /** With --val: the checkpoint of the epoch with the best validation accuracy. */
+  readonly best: string;
   readonly npz: string;
   /** The checkpoint on disk and the position it holds (null: none). */
   saved: SavedCheckpoint | null;
@@ -24,6 +26,7 @@ export class RunFolder {
   constructor(readonly dir: string, private readonly config: TrainConfig, resumedFrom: TrainState | null,
     private readonly claim: { resume?: string; force?: boolean }) {
     this.checkpoint = join(dir, 'checkpoint.safetensors');
+    this.best = join(dir, 'best.safetensors');
     this.npz = join(dir, 'weights.npz');
     this.saved = resumedFrom && existsSync(this.checkpoint)
       ? { epoch: resumedFrom.epoch, step: resumedFrom.step, resumedFrom: true } : null;
@@ -46,6 +49,10 @@ export class RunFolder {
   epochEnd(net: Network, m: EpochMetrics): boolean {
     const evaluated = m.test_loss !== null || m.val_loss !== null || m.epoch % this.config.evalEvery === 0;
     if (evaluated || m.epoch === this.config.epochs) this.save(net, true);
+    // With --val: best.safetensors is the checkpoint of the best validation accuracy so far (the
+    // first of equals), judged from the history, so a resumed run keeps judging the same way.
+    const before = net.history.slice(0, -1).map((h) => h.val_acc ?? -1);
+    if (m.val_acc !== null && m.val_acc > Math.max(-1, ...before)) net.save(this.best);
     return evaluated;
   }
 

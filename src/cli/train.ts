@@ -15,7 +15,7 @@ import { BACKEND_NAMES } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { INIT_RULES } from '../model/layer.js';
 import { describeSpec } from '../model/spec.js';
-import { DEFAULTS, PRESETS, SCHEDULES, archForData, validateConfig, type TrainConfig } from '../train/config.js';
+import { DEFAULTS, PRESETS, SCHEDULES, archForData, parseAugment, validateConfig, type TrainConfig } from '../train/config.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { collectGarbage } from '../util/gc.js';
 import { clampThreads } from '../util/threads.js';
@@ -32,10 +32,11 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   optimizer: 'optimizer', lr: 'lr', momentum: 'momentum', weightDecay: 'weightDecay', schedule: 'schedule',
   warmup: 'warmup', epochs: 'epochs', seed: 'seed', val: 'val', evalEvery: 'evalEvery', scale: 'scale',
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
-  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery',
+  testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery', augment: 'augment', beta1: 'beta1',
+  beta2: 'beta2', eps: 'eps', targetAcc: 'targetAcc', labelSmoothing: 'labelSmoothing',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
-const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery'];
+const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery', 'targetAcc'];
 
 const EPILOG = `
 Examples:
@@ -70,8 +71,16 @@ function buildProgram(): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZERS).default(d.optimizer))
     .option('--lr <x>', 'learning rate', numArg('positive'), d.lr)
     .option('--momentum <mu>', 'momentum (momentum, nesterov)', numArg('nonneg'), d.momentum)
-    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw)', numArg('nonneg'), d.weightDecay)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%)').choices(SCHEDULES).default(d.schedule))
+    .option('--weight-decay <wd>', 'L2 weight decay (decoupled for adamw; never on batch norm)', numArg('nonneg'), d.weightDecay)
+    .option('--beta1 <b>', 'Adam/AdamW first-moment decay', numArg('nonneg'), d.beta1)
+    .option('--beta2 <b>', 'Adam/AdamW second-moment decay', numArg('nonneg'), d.beta2)
+    .option('--eps <e>', 'Adam/AdamW epsilon', numArg('positive'), d.eps)
+    .option('--target-acc <f>', 'stop after the first evaluated epoch whose accuracy (validation with --val, else test) ' +
+      'reaches this fraction, like 0.99 (default: off)', numArg('nonneg'))
+    .option('--label-smoothing <e>', 'train toward (1-e) one-hot + e/classes (default 0: off)', numArg('nonneg'))
+    .option('--augment <spec>', 'random per-image translate=PIXELS,rotate=DEGREES,scale=FRACTION[,flip] of the ' +
+      'training images (any subset; default off)', parseAugment)
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%; onecycle: PyTorch\'s OneCycleLR, lr/25 up to lr over --warmup or 30%, then down)').choices(SCHEDULES).default(d.schedule))
     .option('--warmup <n>', 'linear warmup: epochs (1, 0.5) or steps (500steps)', d.warmup)
     .option('--epochs <n>', 'epochs (with --resume: the total to reach)', intArg(1), d.epochs)
     .option('--seed <n>', 'seed of the one PRNG (init, shuffle, split, dropout)', intArg(0), d.seed)
@@ -134,7 +143,7 @@ function resolveConfig(p: Command): { config: TrainConfig; resumed: Network | nu
     const ck = resumed.checkpoint!;
     const { config: c, given } = configFrom(p, ck.config, true);
     for (const key of given) {
-      if (!RESUMABLE.includes(key) && c[key] !== ck.config[key]) {
+      if (!RESUMABLE.includes(key) && JSON.stringify(c[key] ?? null) !== JSON.stringify(ck.config[key] ?? null)) {
         throw new UserError(`--${kebab(key)} ${c[key]} differs from the checkpoint's ${ck.config[key]}; a resumed run keeps ` +
           `its settings (only --epochs, --eval-every, the data and output flags may change): drop --${kebab(key)}`);
       }
@@ -243,6 +252,9 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
   folder.finish(net);
   let summary: Record<string, unknown> = {
     status: 'done', epochs: t.state.epoch, seconds: +t.state.seconds.toFixed(3),
+    train_seconds: +(t.state.trainSeconds ?? 0).toFixed(3),
+    // the whole process's CPU (every thread; loading and evaluation included): steadier than wall on a busy machine
+    cpu_seconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3),
     samples_per_s: Math.round(last.samples_per_s), train_loss: last.train_loss, train_accuracy: last.train_acc,
     checkpoint: folder.checkpoint, weights_npz: folder.npz, run_dir: folder.dir, arch: net.spec.arch, backend: t.backend.name,
     threads: t.backend.name === 'ts' ? 1 : o.threads,
@@ -264,6 +276,16 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
       process.stdout.write(`${which} accuracy ${pct(r.acc)} (${r.correct}/${r.n}), loss ${r.loss.toFixed(4)}, ` +
         `${secs(t.state.seconds)}; checkpoint ${show(folder.checkpoint)}\n`);
     }
+  }
+  const reached = t.state.reached;
+  if (reached) {
+    summary = { ...summary, target_reached: reached };
+    say('');
+    say(`Reached --target-acc ${pct(c.targetAcc!)}: ${pct(reached.acc)} after epoch ${reached.epoch} (step ${reached.step}), ` +
+      `${secs(reached.trainSeconds)} of training (${secs(reached.seconds)} with evaluation)`);
+  } else if (c.targetAcc) {
+    say('');
+    say(`--target-acc ${pct(c.targetAcc)} was not reached in ${t.state.epoch} epochs`);
   }
   say('');
   say(`Run folder ${show(folder.dir)}/: checkpoint.safetensors, weights.npz, metrics.csv, metrics.json, ` +

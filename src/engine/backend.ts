@@ -59,6 +59,34 @@ export interface Pool2dShape {
  * are idx[start[b], start[b] + cnt[b]), ascending, and its values are val at the same slots.
  * sparseRows starts row b at slot b*D; a cache of many rows packs them (layers/sparse_dense.ts).
  */
+/** One random affine map per image (assembly/augment.ts): ranges of the uniform draws. */
+export interface AugmentOptions {
+  /** Shift in pixels, in [-translate, translate] along each axis. */
+  translate: number;
+  /** Rotation in degrees, in [-rotate, rotate]. */
+  rotate: number;
+  /** Zoom factor in [1 - scale, 1 + scale]. */
+  scale: number;
+  /** Mirror left-right with probability 1/2 (pictures; not digits). */
+  flip: boolean;
+}
+
+/** Geometry of a batch normalization call: B samples of C channels of HW values each, (B, C, HW) in memory. */
+export interface BatchNormShape {
+  B: number;
+  C: number;
+  HW: number;
+}
+
+/** Settings of a batch normalization forward (see assembly/batchnorm.ts). */
+export interface BatchNormMode {
+  /** Batch statistics (and running statistics updated), else the running statistics. */
+  training: boolean;
+  /** Weight of the batch in the running statistics (PyTorch's momentum, 0.1). */
+  momentum: number;
+  eps: number;
+}
+
 export interface SparseRows {
   idx: Int32Array;
   val: Float32Array;
@@ -139,6 +167,14 @@ export interface Backend {
   gatherBatchChannels(x: Float32Array, y: Int32Array, images: Uint8Array, labels: Uint8Array,
     idx: Int32Array, B: number, D: number, norm: Float32Array): void;
 
+  /**
+   * out(B, C*H*W) u8 = images[idx[b]] warped by one random affine map per image (translation,
+   * rotation, zoom, optional mirror; bilinear, 0 outside), drawn from hash(seed, b): the same bytes
+   * for any thread count. images is (N, C*H*W) u8, channels first.
+   */
+  augmentBatch(out: Uint8Array, images: Uint8Array, idx: Int32Array, B: number, shape: [number, number, number],
+    opts: AugmentOptions, seed: number): void;
+
   // ---- dropout (inverted: kept values are scaled by 1/(1-p) at training time) ----
   /**
    * mask(N) = 0 or 1/(1-p) drawn from a counter-based hash of (seed, i); out = inp * mask.
@@ -168,6 +204,21 @@ export interface Backend {
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void;
   /** dinp(B,C,H,W) = 0, then each window's pixels get dout / (k*k). */
   avgPoolBackward(dinp: Float32Array, dout: Float32Array, p: Pool2dShape): void;
+
+  // ---- batch normalization per channel over (B, C, HW) (a dense layer's output is (B, O, 1)) ----
+  /**
+   * y = gamma xhat + beta. Training: xhat = (x - mean) invstd from the batch's statistics of each
+   * channel (mean(C) and invstd(C) kept for the backward), runMean/runVar (C) updated; evaluation:
+   * the running statistics (mean, invstd untouched).
+   */
+  batchNormForward(y: Float32Array, mean: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+    invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void;
+  /**
+   * dgamma, dbeta (C) += and dinp (null: skip; may alias dout) of the training forward of inp
+   * (unchanged since), whose mean and invstd it kept.
+   */
+  batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
+    inp: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, s: BatchNormShape): void;
 }
 
 /**

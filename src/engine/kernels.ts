@@ -222,6 +222,17 @@ export const KERNELS = {
     split: (a) => ({ count: 'B', unit: 8, chunks: 1, offsets: { x: a.D * 4, y: 4, idx: 4 } }),
   }),
 
+  /** Augmentation (assembly/augment.ts): chunks of whole images; b0 keeps each image's draw batch-wide. */
+  augment_batch: kernel({
+    args: {
+      out: 'ptr', images: 'ptr', idx: 'ptr', B: 'i32', C: 'i32', H: 'i32', W: 'i32', translate: 'f64', rotate: 'f64',
+      scale: 'f64', flip: 'bool', seed: 'u32', b0: 'i32',
+    },
+    scalar: 'augment_batch_scalar',
+    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.augmentPixels,
+    split: (a) => ({ count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD, offsets: { out: a.C * a.H * a.W, idx: 4, b0: 1 } }),
+  }),
+
   // ---- output layer (assembly/softmax_ce.ts) ----
   softmax_forward: kernel({
     args: { probs: 'ptr', logits: 'ptr', B: 'i32', C: 'i32' },
@@ -281,6 +292,32 @@ export const KERNELS = {
     args: { dweight: 'ptr', dbias: 'ptr', dout: 'ptr', inp: 'ptr', ...CONV, scratch: 'ptr', u0: 'i32', un: 'i32' },
     scalar: 'conv2d_backward_weight_scalar',
     split: (a) => ({ count: 'un', unit: a.stride === 1 ? 1 : 4, chunks: 1, scratch: 'conv', offsets: { u0: 1 } }),
+  }),
+
+  // ---- batch normalization (assembly/batchnorm.ts): chunks of whole channels, each summed by one chunk ----
+  batchnorm_forward: kernel({
+    args: {
+      y: 'ptr', mean: 'ptr', inp: 'ptr', gamma: 'ptr', beta: 'ptr', invstd: 'ptr', runMean: 'ptr', runVar: 'ptr',
+      B: 'i32', C: 'i32', HW: 'i32', ld: 'i32', momentum: 'f64', eps: 'f64', training: 'bool',
+    },
+    scalar: 'batchnorm_forward_scalar',
+    stays: (a) => a.C < 2 || a.B * a.C * a.HW < MIN_ELEMS.batchNorm,
+    split: (a) => ({
+      count: 'C', unit: 1, chunks: CHUNKS_PER_THREAD,
+      offsets: { y: a.HW * 4, mean: 4, inp: a.HW * 4, gamma: 4, beta: 4, invstd: 4, runMean: 4, runVar: 4 },
+    }),
+  }),
+  batchnorm_backward: kernel({
+    args: {
+      dinp: 'ptr', dgamma: 'ptr', dbeta: 'ptr', dout: 'ptr', inp: 'ptr', gamma: 'ptr', mean: 'ptr', invstd: 'ptr',
+      B: 'i32', C: 'i32', HW: 'i32', ld: 'i32',
+    },
+    scalar: 'batchnorm_backward_scalar',
+    stays: (a) => a.C < 2 || a.B * a.C * a.HW < MIN_ELEMS.batchNorm,
+    split: (a) => ({
+      count: 'C', unit: 1, chunks: CHUNKS_PER_THREAD,
+      offsets: { dinp: a.HW * 4, dgamma: 4, dbeta: 4, dout: a.HW * 4, inp: a.HW * 4, gamma: 4, mean: 4, invstd: 4 },
+    }),
   }),
 
   // ---- pooling (assembly/pool.ts): chunks of whole images; i0 keeps max pooling's argmax batch-wide ----

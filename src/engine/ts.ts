@@ -9,6 +9,8 @@ import { gatherBatch, gatherBatchChannels } from './ref/batch.js';
 import { dropoutForward, dropoutBackward } from './ref/dropout.js';
 import { conv2dForward, conv2dBackward } from './ref/conv2d.js';
 import { sparseRows, sparseForward, sparseWeightGrad } from './ref/sparse.js';
+import { batchNormForward, batchNormBackward } from './ref/batchnorm.js';
+import { augmentBatch } from './ref/augment.js';
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from './ref/pool.js';
 
 export class TsBackend implements Backend, SparseOps {
@@ -40,4 +42,7 @@ export class TsBackend implements Backend, SparseOps {
   maxPoolBackward = maxPoolBackward;
   avgPoolForward = avgPoolForward;
   avgPoolBackward = avgPoolBackward;
+  augmentBatch = augmentBatch;
+  batchNormForward = batchNormForward;
+  batchNormBackward = batchNormBackward;
 }

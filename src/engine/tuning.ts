@@ -25,6 +25,8 @@ export const MIN_ELEMS = {
   gatherPixels: 1 << 18,      // B * D (sparse_rows too)
   softmaxCE: 1 << 12,         // B * C
   poolPixels: 1 << 18,        // B * C * H * W (input)
+  batchNorm: 1 << 16,         // B * C * HW
+  augmentPixels: 1 << 13,     // B * C * H * W (output): ~20 f64 operations a pixel
 } as const;
 
 /** Chunks per thread of an element-wise call: a late thread leaves its chunks to the others. */

@@ -7,7 +7,7 @@
 // The relaxed build (`kernels-relaxed.wasm`) uses f32x4.relaxed_madd in the matmul.
 import { instantiateSync } from '@assemblyscript/loader';
 import type {
-  Activation, Backend, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
+  Activation, AugmentOptions, Backend, BatchNormMode, BatchNormShape, OptimizerStep, Conv2dShape, Pool2dShape, SparseOps, SparseRows,
 } from './backend.js';
 import { UserError } from '../errors.js';
 import {
@@ -441,6 +441,25 @@ export class WasmBackend implements Backend, SparseOps {
   }
   dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, N: number): void {
     this.call('dropout_backward', { dinp, dout, mask, N });
+  }
+  augmentBatch(out: Uint8Array, images: Uint8Array, idx: Int32Array, B: number, shape: [number, number, number],
+    opts: AugmentOptions, seed: number): void {
+    const [C, H, W] = shape;
+    this.call('augment_batch', {
+      out, images, idx, B, C, H, W, translate: opts.translate, rotate: opts.rotate * Math.PI / 180, scale: opts.scale,
+      flip: opts.flip, seed, b0: 0,
+    });
+  }
+  batchNormForward(y: Float32Array, mean: Float32Array, inp: Float32Array, gamma: Float32Array, beta: Float32Array,
+    invstd: Float32Array, runMean: Float32Array, runVar: Float32Array, s: BatchNormShape, mode: BatchNormMode): void {
+    this.call('batchnorm_forward', {
+      y, mean, inp, gamma, beta, invstd, runMean, runVar, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW,
+      momentum: mode.momentum, eps: mode.eps, training: mode.training,
+    });
+  }
+  batchNormBackward(dinp: Float32Array | null, dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array,
+    inp: Float32Array, gamma: Float32Array, mean: Float32Array, invstd: Float32Array, s: BatchNormShape): void {
+    this.call('batchnorm_backward', { dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, B: s.B, C: s.C, HW: s.HW, ld: s.C * s.HW });
   }
 
   conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null,

@@ -11,7 +11,7 @@
 // (O, I) and Conv takes (OC, C, K, K). Dropout is left out (identity at inference).
 import protobuf from 'protobufjs';
 import { ONNX_PROTO } from './onnx.proto.js';
-import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
 
 export const ONNX_OPSET = 13;
 const IR_VERSION = 7;
@@ -100,6 +100,12 @@ export function toOnnx(src: ExportSource): Uint8Array {
         }
         break;
       case 'dropout': break; // identity at inference
+      case 'batchnorm': {
+        const t = normTensors(l), C = t.gamma.length;
+        node('BatchNormalization', [cur, constant(`gamma${l.n}`, [C], t.gamma), constant(`beta${l.n}`, [C], t.beta),
+          constant(`mean${l.n}`, [C], t.mean), constant(`var${l.n}`, [C], t.var)], [float('epsilon', s.eps as number)]);
+        break;
+      }
       default: throw cannotExpress('onnx', l);
     }
   }

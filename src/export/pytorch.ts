@@ -6,9 +6,11 @@
 // W3/b3 become fc3.weight/fc3.bias (or conv3.*). The Sequential starts with Normalize (the
 // pixel normalization, no parameters) and ends with Softmax, so the contract is the other formats';
 // model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
-// identity after model.eval()).
+// identity after model.eval()). Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
+// after the flatten) with its running statistics; num_batches_tracked is stored as 0 (PyTorch reads
+// it only when momentum is None).
 import type { Tensor } from '../io/safetensors.js';
-import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
 
 /** state_dict tensors, their metadata, and model.py's text for src. */
 export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { tensors: Record<string, Tensor>; metadata: Record<string, string>; modelPy: string } {
@@ -58,6 +60,17 @@ export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { t
         }
         break;
       case 'dropout': mods.push(`("${named('dropout')}", nn.Dropout(${py(s.p as number)}))`); break;
+      case 'batchnorm': {
+        const t = normTensors(l), C = t.gamma.length;
+        mods.push(`("bn${l.n}", nn.BatchNorm${flat ? '1' : '2'}d(${C}, eps=${py(s.eps as number)}, momentum=${py(s.momentum as number)}))`);
+        const f = (data: Float32Array): Tensor => ({ dtype: 'F32', shape: [C], data });
+        tensors[`bn${l.n}.weight`] = f(t.gamma);
+        tensors[`bn${l.n}.bias`] = f(t.beta);
+        tensors[`bn${l.n}.running_mean`] = f(t.mean);
+        tensors[`bn${l.n}.running_var`] = f(t.var);
+        tensors[`bn${l.n}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: new BigInt64Array(1) };
+        break;
+      }
       default: throw cannotExpress('pytorch', l);
     }
   }

@@ -31,7 +31,11 @@ export interface ExportLayer {
   n: number;
   W: Float32Array | null;
   b: Float32Array | null;
+  /** A batch norm's tensors (gamma{n}, beta{n}, mean{n}, var{n}); null for other layers or when missing. */
+  bn: BatchNormTensors | null;
 }
+
+export interface BatchNormTensors { gamma: Float32Array; beta: Float32Array; mean: Float32Array; var: Float32Array }
 
 /** A model in memory with what its inputs and outputs mean (loadModelFile's result is one). */
 export type TrainedModel = Pick<LoadedModelFile, 'model' | 'normalization' | 'classNames'>;
@@ -59,6 +63,7 @@ export function exportLayers(src: ExportSource): ExportLayer[] {
       spec, inShape: shape, n: parametric ? n : 0,
       W: parametric ? src.params[`W${n}`] ?? null : null,
       b: parametric ? src.params[`b${n}`] ?? null : null,
+      bn: spec.type === 'batchnorm' ? batchNormOf(src.params, n) : null,
     });
     shape = layer.outShape;
   }
@@ -85,6 +90,17 @@ export function afterDense(format: ExportFormat, l: ExportLayer): UserError {
 export function weights(l: ExportLayer): { W: Float32Array; b: Float32Array } {
   if (!l.W || !l.b) throw new UserError(`the model has no W${l.n}/b${l.n} for its ${l.spec.type} layer ${l.n}; the file is damaged`);
   return { W: l.W, b: l.b };
+}
+
+function batchNormOf(params: Record<string, Float32Array>, n: number): BatchNormTensors | null {
+  const [gamma, beta, mean, vr] = ['gamma', 'beta', 'mean', 'var'].map((r) => params[`${r}${n}`]);
+  return gamma && beta && mean && vr ? { gamma, beta, mean, var: vr } : null;
+}
+
+/** A batch norm layer's tensors, or a UserError when the model lacks them. */
+export function normTensors(l: ExportLayer): BatchNormTensors {
+  if (!l.bn) throw new UserError(`the model has no gamma${l.n}/beta${l.n}/mean${l.n}/var${l.n} for its batchnorm layer ${l.n}; the file is damaged`);
+  return l.bn;
 }
 
 /** The metadata every format carries (string values). */

@@ -2,7 +2,8 @@
 // and one weight shard, what tf.loadLayersModel('file://.../model.json' or an http URL) reads.
 //   input   float32 pixels 0..255, (N, H, W, C): TF.js convolutions are channels-last
 //   layers  Rescaling (the normalization), then per layer ZeroPadding2D + Conv2D / MaxPooling2D /
-//           AveragePooling2D / Activation / LeakyReLU / Flatten + Dense, then Activation softmax
+//           AveragePooling2D / Activation / LeakyReLU / Flatten + Dense / BatchNormalization (over
+//           the last axis: the channels of (N, H, W, C), or the features), then Activation softmax
 //   output  class probabilities (N, classes); userDefinedMetadata holds the class names
 // Our tensors are channels-first, so the weights are rearranged:
 //   conv   W (OC, C, K, K)  ->  kernel (K, K, C, OC)
@@ -10,7 +11,9 @@
 //          layer that reads an image (our flatten order is (c, h, w)); a no-op for C = 1 or a
 //          dense layer after a dense layer.
 // Dropout is left out (identity at inference).
-import { afterDense, cannotExpress, exportLayers, metadata, weights, type ExportLayer, type ExportSource } from './source.js';
+import {
+  afterDense, cannotExpress, exportLayers, metadata, normTensors, weights, type ExportLayer, type ExportSource,
+} from './source.js';
 
 export const TFJS_SHARD = 'group1-shard1of1.bin';
 
@@ -80,6 +83,15 @@ export function toTfjs(src: ExportSource): { modelJson: object; shard: Uint8Arra
         }
         break;
       case 'dropout': break; // identity at inference
+      case 'batchnorm': {
+        const t = normTensors(l), C = t.gamma.length, name = `batch_normalization${l.n}`;
+        add('BatchNormalization', name, { axis: -1, momentum: 1 - (s.momentum as number), epsilon: s.eps, center: true, scale: true });
+        weight(`${name}/gamma`, [C], t.gamma);
+        weight(`${name}/beta`, [C], t.beta);
+        weight(`${name}/moving_mean`, [C], t.mean);
+        weight(`${name}/moving_variance`, [C], t.var);
+        break;
+      }
       default: throw cannotExpress('tfjs', l);
     }
   }

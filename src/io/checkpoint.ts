@@ -63,6 +63,7 @@ export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   const v: Record<string, Float32Array> = {};
   for (const e of t.model.entries) {
     params[e.name] = e.value.slice();
+    if (e.def.kind === 'state') continue; // running statistics: not trained, no optimizer state
     if (slots.includes('m')) m[e.name] = t.m.slice(e.offset, e.offset + e.size);
     if (slots.includes('v')) v[e.name] = t.v.slice(e.offset, e.offset + e.size);
   }

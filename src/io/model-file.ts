@@ -37,6 +37,11 @@ function loadNpzModel(path: string, backend: Backend, activation: Activation): L
   if (!ACTIVATIONS.includes(activation)) throw new UserError(`unknown activation '${activation}'`);
   const arrays = readNpz(path);
   const bad = (msg: string) => new UserError(`${path}: ${msg}; expected the seed's layout W1 (O,I), b1 (O,1), W2, b2, ...`);
+  const norm = Object.keys(arrays).find((k) => /^gamma\d+$/.test(k));
+  if (norm) {
+    throw new UserError(`${path}: ${norm} is a batch normalization; a .npz keeps no layer settings: evaluate the run's ` +
+      'checkpoint.safetensors instead');
+  }
   const Ws: NpyArray[] = [];
   const bs: NpyArray[] = [];
   for (let i = 1; arrays[`W${i}`]; i++) {

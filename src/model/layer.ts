@@ -29,11 +29,20 @@ export type InitRule = 'he' | 'glorot' | 'uniform';
 export const INIT_RULES: readonly InitRule[] = ['he', 'glorot', 'uniform'];
 
 /**
+ * How the optimizer treats a tensor: `weight` is trained with weight decay; `norm` is trained
+ * without it (batch normalization's scale and shift: decaying them fights the normalization);
+ * `state` is not trained at all (running statistics, updated by the layer's training forward).
+ */
+export type ParamKind = 'weight' | 'norm' | 'state';
+
+/**
  * One parameter tensor of a layer. The model names it `${role}${n}` where n counts parametric
- * layers from 1 (W1, b1, W2, b2 ... as in the seed).
+ * layers from 1 (W1, b1, W2, b2 ... as in the seed; gamma2, beta2, mean2, var2 for batch norm).
  */
 export interface ParamDef {
-  role: 'W' | 'b';
+  role: 'W' | 'b' | 'gamma' | 'beta' | 'mean' | 'var';
+  /** Omitted: 'weight'. */
+  kind?: ParamKind;
   shape: number[];
   /** Inputs and outputs feeding one unit, for the init rules' variance. */
   fanIn: number;
@@ -56,7 +65,7 @@ export interface Layer {
   readonly spec: LayerSpec;
   readonly inShape: Shape;
   readonly outShape: Shape;
-  /** Parameter tensors in arena order (empty for activations, dropout, pooling). */
+  /** Parameter tensors in init order (empty for activations, dropout, pooling). */
   readonly paramDefs: readonly ParamDef[];
   /**
    * Gives the layer its parameter and gradient views (paramDefs order, carved from the model's

@@ -33,6 +33,9 @@ export class Model {
   readonly params: Float32Array;
   readonly grads: Float32Array;
   readonly entries: ParamEntry[] = [];
+  /** The arena's first `decayed` floats take weight decay; its first `trained` floats are trained. */
+  readonly decayed: number;
+  readonly trained: number;
   readonly inputSize: number;
   readonly classes: number;
   private readonly xbuf: Float32Array;
@@ -62,18 +65,29 @@ export class Model {
     if (this.classes !== spec.classes) {
       throw new UserError(`bad model spec: the last layer gives ${this.classes} outputs for ${spec.classes} classes`);
     }
-    // Lay out the arenas from one size table, then carve the views.
-    let total = 0;
+    // Lay out the arenas from one size table, then carve the views. The arena holds the weights
+    // (weight decay), then the norm tensors (trained without decay), then the state (not trained),
+    // so that the optimizer's calls cover prefixes; entries stay in layer order (the init order).
     let n = 0;
     const layout: { layer: number; name: string; def: ParamDef; offset: number; size: number }[] = [];
     this.layers.forEach((layer, li) => {
       if (layer.paramDefs.length > 0) n++;
       for (const def of layer.paramDefs) {
-        const size = def.shape.reduce((a, b) => a * b, 1);
-        layout.push({ layer: li, name: `${def.role}${n}`, def, offset: total, size });
-        total += Math.ceil(size / ALIGN_FLOATS) * ALIGN_FLOATS;
+        layout.push({ layer: li, name: `${def.role}${n}`, def, offset: 0, size: def.shape.reduce((a, b) => a * b, 1) });
       }
     });
+    let total = 0;
+    const ends: number[] = [];
+    for (const kind of ['weight', 'norm', 'state'] as const) {
+      for (const e of layout) {
+        if ((e.def.kind ?? 'weight') !== kind) continue;
+        e.offset = total;
+        total += Math.ceil(e.size / ALIGN_FLOATS) * ALIGN_FLOATS;
+      }
+      ends.push(total);
+    }
+    this.decayed = ends[0];
+    this.trained = ends[1];
     this.params = backend.f32(Math.max(total, ALIGN_FLOATS));
     this.grads = backend.f32(Math.max(total, ALIGN_FLOATS));
     for (const e of layout) {
@@ -155,9 +169,9 @@ export class Model {
     return out;
   }
 
-  /** Number of parameters (without alignment padding). */
+  /** Number of trained parameters (without alignment padding or running statistics). */
   get paramCount(): number {
-    return this.entries.reduce((a, e) => a + e.size, 0);
+    return this.entries.reduce((a, e) => a + (e.def.kind === 'state' ? 0 : e.size), 0);
   }
 }
 

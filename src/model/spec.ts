@@ -61,6 +61,14 @@ export const sigmoid = (): LayerSpec => activation('sigmoid');
 export const tanh = (): LayerSpec => activation('tanh');
 export const gelu = (): LayerSpec => activation('gelu');
 
+/**
+ * Batch normalization per channel (after a conv) or per feature (after a dense layer): batch
+ * statistics in training, running statistics (updated with weight `momentum`) in evaluation.
+ */
+export function batchNorm(opts: { momentum?: number; eps?: number } = {}): LayerSpec {
+  return { type: 'batchnorm', momentum: opts.momentum ?? 0.1, eps: opts.eps ?? 1e-5 };
+}
+
 /** Inverted dropout with drop probability p (training only). */
 export function dropout(p: number): LayerSpec {
   return { type: 'dropout', p };
@@ -94,6 +102,7 @@ function archOf(input: Shape, layers: readonly LayerSpec[]): string {
       case 'conv2d': return `conv${l.filters}k${l.kernel}${l.stride !== 1 ? `s${l.stride}` : ''}${l.pad ? `p${l.pad}` : ''}`;
       case 'pool': return `${l.mode}pool${l.size}${l.stride !== l.size ? `s${l.stride}` : ''}`;
       case 'activation': return String(l.fn);
+      case 'batchnorm': return 'bn';
       default: return `${l.type}${l.p ?? ''}`;
     }
   };
@@ -130,6 +139,9 @@ export const ARCH_TOKENS: ArchToken[] = [
       layers: [(m[1] === 'avg' ? avgPool : maxPool)(Number(m[2]), m[3] === undefined ? Number(m[2]) : Number(m[3]))],
       hidden: false,
     }) },
+  { pattern: /^bn$/,
+    help: 'bn: batch normalization (per channel after a conv, per feature after a dense layer); the activation follows it',
+    build: () => ({ layers: [batchNorm()], hidden: false }) },
   { pattern: ACTIVATION_TOKEN,
     help: 'relu, leaky_relu (lrelu), sigmoid, tanh, gelu: that activation here (else --activation follows each hidden layer)',
     build: (m) => ({ layers: [activation((m[1] === 'lrelu' ? 'leaky_relu' : m[1]) as Activation, NaN)], hidden: false }) },
@@ -174,6 +186,7 @@ export function parseArch(arch: string, opts: ArchOptions,
       `${pixels} values; start --arch with ${pixels}`);
   }
   const layers: LayerSpec[] = [];
+  let pending = false; // a hidden layer's activation not yet inserted
   for (let i = 1; i < toks.length; i++) {
     const tok = toks[i];
     const kind = ARCH_TOKENS.find((k) => k.pattern.test(tok));
@@ -191,9 +204,14 @@ export function parseArch(arch: string, opts: ArchOptions,
       ls[0].alpha = opts.alpha;
       if (opts.dropout > 0 && i < toks.length - 1) layers.push(dropout(opts.dropout));
     }
-    if (hidden && i < toks.length - 1 && !isActivationToken(toks[i + 1])) {
-      layers.push(activation(opts.activation, opts.alpha));
-      if (opts.dropout > 0) layers.push(dropout(opts.dropout));
+    // A hidden layer's activation goes after the batch norms that follow it (conv8k5-bn: conv, bn, relu).
+    if (tok !== 'bn') pending = hidden;
+    if (pending && i < toks.length - 1 && toks[i + 1] !== 'bn') {
+      if (!isActivationToken(toks[i + 1])) {
+        layers.push(activation(opts.activation, opts.alpha));
+        if (opts.dropout > 0) layers.push(dropout(opts.dropout));
+      }
+      pending = false;
     }
   }
   const last = layers[layers.length - 1];

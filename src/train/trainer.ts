@@ -1,13 +1,16 @@
 // The training loop. The dataset is copied once into backend memory as u8; each step gathers its
 // shuffled rows and normalizes them in one kernel, runs forward, the fused softmax cross-entropy
 // and backward, then one optimizer call updates the whole parameter arena. The host reads back
-// only the loss and the correct count. All randomness (split, init, shuffles, dropout seeds) comes
+// only the loss and the correct count. With augmentation, a kernel warps each chunk's u8 images
+// before the gather. All randomness (split, init, shuffles, dropout and augmentation seeds) comes
 // from one Rng, whose state a checkpoint keeps, so a resumed run is bit-identical.
 import type { Backend } from '../engine/backend.js';
 import { pixelsOf, requireTwoClasses, splitValidation, type Dataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { channelNorm, normalizationOf } from '../data/normalize.js';
 import { Model } from '../model/model.js';
+import { shapeSize } from '../model/layer.js';
+import { createLayer } from '../model/layers/index.js';
 import { parseArch, type ModelSpec } from '../model/spec.js';
 import { Rng } from '../util/rng.js';
 import { EVAL_BATCH, optimizerSlots, parseWarmup, validateConfig, type TrainConfig } from './config.js';
@@ -21,6 +24,18 @@ import { learningRate } from './schedule.js';
  * than 1000-row ones, and the same on one thread (A/B in one process).
  */
 export const FULL_BATCH_CHUNK = 2000;
+/** What one row's activations (layer outputs, once each) may take at most in an evaluation batch. */
+const EVAL_ACTIVATIONS_BYTES = 32 << 20;
+
+/** Floats of one row's layer outputs (what the activations of a batch scale with). */
+function activationFloats(spec: ModelSpec): number {
+  let shape = spec.input, n = 0;
+  for (const ls of spec.layers) {
+    shape = createLayer(ls, shape).outShape;
+    n += shapeSize(shape);
+  }
+  return n;
+}
 export { EVAL_BATCH, optimizerSlots } from './config.js';
 
 /** One row of metrics.csv / metrics.json. Losses are means per sample; null = not evaluated. */
@@ -53,6 +68,10 @@ export interface TrainState {
   rng: number[];
   seconds: number;
   history: EpochMetrics[];
+  /** Seconds spent in training steps (no evaluation), over resumes; absent in older checkpoints. */
+  trainSeconds?: number;
+  /** When config.targetAcc was reached (the run stopped there); absent: not (yet). */
+  reached?: { epoch: number; step: number; seconds: number; trainSeconds: number; acc: number };
 }
 
 /** What a checkpoint hands back to continue a run. */
@@ -133,6 +152,9 @@ export class Trainer {
   private readonly norm: Float32Array | null;
   /** Where softmaxCrossEntropy puts a chunk's correct count. */
   private readonly correct: Int32Array;
+  /** With augmentation: a chunk's warped images and their labels, gathered from there. */
+  private readonly augImages: Uint8Array | null = null;
+  private readonly augLabels: Uint8Array | null = null;
 
   constructor(readonly backend: Backend, readonly config: TrainConfig,
     data: { train: Dataset; test: Dataset | null }, resume?: ResumeData, spec?: ModelSpec) {
@@ -157,7 +179,10 @@ export class Trainer {
     this.stepBatch = c.batch === 'full' ? train.n : Math.min(c.batch, train.n);
     this.stepsPerEpoch = Math.ceil(train.n / this.stepBatch);
     this.chunk = c.batch === 'full' ? Math.min(FULL_BATCH_CHUNK, train.n) : this.stepBatch;
-    const maxB = Math.max(this.chunk, EVAL_BATCH);
+    // Evaluation goes in batches of EVAL_BATCH rows, fewer for a model whose activations would not
+    // fit EVAL_ACTIVATIONS_BYTES (a CNN's first conv holds tens of KB a row), never fewer than a step's.
+    const perRow = activationFloats(this.spec) * 4;
+    const maxB = Math.max(this.chunk, Math.min(EVAL_BATCH, Math.floor(EVAL_ACTIVATIONS_BYTES / perRow)));
 
     this.model = new Model(backend, this.spec, maxB, { sparseInput: c.skipZeros !== false });
     this.model.init(this.rng, c.init);
@@ -171,6 +196,10 @@ export class Trainer {
     this.norm = c.mean ? backend.f32(2 * this.spec.input[0]) : null;
     this.norm?.set(channelNorm(normalizationOf(c), this.spec.input[0]));
     for (let i = 0; i < maxB; i++) this.iota[i] = i;
+    if (c.augment) {
+      this.augImages = backend.u8(this.chunk * shapeSize(this.spec.input));
+      this.augLabels = backend.u8(this.chunk);
+    }
     this.train = toDevice(backend, train);
     this.val = val ? toDevice(backend, val) : null;
     this.test = test ? toDevice(backend, test) : null;
@@ -191,6 +220,7 @@ export class Trainer {
           'it was written for another architecture');
       }
       e.value.set(src);
+      if (e.def.kind === 'state') continue; // running statistics: no optimizer state
       for (const slot of slots) {
         const part = (slot === 'm' ? r.m : r.v)[e.name];
         if (!part || part.length !== e.size) {
@@ -241,8 +271,17 @@ export class Trainer {
     const { images, labels } = this.train;
     for (let o = 0; o < B; o += chunk) {
       const b = Math.min(chunk, B - o);
-      const ctx = { training: true, rng: this.rng, repeat: inOrder ? o : undefined };
-      if (inOrder && !model.readsInput(ctx)) {
+      // Augmented rows differ every step: no repeat hint then.
+      const ctx = { training: true, rng: this.rng, repeat: inOrder && !c.augment ? o : undefined };
+      if (c.augment) {
+        // Warp the chunk's images (u8, before the gather's normalization), then gather from there in order.
+        const idx = inOrder ? this.iota : this.perm.subarray(start + o, start + o + b);
+        const src = inOrder ? images.subarray((start + o) * D) : images;
+        const augImages = this.augImages!, augLabels = this.augLabels!;
+        backend.augmentBatch(augImages, src, idx, b, this.spec.input, c.augment, this.rng.u32());
+        for (let i = 0; i < b; i++) augLabels[i] = inOrder ? labels[start + o + i] : labels[idx[i]];
+        this.gather(augImages, augLabels, this.iota, b);
+      } else if (inOrder && !model.readsInput(ctx)) {
         for (let i = 0; i < b; i++) this.y[i] = labels[start + o + i];
       } else if (inOrder) {
         this.gather(images.subarray((start + o) * D), labels.subarray(start + o), this.iota, b);
@@ -253,12 +292,20 @@ export class Trainer {
       // dlogits of the mean over all B rows, so the chunks' gradients just add up
       loss += backend.softmaxCrossEntropy(this.dlogits, logits, this.y, b, C, B, this.correct);
       correct += this.correct[0];
+      if (c.labelSmoothing) smoothLabels(this.dlogits, this.y, b, C, B, c.labelSmoothing);
       model.backward(this.dlogits, b);
     }
-    backend.optimizerStep(model.params, model.grads, this.m, this.v, model.params.length, {
+    // Two calls: the weights with weight decay, the norm tensors without (model.ts's arena order).
+    const h = {
       kind: c.optimizer, lr: this.lrAt(this.state.step), momentum: c.momentum, beta1: c.beta1, beta2: c.beta2,
       eps: c.eps, weightDecay: c.weightDecay, step: this.state.step + 1,
-    });
+    };
+    backend.optimizerStep(model.params, model.grads, this.m, this.v, model.decayed, h);
+    const [s0, s1] = [model.decayed, model.trained];
+    if (s1 > s0) {
+      backend.optimizerStep(model.params.subarray(s0, s1), model.grads.subarray(s0, s1), this.m.subarray(s0, s1),
+        this.v.subarray(s0, s1), s1 - s0, { ...h, weightDecay: 0 });
+    }
     return { loss, correct };
   }
 
@@ -294,7 +341,7 @@ export class Trainer {
     const st = this.state;
     const N = this.train.n;
     const watch = new DivergenceWatch(this.classes);
-    while (st.epoch < c.epochs) {
+    while (st.epoch < c.epochs && !st.reached) {
       if (st.stepInEpoch === 0) {
         for (let i = 0; i < N; i++) this.perm[i] = i;
         this.rng.shuffle(this.perm);
@@ -316,6 +363,7 @@ export class Trainer {
           return { status: 'diverged', epoch: st.epoch + 1, step: st.step + 1, loss: r.loss / B, why, lr };
         }
         trainMs += performance.now() - ts;
+        st.trainSeconds = (st.trainSeconds ?? 0) + (performance.now() - ts) / 1000;
         seenHere += B;
         st.partial.loss += r.loss;
         st.partial.correct += r.correct;
@@ -350,11 +398,28 @@ export class Trainer {
         test_loss: te ? te.loss : null, test_acc: te ? te.acc : null,
         seconds: st.seconds, samples_per_s: seenHere / Math.max(trainMs / 1000, 1e-9),
       };
+      const acc = m.val_acc ?? m.test_acc;
+      if (c.targetAcc && acc !== null && acc >= c.targetAcc) {
+        st.reached = { epoch: st.epoch, step: st.step, seconds: st.seconds, trainSeconds: st.trainSeconds ?? 0, acc };
+      }
       st.history.push(m);
       await hooks.onEpoch?.(m);
+      if (st.reached) return { status: 'done' };
       if (!last && hooks.shouldStop?.()) return { status: 'stopped' };
     }
     return { status: 'done' };
+  }
+}
+
+/**
+ * Label smoothing on the fused kernel's dlogits = (p - onehot) / N: the smoothed target
+ * t = (1 - e) onehot + e / C gives (p - t) / N = dlogits + e (onehot - 1/C) / N. B x C values a
+ * chunk, in one fixed order.
+ */
+export function smoothLabels(dlogits: Float32Array, y: Int32Array, B: number, C: number, N: number, e: number): void {
+  const off = Math.fround(-e / C / N), on = Math.fround(e * (1 - 1 / C) / N);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < C; j++) dlogits[b * C + j] += j === y[b] ? on : off;
   }
 }
 

@@ -8,6 +8,7 @@ import { Activation, type ActivationSpec } from './activation.js';
 import { Dropout, type DropoutSpec } from './dropout.js';
 import { Conv2d, type Conv2dSpec } from './conv2d.js';
 import { Pool, type PoolSpec } from './pool.js';
+import { BatchNorm, type BatchNormSpec } from './batchnorm.js';
 
 /** Builds a layer from its spec and the per-sample shape it receives; throws UserError on bad settings. */
 export type LayerFactory = (spec: LayerSpec, inShape: Shape) => Layer;
@@ -38,6 +39,12 @@ export const LAYER_TYPES: Record<string, LayerFactory> = {
     need(Number.isInteger(s.size) && (s.size as number) > 0, `pool size must be a positive integer, got ${s.size}`);
     need(Number.isInteger(s.stride) && (s.stride as number) > 0, `pool stride must be a positive integer, got ${s.stride}`);
     return new Pool(s as PoolSpec, inShape);
+  },
+  batchnorm: (s, inShape) => {
+    need(typeof s.momentum === 'number' && s.momentum >= 0 && s.momentum <= 1,
+      `batchnorm momentum must be in [0, 1], got ${s.momentum}`);
+    need(typeof s.eps === 'number' && s.eps > 0, `batchnorm eps must be a positive number, got ${s.eps}`);
+    return new BatchNorm(s as BatchNormSpec, inShape);
   },
 };
 
