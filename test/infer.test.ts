@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../src/engine/index.js';
 import { projectRoot } from '../src/engine/root.js';
@@ -152,6 +152,19 @@ describe('CLI (npm run infer)', () => {
     expect(err[4]).toMatch(/blank\.png\s+error: no ink found/);
     expect(err[5]).toMatch(/empty-folder\s+error: this folder holds no PNG, JPEG or GIF images/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack traces
+  }, 30_000);
+
+  it('wasmnist infer (the bin, which loads the bundled command) answers and draws exactly as the unbundled module', () => {
+    const bin = join(projectRoot(), 'dist', 'src', 'cli', 'bin.js');
+    const one = join(dir, 'set', pictureFile(new Uint8Array(784), 0)[0]);
+    const outA = join(dir, 'bin-a'), outB = join(dir, 'bin-b');
+    const a = spawnSync(process.execPath, [bin, 'infer', '--json', '--out', outA, one], { encoding: 'utf8' });
+    const b = run('--json', '--out', outB, one);
+    expect(a.status).toBe(0);
+    const strip = (s: string) => JSON.parse(s).map((r: { annotated: string }) => ({ ...r, annotated: basename(r.annotated) }));
+    expect(strip(a.stdout)).toEqual(strip(b.stdout));
+    const pic = basename(JSON.parse(a.stdout)[0].annotated);
+    expect(Buffer.compare(readFileSync(join(outA, pic)), readFileSync(join(outB, pic)))).toBe(0);
   }, 30_000);
 
   it('--json gives one object per file; a folder is expanded', () => {

@@ -7,11 +7,17 @@ import { runMain } from './common.js';
 
 type Command = { main(argv: string[]): Promise<number> };
 
+/**
+ * infer.js bundled into one module by `npm run build:ts` (scripts/bundle-infer.mjs): a one-picture
+ * run then resolves and compiles one module, not some fifty. A variable, so tsc does not look for it.
+ */
+const BUNDLED_INFER = './infer.bundle.js';
+
 /** The command modules, by name. */
 const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> = {
   train: { help: 'train a network on MNIST or your IDX/CSV data (writes a run folder)', load: () => import('./train.js') },
   eval: { help: 'accuracy and confusion matrix of a saved model on a test set', load: () => import('./eval.js') },
-  infer: { help: 'read handwritten digits from PNG/JPEG/GIF files', load: () => import('./infer.js') },
+  infer: { help: 'read handwritten digits from PNG/JPEG/GIF files', load: () => import(BUNDLED_INFER) },
   bench: { help: 'verify every kernel against the reference, then time them', load: () => import('../../bench/bench.js') },
   export: { help: 'export a trained model to other formats', load: () => import('./export.js') },
   demo: { help: 'serve the browser demo on localhost (train, watch the curves, draw a digit)', load: () => import('./demo.js') },

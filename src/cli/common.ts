@@ -1,12 +1,9 @@
 // Shared CLI plumbing: run a main function, print a UserError (or a bad flag) as one line without a
-// stack, pick the exit code, and build the backend from --backend/--threads. It does not load
-// commander (args.ts does, for the commands that parse with it): infer starts without it.
+// stack, and pick the exit code. It loads neither commander (args.ts does, for the commands that
+// parse with it) nor the engine (backend.ts does): the bin starts with this module alone.
 import { realpathSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createBackend, BACKEND_NAMES, type BackendName } from '../engine/index.js';
-import type { Backend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
 import { guardOutputStreams } from './signals.js';
 
@@ -76,30 +73,4 @@ function exit(code: number): void {
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-/** Threads the CLIs use when --threads is not given. */
-export function defaultThreads(): number {
-  return availableParallelism();
-}
-
-/**
- * The backend for --backend/--threads/--relaxed. initialBytes sizes the WASM memory up front (the
- * dataset plus the model) so it rarely has to grow.
- */
-export function makeBackend(name: string, opts: { threads?: number; relaxed?: boolean; initialBytes?: number }): Backend {
-  if (!BACKEND_NAMES.includes(name as BackendName)) {
-    throw new UserError(`unknown backend '${name}'; use one of ${BACKEND_NAMES.join(', ')}`);
-  }
-  try {
-    return createBackend(name as BackendName, opts);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError((e as Error).message);
-  }
-}
-
-/** Stops a backend's worker threads, if it has any. */
-export function disposeBackend(b: Backend): void {
-  (b as { dispose?: () => void }).dispose?.();
 }

@@ -11,7 +11,8 @@ import { evaluateModel } from '../api/network.js';
 import { loadModelFile } from '../io/model-file.js';
 import { confusionMatrix, confusionText } from '../train/report.js';
 import { intArg } from './args.js';
-import { asInvoked, commandName, defaultThreads, disposeBackend, makeBackend, runIfMain } from './common.js';
+import { asInvoked, commandName, runIfMain } from './common.js';
+import { defaultThreads, disposeBackend, makeBackend } from './backend.js';
 
 const EPILOG = `
 Examples:

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
 import type { FileResult } from '../infer/run.js';
-import { EXIT, commandName, makeBackend, runIfMain } from './common.js';
+import { EXIT, commandName, runIfMain } from './common.js';
+import { makeBackend } from './backend.js';
 
 const pct = (p: number) => (p >= 0.9995 ? '100%' : p < 0.001 ? '<0.1%' : `${(p * 100).toFixed(1)}%`);
 

@@ -22,7 +22,8 @@ import { clampThreads } from '../util/threads.js';
 import { divergenceMessage } from '../train/divergence.js';
 import { onStopSignals, stopNotice } from './signals.js';
 import { intArg, numArg } from './args.js';
-import { EXIT, asInvoked, commandName, defaultThreads, runIfMain } from './common.js';
+import { EXIT, asInvoked, commandName, runIfMain } from './common.js';
+import { defaultThreads } from './backend.js';
 import { RunFolder, timestampDir } from './train-folder.js';
 import { ConsoleReporter, kfmt, pct, secs } from './train-reporter.js';
 
