@@ -5,8 +5,8 @@
 // as ours, and both read channels-first (N, C, H, W). Module names carry our parameter numbers:
 // W3/b3 become fc3.weight/fc3.bias (or conv3.*). The Sequential starts with Normalize (the
 // pixel normalization: two numbers in model.py, or for a colour model buffers normalize.scale and
-// normalize.shift of shape (1, C, 1, 1) in the state_dict, one scale and shift per channel) and ends with Softmax, so the contract is the other formats';
-// model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
+// normalize.shift of shape (1, C, 1, 1) in the state_dict, one scale and shift per channel) and
+// ends with Softmax, so the contract is the other formats'; model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
 // identity after model.eval()). Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
 // after the flatten) with its running statistics; num_batches_tracked is stored as 0 (PyTorch reads
 // it only when momentum is None).
@@ -17,7 +17,8 @@ import { afterDense, cannotExpress, channelAffine, CONTRACT, exportLayers, metad
 export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { tensors: Record<string, Tensor>; metadata: Record<string, string>; modelPy: string } {
   const [C, H, W] = src.spec.input;
   const per = channelAffine(src);
-  const mods: string[] = [per ? `("normalize", Normalize(${C}))` : `("normalize", Normalize(${py(src.normalization.scale)}, ${py(src.normalization.shift)}))`];
+  const mods: string[] = [per ? `("normalize", Normalize(${C}))`
+    : `("normalize", Normalize(${py(src.normalization.scale)}, ${py(src.normalization.shift)}))`];
   const tensors: Record<string, Tensor> = {};
   if (per) {
     tensors['normalize.scale'] = { dtype: 'F32', shape: [1, C, 1, 1], data: per.scale };
