@@ -6,8 +6,9 @@
 // W3/b3 become fc3.weight/fc3.bias (or conv3.*). The Sequential starts with Normalize (the
 // pixel normalization: two numbers in model.py, or for a colour model buffers normalize.scale and
 // normalize.shift of shape (1, C, 1, 1) in the state_dict, one scale and shift per channel) and
-// ends with Softmax, so the contract is the other formats'; model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
-// identity after model.eval()). Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
+// ends with Softmax, so the contract is the other formats'; model[:-1] gives the logits to keep
+// training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout, identity after model.eval()).
+// Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
 // after the flatten) with its running statistics; num_batches_tracked is stored as 0 (PyTorch reads
 // it only when momentum is None).
 import type { Tensor } from '../io/safetensors.js';
