@@ -1,7 +1,8 @@
 // Exports checked by running them: an MLP and a CNN built with seeded weights are exported to
 // ONNX (run by onnxruntime-web's wasm build), TF.js (loaded by @tensorflow/tfjs from the files on
 // disk) and PyTorch (state_dict names, shapes, values and the generated model.py read back), and
-// each export's probabilities on 100 generated images must match ours within 1e-4. The refusals
+// each export's probabilities on 100 generated images must match ours within 1e-4; a colour CNN
+// (per-channel mean and std) likewise on generated colour pictures. The refusals
 // (unknown format, existing out, a layer a format cannot express) write nothing.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { ACTIVATIONS } from '../src/engine/backend.js';
 import { createBackend } from '../src/engine/index.js';
 import { exportModel, type ExportFormat, type ExportSource } from '../src/export/index.js';
 import { ONNX_PROTO } from '../src/export/onnx.proto.js';
+import { channelNorm } from '../src/data/normalize.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { createLayer, LAYER_TYPES } from '../src/model/layers/index.js';
 import { Model } from '../src/model/model.js';
@@ -179,6 +181,93 @@ describe.each(MODELS)('%s', (name, m) => {
   });
 });
 
+describe('a colour model (per-channel mean and std)', () => {
+  // 3x8x8 pictures; each channel's mean and std differ, so a channel given another's stats, or one
+  // stats for all, moves the probabilities well past 1e-4. The dense layer reads a 3-channel
+  // image, so TF.js's channels-last flatten order is checked too.
+  const C = 3, S = 8, P = S * S, n = 40;
+  const norm = { scale: 1 / 255, shift: 0, mean: [0.15, 0.5, 0.8], std: [0.3, 0.1, 0.2] };
+  const names = ['red', 'green', 'blue', 'grey'];
+  const spec = parseArch('conv5k3p1-pool2-12-4', { activation: 'relu', alpha: 0.01, dropout: 0 },
+    { height: S, width: S, channels: C, classes: names.length });
+  const rng = new Rng(21);
+  const px = new Float32Array(n * C * P).map(() => rng.int(256)); // (n, C, H, W)
+  const model = new Model(createBackend('ts'), spec, n);
+  model.init(new Rng(22), 'he');
+  const t = channelNorm(norm, C); // what the trainer's per-channel gather applies, in float32
+  const x = px.map((v, i) => {
+    const c = Math.floor((i % (C * P)) / P);
+    return Math.fround(Math.fround(v * t[2 * c]) + t[2 * c + 1]);
+  });
+  const want = model.predict(x, n);
+  const params: Record<string, Float32Array> = {};
+  for (const e of model.entries) params[e.name] = e.value;
+  const src: ExportSource = { spec, params, normalization: norm, classNames: names };
+
+  it('is confident enough that a wrong export would show', () => {
+    let spread = 0;
+    for (let r = 0; r < n; r++) {
+      const row = want.subarray(r * 4, r * 4 + 4);
+      spread += Math.max(...row) - Math.min(...row);
+    }
+    expect(spread / n).toBeGreaterThan(0.1);
+  });
+
+  it('ONNX: Mul and Add by (1, C, 1, 1) tensors first, and onnxruntime matches ours within 1e-4', async () => {
+    const path = out('colour.onnx');
+    exportModel(src, { format: 'onnx', out: path });
+    const session = await ort.InferenceSession.create(readFileSync(path));
+    const r = await session.run({ pixels: new ort.Tensor('float32', px, [n, C, S, S]) });
+    expectClose(r.probabilities.data as Float32Array, want, 1e-4, 0);
+    const T = protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
+    const proto = T.toObject(T.decode(readFileSync(path)), { longs: Number }) as any;
+    expect(proto.graph.node.slice(0, 2).map((x: { op_type: string }) => x.op_type)).toEqual(['Mul', 'Add']);
+    const init = Object.fromEntries(proto.graph.initializer.map((i: { name: string; dims: number[] }) => [i.name, i.dims]));
+    expect(init.norm_scale).toEqual([1, C, 1, 1]);
+    expect(init.norm_shift).toEqual([1, C, 1, 1]);
+    const meta = Object.fromEntries(proto.metadata_props.map((p: { key: string; value: string }) => [p.key, p.value]));
+    expect(JSON.parse(meta.normalization)).toEqual(norm);
+    expect(JSON.parse(meta.class_names)).toEqual(names);
+  });
+
+  it('TF.js: a Rescaling layer with per-channel arrays loads back and matches ours within 1e-4', async () => {
+    const folder = out('colour-tfjs');
+    exportModel(src, { format: 'tfjs', out: folder });
+    const m = await tf.loadLayersModel(fromDisk(folder));
+    const got = tf.tidy(() => (m.predict(tf.tensor4d(px, [n, C, S, S]).transpose([0, 2, 3, 1])) as tf.Tensor).dataSync());
+    expectClose(got, want, 1e-4, 0);
+    const first = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8')).modelTopology.config.layers[0];
+    expect(first.class_name).toBe('Rescaling');
+    expect(first.config.scale).toHaveLength(C);
+    expect((m.getUserDefinedMetadata() as { class_names: string[] }).class_names).toEqual(names);
+    m.dispose();
+  });
+
+  it('PyTorch: Normalize(C) with buffers normalize.scale and normalize.shift (1, C, 1, 1) in the state_dict', () => {
+    const folder = out('colour-pytorch');
+    exportModel(src, { format: 'pytorch', out: folder });
+    const { tensors } = readSafetensors(join(folder, 'model.safetensors'));
+    expect(Object.keys(tensors).sort()).toEqual(['conv1.bias', 'conv1.weight', 'fc2.bias', 'fc2.weight', 'fc3.bias',
+      'fc3.weight', 'normalize.scale', 'normalize.shift']);
+    for (const [k, i] of [['normalize.scale', 0], ['normalize.shift', 1]] as const) {
+      expect(tensors[k].shape).toEqual([1, C, 1, 1]);
+      expect(Array.from(tensors[k].data as Float32Array)).toEqual([0, 1, 2].map((c) => t[2 * c + i]));
+    }
+    for (const e of model.entries) {
+      const key = `${e.name.startsWith('W1') || e.name === 'b1' ? 'conv' : 'fc'}${e.name.slice(1)}.${e.name[0] === 'W' ? 'weight' : 'bias'}`;
+      expect(tensors[key].shape).toEqual(e.shape);
+      expect(Array.from(tensors[key].data as Float32Array)).toEqual(Array.from(e.value));
+    }
+    const py = readFileSync(join(folder, 'model.py'), 'utf8');
+    expect(py).toContain('("normalize", Normalize(3)),');
+    expect(py).toContain('self.register_buffer("scale", torch.ones(1, channels, 1, 1))');
+    expect(py).toContain('self.register_buffer("shift", torch.zeros(1, channels, 1, 1))');
+    expect(py).toMatch(/^import torch$/m);
+    expect(py).toContain('INPUT_SHAPE = (3, 8, 8)');
+    expect(py).toContain(`CLASS_NAMES = ${JSON.stringify(names)}`);
+  });
+});
+
 describe('every activation the engine has', () => {
   // Iterates the engine's list, so an activation added there (GELU) is checked here as it lands.
   it.each(ACTIVATIONS.filter((a) => a !== 'identity'))('%s: ONNX and TF.js match ours within 1e-4', async (fn) => {
@@ -269,6 +358,13 @@ describe('refusals write nothing', () => {
     expectUserError(() => exportModel(src, { format: 'onnx', out: folder, force: true }), /is a folder, but a onnx export is a file/);
     expectUserError(() => exportModel(src, { format: 'tfjs', out: out('web.json') }), /looks like a file, but a tfjs export is a folder/);
     expect(existsSync(out('web.json'))).toBe(false);
+  });
+
+  it.each(['onnx', 'tfjs', 'pytorch'] as ExportFormat[])('%s: a per-channel normalization for another channel count', (format) => {
+    const before = readdirSync(dir).length;
+    const bad = { ...src, normalization: { scale: 1, shift: 0, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] } };
+    expectUserError(() => exportModel(bad, { format, out: out(`chan-${format}`) }), /normalizes 3 channels but its input has 1; the file is damaged/);
+    expect(readdirSync(dir).length).toBe(before);
   });
 
   it.each(['onnx', 'tfjs', 'pytorch'] as ExportFormat[])('a layer type %s has no case for (one the engine adds later)', (format) => {

@@ -67,10 +67,6 @@ export function exportModel(model: string | TrainedModel | ExportSource, opts: E
   checkOut(out, format, opts.force ?? false);
   const src = typeof model === 'string' ? sourceOf(loadModelFile(model, createBackend('ts'), { activation: opts.activation }))
     : 'model' in model ? sourceOf(model) : model;
-  if (src.normalization.mean) {
-    throw new UserError(`${format} export writes one input scale and shift, but this model normalizes each colour channel ` +
-      '(mean and std from its training set); exporting colour models is not supported yet');
-  }
   const files = render(src, format);
   const bytes = Object.values(files).reduce((a, f) => a + (typeof f === 'string' ? Buffer.byteLength(f) : f.length), 0);
   if (format === 'onnx') {

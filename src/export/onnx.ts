@@ -1,7 +1,8 @@
 // ONNX export: one ModelProto (opset 13, IR version 7, which every onnxruntime since 1.6 reads),
 // encoded by protobufjs from the vendored onnx.proto.
 //   input  "pixels"         float32 (N, C, H, W), values 0..255
-//   nodes  Mul, Add         the normalization x = pixels * scale + shift
+//   nodes  Mul, Add         the normalization x = pixels * scale + shift: scalars, or for a colour
+//                           model tensors (1, C, 1, 1) that broadcast one scale and shift per channel
 //          per layer        Conv / MaxPool / AveragePool / Relu / LeakyRelu / Sigmoid / Tanh /
 //                           GELU as Sigmoid nodes (the GELU op is opset 20) / Flatten + Gemm
 //          Softmax          over axis 1
@@ -11,7 +12,7 @@
 // (O, I) and Conv takes (OC, C, K, K). Dropout is left out (identity at inference).
 import protobuf from 'protobufjs';
 import { ONNX_PROTO } from './onnx.proto.js';
-import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, channelAffine, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
 
 export const ONNX_OPSET = 13;
 const IR_VERSION = 7;
@@ -50,8 +51,9 @@ export function toOnnx(src: ExportSource): Uint8Array {
   const scalar = (name: string, v: number) => constant(name, [], Float32Array.of(v));
 
   const [C, H, W] = src.spec.input;
-  node('Mul', [cur, scalar('norm_scale', src.normalization.scale)]);
-  node('Add', [cur, scalar('norm_shift', src.normalization.shift)]);
+  const per = channelAffine(src);
+  node('Mul', [cur, per ? constant('norm_scale', [1, C, 1, 1], per.scale) : scalar('norm_scale', src.normalization.scale)]);
+  node('Add', [cur, per ? constant('norm_shift', [1, C, 1, 1], per.shift) : scalar('norm_shift', src.normalization.shift)]);
   let flat = false; // rank 2 (N, features) after the first Flatten, rank 4 (N, C, H, W) before
   for (const l of exportLayers(src)) {
     const s = l.spec;

@@ -4,19 +4,27 @@
 // works. The layout needs no change: nn.Linear's weight is (O, I) and nn.Conv2d's (OC, C, K, K),
 // as ours, and both read channels-first (N, C, H, W). Module names carry our parameter numbers:
 // W3/b3 become fc3.weight/fc3.bias (or conv3.*). The Sequential starts with Normalize (the
-// pixel normalization, no parameters) and ends with Softmax, so the contract is the other formats';
-// model[:-1] gives the logits to keep training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout,
-// identity after model.eval()). Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
+// pixel normalization: two numbers in model.py, or for a colour model buffers normalize.scale and
+// normalize.shift of shape (1, C, 1, 1) in the state_dict, one scale and shift per channel) and
+// ends with Softmax, so the contract is the other formats'; model[:-1] gives the logits to keep
+// training with nn.CrossEntropyLoss. Dropout is kept (nn.Dropout, identity after model.eval()).
+// Batch norm n is bnN, nn.BatchNorm2d over channels (nn.BatchNorm1d
 // after the flatten) with its running statistics; num_batches_tracked is stored as 0 (PyTorch reads
 // it only when momentum is None).
 import type { Tensor } from '../io/safetensors.js';
-import { afterDense, cannotExpress, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
+import { afterDense, cannotExpress, channelAffine, CONTRACT, exportLayers, metadata, normTensors, weights, type ExportSource } from './source.js';
 
 /** state_dict tensors, their metadata, and model.py's text for src. */
 export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { tensors: Record<string, Tensor>; metadata: Record<string, string>; modelPy: string } {
   const [C, H, W] = src.spec.input;
-  const mods: string[] = [`("normalize", Normalize(${py(src.normalization.scale)}, ${py(src.normalization.shift)}))`];
+  const per = channelAffine(src);
+  const mods: string[] = [per ? `("normalize", Normalize(${C}))`
+    : `("normalize", Normalize(${py(src.normalization.scale)}, ${py(src.normalization.shift)}))`];
   const tensors: Record<string, Tensor> = {};
+  if (per) {
+    tensors['normalize.scale'] = { dtype: 'F32', shape: [1, C, 1, 1], data: per.scale };
+    tensors['normalize.shift'] = { dtype: 'F32', shape: [1, C, 1, 1], data: per.shift };
+  }
   const count: Record<string, number> = {};
   const named = (kind: string) => `${kind}${(count[kind] = (count[kind] ?? 0) + 1)}`;
   let flat = false;
@@ -87,26 +95,13 @@ export function toPytorch(src: ExportSource, opts: { weightsFile: string }): { t
 # To train on, drop the softmax: model[:-1] gives logits for nn.CrossEntropyLoss.
 from collections import OrderedDict
 
-from torch import nn
+${per ? 'import torch\n' : ''}from torch import nn
 
 CLASS_NAMES = ${JSON.stringify(src.classNames)}
 INPUT_SHAPE = (${C}, ${H}, ${W})
 
 
-class Normalize(nn.Module):
-    """x * scale + shift: the pixel normalization the model was trained with."""
-
-    def __init__(self, scale, shift):
-        super().__init__()
-        self.scale = scale
-        self.shift = shift
-
-    def forward(self, x):
-        return x * self.scale + self.shift
-
-    def extra_repr(self):
-        return f"scale={self.scale}, shift={self.shift}"
-
+${per ? NORMALIZE_PER_CHANNEL : NORMALIZE}
 
 def build():
     return nn.Sequential(OrderedDict([
@@ -132,6 +127,36 @@ if __name__ == "__main__":
   // format 'pt' is what safetensors.torch.save_file writes; the rest is every export's metadata.
   return { tensors, metadata: { format: 'pt', ...metadata(src) }, modelPy };
 }
+
+/** model.py's Normalize for one scale and shift for all pixels (numbers in the source). */
+const NORMALIZE = `class Normalize(nn.Module):
+    """x * scale + shift: the pixel normalization the model was trained with."""
+
+    def __init__(self, scale, shift):
+        super().__init__()
+        self.scale = scale
+        self.shift = shift
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+    def extra_repr(self):
+        return f"scale={self.scale}, shift={self.shift}"
+`;
+
+/** model.py's Normalize for a colour model: one scale and shift per channel, buffers in the state_dict. */
+const NORMALIZE_PER_CHANNEL = `class Normalize(nn.Module):
+    """x * scale + shift per channel, i.e. (x/255 - mean) / std: the pixel normalization the model
+    was trained with. scale and shift (1, C, 1, 1) are buffers, loaded with the state_dict."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.register_buffer("scale", torch.ones(1, channels, 1, 1))
+        self.register_buffer("shift", torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+`;
 
 /** A number as Python source (repr-like: 0.1 stays 0.1, 1 becomes 1.0). */
 function py(v: number): string {

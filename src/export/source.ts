@@ -2,6 +2,7 @@
 // output shapes and its weights, plus the normalization and the class names. The exporters share
 // this walk and differ only in how they write each layer, one switch on the layer type per format
 // whose default refuses: a new layer kind (batch normalization) is one case in each.
+import { channelNorm } from '../data/normalize.js';
 import { UserError } from '../errors.js';
 import type { Normalization, LoadedModelFile } from '../io/checkpoint.js';
 import type { LayerSpec, Shape } from '../model/layer.js';
@@ -19,7 +20,10 @@ export interface ExportSource {
   spec: ModelSpec;
   /** Parameters by our names: W{n} in our layout (dense (O,I), conv (OC,C,K,K)), b{n} (O). */
   params: Record<string, Float32Array>;
-  /** x = pixel * scale + shift, baked into every export as its first step. */
+  /**
+   * x = pixel * scale + shift, or per channel x = (pixel/255 - mean[c]) / std[c] when mean and std
+   * are present; baked into every export as its first step.
+   */
   normalization: Normalization;
   classNames: string[];
 }
@@ -68,6 +72,21 @@ export function exportLayers(src: ExportSource): ExportLayer[] {
     shape = layer.outShape;
   }
   return out;
+}
+
+/**
+ * A colour model's normalization as one scale and shift per channel (float32, the values the
+ * trainer's gather multiplies and adds: x = pixel * scale[c] + shift[c]), or null for a model
+ * with one scale and shift for all pixels.
+ */
+export function channelAffine(src: ExportSource): { scale: Float32Array; shift: Float32Array } | null {
+  const n = src.normalization, C = src.spec.input[0];
+  if (!n.mean || !n.std) return null;
+  if (n.mean.length !== C || n.std.length !== C) {
+    throw new UserError(`the model normalizes ${n.mean.length} channels but its input has ${C}; the file is damaged`);
+  }
+  const t = channelNorm(n, C);
+  return { scale: t.filter((_, i) => i % 2 === 0), shift: t.filter((_, i) => i % 2 === 1) };
 }
 
 /** The one-line refusal for a layer a format cannot express. */

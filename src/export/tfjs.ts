@@ -1,7 +1,8 @@
 // TensorFlow.js layers format: model.json (a Keras Sequential topology plus the weights manifest)
 // and one weight shard, what tf.loadLayersModel('file://.../model.json' or an http URL) reads.
 //   input   float32 pixels 0..255, (N, H, W, C): TF.js convolutions are channels-last
-//   layers  Rescaling (the normalization), then per layer ZeroPadding2D + Conv2D / MaxPooling2D /
+//   layers  Rescaling (the normalization; for a colour model its scale and offset are arrays of C,
+//           which its mul and add broadcast over the channels-last axis), then per layer ZeroPadding2D + Conv2D / MaxPooling2D /
 //           AveragePooling2D / Activation / LeakyReLU / Flatten + Dense / BatchNormalization (over
 //           the last axis: the channels of (N, H, W, C), or the features), then Activation softmax
 //   output  class probabilities (N, classes); userDefinedMetadata holds the class names
@@ -12,7 +13,7 @@
 //          dense layer after a dense layer.
 // Dropout is left out (identity at inference).
 import {
-  afterDense, cannotExpress, exportLayers, metadata, normTensors, weights, type ExportLayer, type ExportSource,
+  afterDense, cannotExpress, channelAffine, exportLayers, metadata, normTensors, weights, type ExportLayer, type ExportSource,
 } from './source.js';
 
 export const TFJS_SHARD = 'group1-shard1of1.bin';
@@ -33,8 +34,11 @@ export function toTfjs(src: ExportSource): { modelJson: object; shard: Uint8Arra
   };
   const image2d = { padding: 'valid', data_format: 'channels_last' };
 
-  add('Rescaling', 'normalize', { batch_input_shape: [null, H, W, C], scale: src.normalization.scale,
-    offset: src.normalization.shift });
+  // TF.js types Rescaling's scale and offset as numbers, but it applies them with mul and add, which
+  // broadcast an array over the last axis, and its config round-trips arrays (the tests load one).
+  const per = channelAffine(src);
+  add('Rescaling', 'normalize', { batch_input_shape: [null, H, W, C],
+    scale: per ? Array.from(per.scale) : src.normalization.scale, offset: per ? Array.from(per.shift) : src.normalization.shift });
   let flat = false;
   let k = 0; // numbers the layers without weights, for unique names
   for (const l of exportLayers(src)) {
