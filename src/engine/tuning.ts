@@ -1,6 +1,6 @@
 // Every threshold that decides how a kernel call runs on the host: which gemm path, and under what
 // size a call stays on the calling thread. One place, so that a re-tune (on another machine, after a
-// kernel change) edits one file; bench/tune.ts re-derives the thread thresholds on this machine,
+// kernel change) edits one file; bench/tune.ts re-derives the thread thresholds on the machine it runs on,
 // and bench/results/ keeps the measurements each value came from.
 //
 // Rule for the thread thresholds: with T threads a split saves about (T-1)/T of the one-thread work
