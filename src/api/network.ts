@@ -74,12 +74,17 @@ export class Network {
 
   /** Class probabilities (n, classes) of n images given as u8 pixels, row after row. */
   predict(images: Uint8Array): Float32Array {
-    return predictImages(this.ready(), images, this.normalization);
+    return this.averaged(() => predictImages(this.ready(), images, this.normalization));
   }
 
   /** Mean cross-entropy and accuracy on a labelled set (for example loadMnist().test). */
   evaluate(data: Dataset): Evaluation {
-    return evaluateModel(this.ready(), data, this.normalization);
+    return this.averaged(() => evaluateModel(this.ready(), data, this.normalization));
+  }
+
+  /** Runs f on the weights' moving average when the network was trained here with `ema` (what save() stores). */
+  private averaged<T>(f: () => T): T {
+    return this.trainer ? this.trainer.withEma(f) : f();
   }
 
   /**
@@ -124,7 +129,10 @@ export class Network {
 
   /** @internal The weights as JS arrays by name (W1, b1, ...), or null before training. */
   weights(): Record<string, Float32Array> | null {
-    if (this.model) return Object.fromEntries(this.model.entries.map((e) => [e.name, e.value]));
+    const ema = this.trainer?.ema;
+    if (this.model) {
+      return Object.fromEntries(this.model.entries.map((e) => [e.name, ema ? ema.subarray(e.offset, e.offset + e.size) : e.value]));
+    }
     return this.checkpoint?.params ?? null;
   }
 

@@ -81,9 +81,9 @@ export class RunFolder {
     this.saved = { epoch: st.epoch, step: st.step, resumedFrom: false };
   }
 
-  /** The seed's .npz layout of the final weights. */
+  /** The seed's .npz layout of the final weights (their moving average with --ema, like the checkpoint). */
   finish(net: Network): void {
-    exportNpz(this.npz, net.model!);
+    net.trainer!.withEma(() => exportNpz(this.npz, net.model!));
   }
 
   /** confusion.svg and misclassified.png of the final evaluation; returns what the picture shows. */

@@ -35,6 +35,7 @@ const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
   shift: 'shift', limitTrain: 'limitTrain', limitTest: 'limitTest', data: 'data', trainCsv: 'trainCsv',
   testCsv: 'testCsv', skipZeros: 'skipZeros', checkpointEvery: 'checkpointEvery', augment: 'augment', beta1: 'beta1',
   beta2: 'beta2', eps: 'eps', targetAcc: 'targetAcc', labelSmoothing: 'labelSmoothing',
+  ema: 'ema',
 };
 /** Config keys a resumed run may change (the rest must match the checkpoint). */
 const RESUMABLE: (keyof TrainConfig)[] = ['epochs', 'evalEvery', 'data', 'trainCsv', 'testCsv', 'checkpointEvery', 'targetAcc'];
@@ -79,6 +80,7 @@ function buildProgram(): Command {
     .option('--target-acc <f>', 'stop after the first evaluated epoch whose accuracy (validation with --val, else test) ' +
       'reaches this fraction, like 0.99 (default: off)', numArg('nonneg'))
     .option('--label-smoothing <e>', 'train toward (1-e) one-hot + e/classes (default 0: off)', numArg('nonneg'))
+    .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e = d*e + (1-d)*w after every step (like 0.999; default 0: off)', numArg('nonneg'))
     .option('--augment <spec>', 'random per-image translate=PIXELS,rotate=DEGREES,scale=FRACTION[,flip] of the ' +
       'training images (any subset; default off)', parseAugment)
     .addOption(new Option('--schedule <kind>', 'learning-rate schedule (step: x0.1 at 50% and 75%; onecycle: PyTorch\'s OneCycleLR, lr/25 up to lr over --warmup or 30%, then down)').choices(SCHEDULES).default(d.schedule))
@@ -262,7 +264,7 @@ function finish(net: Network, c: TrainConfig, o: Record<string, any>, folder: Ru
   };
   if (evalSet) {
     const which = t.test ? 'test' : 'validation';
-    const r = t.evaluate(evalSet, true);
+    const r = t.withEma(() => t.evaluate(evalSet, true)); // the saved model: the average with --ema
     const conf = confusionMatrix(evalSet.labels, r.preds!, t.classes);
     const mis = folder.evaluation(evalSet, r, conf, net.classNames, `Confusion matrix, ${which} set: ${pct(r.acc)} of ${r.n}`,
       [...net.spec.input]);

@@ -6,6 +6,8 @@
 //   tensors   W1, b1, W2, b2, ...       parameters (F32), W as (O,I), b as (O)
 //             m.W1, v.W1, ...           optimizer state (m: momentum / Adam first moment,
 //                                       v: Adam second moment), only those the optimizer uses
+//             live.W1, live.b1, ...     with --ema only: the training weights; W1, b1, ... are then
+//                                       the moving average (what eval, infer and export use)
 //             perm                      (I32) this epoch's row order, only when stopped mid-epoch
 //   metadata  format, format_version    "wasmnist-checkpoint", "1"
 //             model                     JSON ModelSpec: input [C,H,W], classes, layers [{type,...}]
@@ -47,6 +49,8 @@ export interface Checkpoint {
   /** Optimizer state per parameter name (m.W1 -> m.W1), as stored. */
   m: Record<string, Float32Array>;
   v: Record<string, Float32Array>;
+  /** With config.ema: the training weights (params is then their moving average); else null or absent. */
+  live?: Record<string, Float32Array> | null;
   perm: Int32Array | null;
 }
 
@@ -61,8 +65,11 @@ export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   const params: Record<string, Float32Array> = {};
   const m: Record<string, Float32Array> = {};
   const v: Record<string, Float32Array> = {};
+  const live: Record<string, Float32Array> | null = t.ema ? {} : null;
   for (const e of t.model.entries) {
-    params[e.name] = e.value.slice();
+    // With EMA the average is the model (params) and the training weights ride along for resume.
+    params[e.name] = t.ema ? t.ema.slice(e.offset, e.offset + e.size) : e.value.slice();
+    if (live) live[e.name] = e.value.slice();
     if (e.def.kind === 'state') continue; // running statistics: not trained, no optimizer state
     if (slots.includes('m')) m[e.name] = t.m.slice(e.offset, e.offset + e.size);
     if (slots.includes('v')) v[e.name] = t.v.slice(e.offset, e.offset + e.size);
@@ -70,7 +77,7 @@ export function checkpointOf(t: Trainer, classNames: string[]): Checkpoint {
   const state: TrainState = { ...t.state, rng: t.rng.getState() };
   return {
     spec: t.spec, config: t.config, normalization: normalizationOf(t.config), classNames,
-    state, params, m, v, perm: state.stepInEpoch > 0 ? t.perm.slice() : null,
+    state, params, m, v, live, perm: state.stepInEpoch > 0 ? t.perm.slice() : null,
   };
 }
 
@@ -90,6 +97,7 @@ function checkpointTensors(ck: Checkpoint): [Record<string, Tensor>, Record<stri
   for (const [name, data] of Object.entries(ck.params)) {
     const shape = shapes.get(name) ?? [data.length];
     tensors[name] = { dtype: 'F32', shape, data };
+    if (ck.live?.[name]) tensors[`live.${name}`] = { dtype: 'F32', shape, data: ck.live[name] };
     if (ck.m[name]) tensors[`m.${name}`] = { dtype: 'F32', shape, data: ck.m[name] };
     if (ck.v[name]) tensors[`v.${name}`] = { dtype: 'F32', shape, data: ck.v[name] };
   }
@@ -167,14 +175,16 @@ function checkpointFrom({ tensors, metadata }: ReturnType<typeof decodeSafetenso
   const params: Record<string, Float32Array> = {};
   const mParts: Record<string, Float32Array> = {};
   const vParts: Record<string, Float32Array> = {};
+  let live: Record<string, Float32Array> | null = null;
   for (const name of Object.keys(tensors)) {
     if (/^[A-Za-z]+\d+$/.test(name)) params[name] = f32(name)!;
     else if (name.startsWith('m.')) mParts[name.slice(2)] = f32(name)!;
     else if (name.startsWith('v.')) vParts[name.slice(2)] = f32(name)!;
+    else if (name.startsWith('live.')) (live ??= {})[name.slice(5)] = f32(name)!;
   }
   checkSpecSizes(spec, params, path);
   const perm = tensors.perm ? new Int32Array(tensors.perm.data as Int32Array) : null;
-  return { spec, config, normalization, classNames, state, params, m: mParts, v: vParts, perm };
+  return { spec, config, normalization, classNames, state, params, m: mParts, v: vParts, live, perm };
 }
 
 /**
@@ -221,7 +231,7 @@ export function finite<T extends Float32Array | Float64Array>(data: T, name: str
 
 /** The part of a checkpoint a Trainer continues from. */
 export function resumeData(ck: Checkpoint): ResumeData {
-  return { state: ck.state, params: ck.params, m: ck.m, v: ck.v, perm: ck.perm };
+  return { state: ck.state, params: ck.params, m: ck.m, v: ck.v, live: ck.live, perm: ck.perm };
 }
 
 /** What eval and infer need from a model file. */

@@ -75,6 +75,11 @@ export interface TrainConfig {
    * this fraction (0.99); absent or 0 = run all epochs. The run's result says when it was reached.
    */
   targetAcc?: number;
+  /**
+   * Exponential moving average of the weights, decay d in (0, 1) (0.999): after every step
+   * e = d e + (1 - d) w; evaluation and the saved model use e. Absent or 0 = off.
+   */
+  ema?: number;
   /** Data source (see src/data): an IDX folder, or CSV files; all unset = bundled MNIST. */
   data?: string;
   trainCsv?: string;
@@ -114,6 +119,7 @@ export const DEFAULTS: TrainConfig = {
   augment: null,
   labelSmoothing: 0,
   targetAcc: 0,
+  ema: 0,
 };
 
 /** MNIST's pixel mean and standard deviation (of u8 / 255), for the presets' normalization. */
@@ -200,6 +206,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!Number.isFinite(c.alpha)) bad(`leaky_relu alpha must be a finite number, got ${c.alpha}`);
   parseWarmup(c.warmup, 1);
   if (!((c.targetAcc ?? 0) >= 0 && (c.targetAcc ?? 0) <= 1)) bad(`--target-acc must be a fraction in [0, 1] (like 0.99), got ${c.targetAcc}`);
+  if (!((c.ema ?? 0) >= 0 && (c.ema ?? 0) < 1)) bad(`--ema must be a decay in [0, 1) (like 0.999; 0 = off), got ${c.ema}`);
   if (!((c.labelSmoothing ?? 0) >= 0 && (c.labelSmoothing ?? 0) < 1)) bad(`--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`);
   if (c.augment) {
     const a = c.augment;

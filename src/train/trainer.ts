@@ -81,6 +81,8 @@ export interface ResumeData {
   /** Optimizer state per parameter name (see optimizerSlots). */
   m: Record<string, Float32Array>;
   v: Record<string, Float32Array>;
+  /** With config.ema: the training weights (then params holds the average); null otherwise. */
+  live?: Record<string, Float32Array> | null;
   /** This epoch's row order when the run stopped mid-epoch. */
   perm: Int32Array | null;
 }
@@ -138,6 +140,11 @@ export class Trainer {
   readonly m: Float32Array;
   readonly v: Float32Array;
   readonly perm: Int32Array;
+  /**
+   * With config.ema: the moving average of the parameter arena (same layout as model.params);
+   * null when off. model.params always holds the training weights except inside withEma().
+   */
+  readonly ema: Float32Array | null;
   readonly state: TrainState;
   readonly D: number;
   readonly classes: number;
@@ -188,6 +195,8 @@ export class Trainer {
     this.model.init(this.rng, c.init);
     this.m = backend.f32(this.model.params.length);
     this.v = backend.f32(this.model.params.length);
+    // Filled from the weights when the first step runs (a warm start sets them after construction).
+    this.ema = c.ema ? backend.f32(this.model.params.length) : null;
     this.x = backend.f32(maxB * this.D);
     this.y = backend.i32(maxB);
     this.dlogits = backend.f32(maxB * this.classes);
@@ -213,7 +222,15 @@ export class Trainer {
   private restore(r: ResumeData): void {
     const slots = optimizerSlots(this.config.optimizer);
     for (const e of this.model.entries) {
-      const src = r.params[e.name];
+      // With EMA the checkpoint's params are the average and live.* the training weights.
+      if (this.ema) {
+        const avg = r.params[e.name], live = r.live?.[e.name];
+        if (!live || !avg || live.length !== e.size || avg.length !== e.size) {
+          throw new UserError(`the checkpoint lacks the training weights live.${e.name} of its --ema run; it is damaged`);
+        }
+        this.ema.set(avg, e.offset);
+      }
+      const src = this.ema ? r.live![e.name] : r.params[e.name];
       if (!src) throw new UserError(`the checkpoint has no tensor ${e.name}; it is damaged or of another model`);
       if (src.length !== e.size) {
         throw new UserError(`the checkpoint's ${e.name} has ${src.length} values but the model needs ${e.size}; ` +
@@ -306,7 +323,36 @@ export class Trainer {
       backend.optimizerStep(model.params.subarray(s0, s1), model.grads.subarray(s0, s1), this.m.subarray(s0, s1),
         this.v.subarray(s0, s1), s1 - s0, { ...h, weightDecay: 0 });
     }
+    if (this.ema) this.updateEma(this.ema, this.config.ema!);
     return { loss, correct };
+  }
+
+  /**
+   * e = d e + (1 - d) w over the trained tensors, as e + (1 - d)(w - e): that is the existing
+   * elementwise SGD kernel run on e with the weights as its "gradient", lr = -(1 - d) and weight
+   * decay -1 (e - lr (w + wd e)), so it has the same SIMD, scalar and TS twins and splits over
+   * threads element by element (any thread count gives the same bits). m and v are not read by SGD.
+   * BatchNorm's running statistics are copied as they are: they already are moving averages (of
+   * batch statistics) and averaging them again would only make them lag the weights more.
+   */
+  private updateEma(ema: Float32Array, d: number): void {
+    const { model } = this;
+    this.backend.optimizerStep(ema, model.params, this.m, this.v, model.trained,
+      { kind: 'sgd', lr: -(1 - d), momentum: 0, beta1: 0, beta2: 0, eps: 1, weightDecay: -1, step: 1 });
+    ema.set(model.params.subarray(model.trained), model.trained);
+  }
+
+  /** Runs f with the moving average in model.params (the training weights put back after); plain f without EMA. */
+  withEma<T>(f: () => T): T {
+    const { ema, model } = this;
+    if (!ema) return f();
+    const live = model.params.slice();
+    model.params.set(ema);
+    try {
+      return f();
+    } finally {
+      model.params.set(live);
+    }
   }
 
   /** x, y = rows idx of images and labels, normalized (per channel when the config has mean and std). */
@@ -341,6 +387,7 @@ export class Trainer {
     const st = this.state;
     const N = this.train.n;
     const watch = new DivergenceWatch(this.classes);
+    if (this.ema && st.step === 0) this.ema.set(this.model.params);
     while (st.epoch < c.epochs && !st.reached) {
       if (st.stepInEpoch === 0) {
         for (let i = 0; i < N; i++) this.perm[i] = i;
@@ -387,8 +434,10 @@ export class Trainer {
       st.stepInEpoch = 0;
       const last = st.epoch === c.epochs;
       const doEval = last || st.epoch % c.evalEvery === 0;
-      const te = doEval && this.test ? this.evaluate(this.test) : null;
-      const ve = doEval && this.val ? this.evaluate(this.val) : null;
+      // With --ema both sets see the moving average (one swap for the two).
+      const [te, ve] = doEval
+        ? this.withEma(() => [this.test ? this.evaluate(this.test) : null, this.val ? this.evaluate(this.val) : null])
+        : [null, null];
       st.seconds += (performance.now() - t0) / 1000;
       st.rng = this.rng.getState();
       const m: EpochMetrics = {
