@@ -12,24 +12,10 @@ import {
 import { Model } from '../src/model/model.js';
 import { WasmBackend } from '../src/engine/wasm.js';
 import { Rng } from '../src/util/rng.js';
+import { bands } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmnist-api-'));
 
-/** n 8x8 images of 3 classes: class k has a bright row band at rows 2k..2k+2, plus seeded noise. */
-function bands(n: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    labels[i] = k;
-    for (let p = 0; p < 64; p++) {
-      const row = p >> 3;
-      images[i * 64 + p] = (row >= 2 * k && row < 2 * k + 3 ? 200 : 0) + rng.int(50);
-    }
-  }
-  return { images, labels, n, height: 8, width: 8, classes: 3, source: `bands(${n})` };
-}
 const data = { train: bands(300, 1), test: bands(90, 2) };
 const opts = { epochs: 3, batch: 32, lr: 0.01, threads: 1 };
 

@@ -6,22 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchNorm, dense, load, relu, sequential, train, type Dataset, type Network } from '../src/index.js';
-import { Rng } from '../src/util/rng.js';
+import { bands } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmnist-ema-'));
 
-/** n 8x8 images of 3 classes: class k has a bright row band at rows 2k..2k+2, plus seeded noise. */
-function bands(n: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    labels[i] = k;
-    for (let p = 0; p < 64; p++) images[i * 64 + p] = ((p >> 3) >= 2 * k && (p >> 3) < 2 * k + 3 ? 200 : 0) + rng.int(50);
-  }
-  return { images, labels, n, height: 8, width: 8, classes: 3, source: `bands(${n})` };
-}
 const data = { train: bands(240, 1), test: bands(90, 2) };
 const opts = { epochs: 2, batch: 32, lr: 0.01, ema: 0.9 };
 /** 64*600 + 600 + 2*600 (bn) + 600*3 + 3 trained floats: above the threshold where SGD splits over threads. */

@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { Rng } from '../src/util/rng.js';
+import type { Dataset } from '../src/data/dataset.js';
 
 /** n uniform values in [lo, hi) from a seeded generator. */
 export function randomF32(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -50,4 +51,20 @@ export function encodeIdx(dims: number[], values: Uint8Array, magic = 0x800 | di
   dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
   out.set(values, 4 + 4 * dims.length);
   return out;
+}
+
+/** n 8x8 images of 3 classes: class k has a bright row band at rows 2k..2k+2, plus seeded noise. */
+export function bands(n: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 64);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i % 3;
+    labels[i] = k;
+    for (let p = 0; p < 64; p++) {
+      const row = p >> 3;
+      images[i * 64 + p] = (row >= 2 * k && row < 2 * k + 3 ? 200 : 0) + rng.int(50);
+    }
+  }
+  return { images, labels, n, height: 8, width: 8, classes: 3, source: `bands(${n})` };
 }
