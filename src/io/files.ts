@@ -119,7 +119,14 @@ export function gunzipHead(bytes: Uint8Array, n: number, path: string): Uint8Arr
  */
 export function gunzipLimited(bytes: Uint8Array, path: string, limit: number, promise: string): Uint8Array {
   try {
-    const out = gunzipSync(bytes, { maxOutputLength: Math.max(1, Math.min(limit, MAX_INFLATED_BYTES)) });
+    const max = Math.max(1, Math.min(limit, MAX_INFLATED_BYTES));
+    // One output chunk as large as the trailer's length (ISIZE, the size mod 2^32) says, when that
+    // is within the limit: zlib then fills it in place instead of growing a list of 16 KiB chunks
+    // and concatenating them, which doubles the peak memory. A wrong trailer only costs speed
+    // (more chunks) or is refused by zlib's own length check; the deflate ratio caps what it can ask.
+    const isize = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
+    const chunk = Math.min(max, isize, bytes.length * 1032) + 1;
+    const out = gunzipSync(bytes, { maxOutputLength: max, ...(chunk > 1 << 16 ? { chunkSize: chunk } : {}) });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
