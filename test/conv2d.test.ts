@@ -2,9 +2,9 @@
 // wasm-relaxed where it validates) against a float64 oracle written here from the definition, at
 // odd sizes: kernel 1, 3, 5; stride 1, 2; padding 0, 1, 2; odd H and W; C and OC of 1 and 3; plus
 // shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
-// im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5-wide
-// kernels (assembly/winograd.ts) at odd sizes: tiles of 4 that do not divide the output width,
-// C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to 4, in place or through a copy.
+// im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5- and
+// 3-wide kernels (assembly/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
+// width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy.
 import { describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
@@ -68,8 +68,12 @@ function cases(): Case[] {
   return out;
 }
 
-/** Stride-1 shapes with 5-wide kernels that take the Winograd forward and/or input-gradient path. */
+/** Stride-1 shapes with 5- and 3-wide kernels that take the Winograd forward and/or input-gradient path. */
 function winogradShapes(): Conv2dShape[] {
+  return [...winograd5Shapes(), ...winograd3Shapes()];
+}
+
+function winograd5Shapes(): Conv2dShape[] {
   return ([
     [3, 8, 12, 12, 16, 5, 0],  // W3's second conv: image read in place, dinp written in place
     [2, 8, 13, 12, 16, 5, 0],  // OH 9: forward through the padded copy
@@ -80,6 +84,20 @@ function winogradShapes(): Conv2dShape[] {
     [2, 5, 8, 13, 13, 2, 3],   // C 5, KH 2, pad 3, OW 15
     [1, 4, 12, 12, 8, 5, 0],   // C 4: forward only
   ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 5, 1, pad));
+}
+
+/** F(6,3): tiles of 6 outputs, 2 columns shared with the next tile. */
+function winograd3Shapes(): Conv2dShape[] {
+  return ([
+    [2, 24, 12, 12, 32, 3, 0], // the recipe's conv 24->32 (OW 10: a tile of 6 and one of 4)
+    [2, 16, 12, 12, 20, 3, 1], // pad 1 ('same'), OC 20: a partial 8-channel block
+    [2, 8, 10, 14, 8, 3, 0],   // OW 12 = 2 whole tiles: dinp written in place
+    [1, 9, 7, 17, 11, 3, 1],   // C 9, OC 11, OW 17: the last tile has 5 columns
+    [2, 12, 11, 11, 13, 3, 0], // OW 9: the last tile has 3 columns (none past the first 4)
+    [2, 8, 8, 14, 9, 1, 0],    // KH 1: the image read in place
+    [1, 5, 9, 16, 8, 2, 2],    // C 5, KH 2, pad 2 = KW-1, OW 18
+    [2, 4, 12, 12, 8, 3, 1],   // C 4: forward only
+  ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 3, 1, pad));
 }
 
 reportMaxDiffs('conv2d: backends vs float64 oracle');

@@ -1,7 +1,9 @@
-// Winograd minimal filtering F(4,5) along the image rows, for stride-1 convolutions with 5-wide
-// kernels: the forward pass, the input gradient and the weight gradient. Called from
-// assembly/conv2d.ts, which decides when (winograd_*_fits); reference: src/engine/ref/conv2d.ts.
-//   inp (B,C,H,W), weight (OC,C,KH,5), bias (OC) -> out (B,OC,OH,OW), OH = H + 2 pad - KH + 1
+// Winograd minimal filtering along the image rows, for stride-1 convolutions with 5-wide kernels
+// (F(4,5)) and 3-wide kernels (F(6,3)): the forward pass, the input gradient and the weight
+// gradient. Both use the same 8 points, so they share B^T, the gemms and the code; only A^T (S
+// rows, S = 9 - KW outputs per tile) and G (KW columns) differ. Called from assembly/conv2d.ts,
+// which decides when (winograd_*_fits); reference: src/engine/ref/conv2d.ts.
+//   inp (B,C,H,W), weight (OC,C,KH,KW), bias (OC) -> out (B,OC,OH,OW), OH = H + 2 pad - KH + 1
 //
 // Derivation. Four outputs of a 1-D correlation with a 5-tap filter g over 8 inputs d,
 //   y[n] = sum_j g[j] d[n + j],  n = 0..3,
@@ -23,6 +25,14 @@
 //               [0  -2    4     5/2   -5   -1/2  1  0]    product of its distances to the others;
 //               [0  -1    0    21/4    0  -21/4  0  1]    B^T solves the identity; it is F(6,3)'s)
 // (derived and checked in exact rationals by solving sum_j A^T[n,j] G[j,k] B^T[j,l] = [l = n+k].)
+// Six outputs of a 3-tap correlation over the same 8 inputs take the same points and the same
+// B^T: only the interpolation changes, A^T (6x8) = the powers 0..5 of each point (infinity: the
+// last row), and G (8x3) = each point's scale above (1, -2/9, -2/9, 1/90, 1/90, 32/45, 32/45)
+// times its powers 0..2 (infinity: [0 0 1]); 8 multiplies instead of 18. Below, S = 9 - KW is the
+// tile's outputs (4 or 6) and KW - 1 = 8 - S its overlap with the next tile; the text says 4-wide
+// tiles (KW = 5), the code covers both. (F(6,3) over F(4,3): fewer multiplies per output, 8/6 vs
+// 6/4, and with OW = 10, the 3x3 layers of the presets, 2 tiles of 6 waste 2 columns where 3
+// tiles of 4 waste 2 as well. The powers up to 32 in A^T cost some accuracy: see Rounding.)
 //
 // A 2-D convolution is a sum of such row correlations: out[o,y,x..x+3] = sum over (c,i) of
 // row-corr(weight[o,c,i,:], img[c, y+i, x..x+7]). Transforms are linear, so the sum moves inside:
@@ -104,10 +114,16 @@ function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY4:
   return up4(up4(OH) + KH - 1);
 }
 
+/** Tiles of S = 9 - KW outputs covering a row of OW outputs. */
+// @ts-ignore: decorator
+@inline function tiles(KW: i32, OW: i32): i32 {
+  return (OW + 8 - KW) / (9 - KW);
+}
+
 /** Bytes of scratch the Winograd forward and input gradient need for this geometry (any pad). */
 export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
-  if (KW != 5) return 0;
-  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4;
+  if (KW != 5 && KW != 3) return 0;
+  const TW = tiles(KW, OW), Wt = (9 - KW) * TW + KW - 1;
   const Rf = forwardRows(KH, OH);
   let n = regionEnd(5, C, OC, KH, TW, Rf, up4(OH), C * Rf * Wt);
   for (let pad = 0; pad < KH; pad++) { // conv2d_scratch_bytes has no pad: the largest over all
@@ -125,25 +141,33 @@ export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i3
  * planes o (Kp = C*KH, NR = up8(OC)). Input gradient (flip true): k = o, planes (i, c) with c
  * padded to C4 = up4(C) (Kp = OC, NR = up8(KH*C4)).
  */
-function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, flip: bool): void {
+function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, KW: i32, flip: bool): void {
   const C4 = up4(C), NR = flip ? up8(KH * C4) : up8(OC), Kp = flip ? OC : C * KH;
   const plane = <usize>(Kp * NR) << 2;
   memory.fill(u, 0, plane << 3);
   // G's columns as two vectors each (points 0..3 and 4..7): U = sum over j of g[j] * G[:, j]
+  // (column j: the scales times the points' j-th powers; infinity's 1 is in the last column)
   const a0 = f32x4(1, -2.0 / 9, -2.0 / 9, 1.0 / 90), b0 = f32x4(1.0 / 90, 32.0 / 45, 32.0 / 45, 0);
   const a1 = f32x4(0, -2.0 / 9, 2.0 / 9, 1.0 / 45), b1 = f32x4(-1.0 / 45, 16.0 / 45, -16.0 / 45, 0);
-  const a2 = f32x4(0, -2.0 / 9, -2.0 / 9, 2.0 / 45), b2 = f32x4(2.0 / 45, 8.0 / 45, 8.0 / 45, 0);
+  const a2 = f32x4(0, -2.0 / 9, -2.0 / 9, 2.0 / 45), b2 = f32x4(2.0 / 45, 8.0 / 45, 8.0 / 45, KW == 3 ? 1 : 0);
   const a3 = f32x4(0, -2.0 / 9, 2.0 / 9, 4.0 / 45), b3 = f32x4(-4.0 / 45, 4.0 / 45, -4.0 / 45, 0);
   const a4 = f32x4(0, -2.0 / 9, -2.0 / 9, 8.0 / 45), b4 = f32x4(8.0 / 45, 2.0 / 45, 2.0 / 45, 1);
   let w = weight;
+  const wStep = <usize>KW << 2;
   for (let o = 0; o < OC; o++) {
     for (let c = 0; c < C; c++) {
       for (let i = 0; i < KH; i++) {
         const g0 = v128.load32_splat(w), g1 = v128.load32_splat(w, 4), g2 = v128.load32_splat(w, 8);
-        const g3 = v128.load32_splat(w, 12), g4 = v128.load32_splat(w, 16);
-        w += 20;
-        const lo = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, a0), f32x4.mul(g1, a1)), f32x4.add(f32x4.mul(g2, a2), f32x4.mul(g3, a3))), f32x4.mul(g4, a4));
-        const hi = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, b0), f32x4.mul(g1, b1)), f32x4.add(f32x4.mul(g2, b2), f32x4.mul(g3, b3))), f32x4.mul(g4, b4));
+        let lo: v128, hi: v128;
+        if (KW == 5) {
+          const g3 = v128.load32_splat(w, 12), g4 = v128.load32_splat(w, 16);
+          lo = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, a0), f32x4.mul(g1, a1)), f32x4.add(f32x4.mul(g2, a2), f32x4.mul(g3, a3))), f32x4.mul(g4, a4));
+          hi = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(g0, b0), f32x4.mul(g1, b1)), f32x4.add(f32x4.mul(g2, b2), f32x4.mul(g3, b3))), f32x4.mul(g4, b4));
+        } else {
+          lo = f32x4.add(f32x4.add(f32x4.mul(g0, a0), f32x4.mul(g1, a1)), f32x4.mul(g2, a2));
+          hi = f32x4.add(f32x4.add(f32x4.mul(g0, b0), f32x4.mul(g1, b1)), f32x4.mul(g2, b2));
+        }
+        w += wStep;
         const k = flip ? o : i * C + c, n = flip ? i * C4 + c : o;
         const p = u + (<usize>(k * NR + n) << 2);
         store<f32>(p, f32x4.extract_lane(lo, 0)); store<f32>(p + plane, f32x4.extract_lane(lo, 1));
@@ -210,10 +234,10 @@ function pointGemms(m: usize, u: usize, x: usize, offs: usize, Cin: i32, KH: i32
 // ---- forward ----
 
 /**
- * x[xi](C, TW, Rr) = B^T of the 8-column windows at 4t of every row of src(C, Rr, Wt), 4 rows at a
- * time: the 4 rows' windows are transposed so each vector holds one column of 4 rows.
+ * x[xi](C, TW, Rr) = B^T of the 8-column windows at S t of every row of src(C, Rr, Wt), 4 rows at
+ * a time: the 4 rows' windows are transposed so each vector holds one column of 4 rows.
  */
-function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i32): void {
+function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i32, S: i32): void {
   const xPlane = <usize>(C * TW * Rr) << 2, Wt4 = <usize>Wt << 2;
   const c21_4 = f32x4.splat(21.0 / 4), c17_4 = f32x4.splat(17.0 / 4), c5_4 = f32x4.splat(5.0 / 4);
   const c5_2 = f32x4.splat(5.0 / 2), c1_4 = f32x4.splat(0.25), c1_2 = f32x4.splat(0.5);
@@ -221,7 +245,7 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
   for (let c = 0; c < C; c++) {
     for (let t = 0; t < TW; t++) {
       for (let q = 0; q < Rr; q += 4) {
-        const p = src + (<usize>((c * Rr + q) * Wt + 4 * t) << 2);
+        const p = src + (<usize>((c * Rr + q) * Wt + S * t) << 2);
         // rows q..q+3, columns 0..3 (r*0) and 4..7 (r*1), transposed to columns d0..d7
         let r0 = v128.load(p), r1 = v128.load(p + Wt4), r2 = v128.load(p + 2 * Wt4), r3 = v128.load(p + 3 * Wt4);
         let ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
@@ -277,19 +301,19 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
 
 /** Whether conv2d_forward takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
-  return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
+  return (KW == 5 || KW == 3) && OW >= 8 && OC >= 8 && C >= 4;
 }
 
-/** Forward, stride 1, KW = 5: out(B,OC,OH,OW) = conv(inp, weight) [+ bias]; scratch: winograd_scratch_bytes. */
+/** Forward, stride 1, KW = 5 or 3: out(B,OC,OH,OW) = conv(inp, weight) [+ bias]; scratch: winograd_scratch_bytes. */
 export function winograd_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
-  H: i32, W: i32, OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
+  H: i32, W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
   const offs = scratch, u = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY4, 0);
   const bv = scratch + regionEnd(1, C, OC, KH, TW, Rr, NY4, 0);
   const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY4, 0);
   const m = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY4, 0);
   const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY4, 0);
-  transformWeights(u, weight, C, OC, KH, false);
+  transformWeights(u, weight, C, OC, KH, KW, false);
   fillOffsets(offs, C, KH, TW, Rr);
   memory.fill(bv, 0, <usize>NR << 2);
   if (bias) memory.copy(bv, bias, <usize>OC << 2);
@@ -299,15 +323,17 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
   const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY4) * NR4, P4 = <usize>(OH * OW) << 2;
   const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
+  const c16 = f32x4.splat(16), c32 = f32x4.splat(32), c1_16 = f32x4.splat(0.0625), c1_32 = f32x4.splat(0.03125);
   for (let b = 0; b < B; b++) {
     const img = inp + (<usize>(b * C * H * W) << 2);
     if (!inPlace) copyPadded(buf, img, C, H, W, pad, Rr, Wt);
-    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
+    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt, S);
     pointGemms(m, u, x, offs, C, KH, NR, TW, Rr, NY4, 0, pad, pad + H);
-    // out[o, y, 4t..4t+3] = A^T m[.](t, y; o) + bias: vectors over 4 channels, then transposed
+    // out[o, y, St..St+S-1] = A^T m[.](t, y; o) + bias: vectors over 4 channels, then transposed
+    // (rows of A^T: even powers take the +-pairs' sums, odd ones their differences)
     const ob = out + <usize>(b * OC) * P4;
     for (let t = 0; t < TW; t++) {
-      const nx = min(4, OW - 4 * t);
+      const nx = min(4, OW - S * t), nx2 = OW - S * t - 4;
       for (let y = 0; y < OH; y++) {
         const src = m + <usize>(t * NY4 + y) * NR4;
         for (let n = 0; n < OC; n += 4) {
@@ -323,8 +349,17 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
           const y0 = f32x4.add(f32x4.add(f32x4.add(m0, s12), f32x4.add(s34, s56)), bb);
           const y1 = f32x4.add(f32x4.add(d12, f32x4.mul(c2, d34)), f32x4.add(f32x4.mul(c1_2, d56), bb));
           const y2 = f32x4.add(f32x4.add(s12, f32x4.mul(c4, s34)), f32x4.add(f32x4.mul(c1_4, s56), bb));
-          const y3 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c8, d34)), f32x4.add(f32x4.mul(c1_8, d56), m7)), bb);
-          storeTransposed(ob + <usize>n * P4 + (<usize>(y * OW + 4 * t) << 2), P4, y0, y1, y2, y3, OC - n, nx);
+          const dst = ob + <usize>n * P4 + (<usize>(y * OW + S * t) << 2);
+          if (S == 4) {
+            const y3 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c8, d34)), f32x4.add(f32x4.mul(c1_8, d56), m7)), bb);
+            storeTransposed(dst, P4, y0, y1, y2, y3, OC - n, nx);
+          } else {
+            const y3 = f32x4.add(f32x4.add(d12, f32x4.mul(c8, d34)), f32x4.add(f32x4.mul(c1_8, d56), bb));
+            const y4 = f32x4.add(f32x4.add(s12, f32x4.mul(c16, s34)), f32x4.add(f32x4.mul(c1_16, s56), bb));
+            const y5 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c32, d34)), f32x4.add(f32x4.mul(c1_32, d56), m7)), bb);
+            storeTransposed(dst, P4, y0, y1, y2, y3, OC - n, nx);
+            if (nx2 > 0) storeTransposed(dst + 16, P4, y4, y5, y5, y5, OC - n, min(2, nx2));
+          }
         }
       }
     }
@@ -334,46 +369,71 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
 // ---- input gradient ----
 
 /**
- * Transposes 4 rows r0..r3 (4 values each: one 4-column tile per row) into 4 column vectors d0..d3,
- * then stores A d at dst + xi * plane for the 8 points xi: A d = (A^T)^T d, each point's powers
- * dotted with the 4 values (the point infinity takes d3).
+ * Transposes 4 rows (S values each: one tile per row; columns 0..3 in r0..r3, 4..5 in q0..q3 when
+ * S = 6) into S column vectors d0..d(S-1), then stores A d at dst + xi * plane for the 8 points xi:
+ * A d = (A^T)^T d, each point's powers dotted with the S values (the point infinity takes the last).
  */
 // @ts-ignore: decorator
-@inline function storeA(dst: usize, plane: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+@inline function storeA(dst: usize, plane: usize, r0: v128, r1: v128, r2: v128, r3: v128,
+  q0: v128, q1: v128, q2: v128, q3: v128, S: i32): void {
   const ab0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const cd0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
   const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
   v128.store(dst, d0);
   let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
+  if (S == 4) {
+    v128.store(dst + plane, f32x4.add(e, od));
+    v128.store(dst + 2 * plane, f32x4.sub(e, od));
+    e = f32x4.add(d0, f32x4.mul(splat(4), d2)); od = f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3));
+    v128.store(dst + 3 * plane, f32x4.add(e, od));
+    v128.store(dst + 4 * plane, f32x4.sub(e, od));
+    e = f32x4.add(d0, f32x4.mul(splat(0.25), d2));
+    od = f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3));
+    v128.store(dst + 5 * plane, f32x4.add(e, od));
+    v128.store(dst + 6 * plane, f32x4.sub(e, od));
+    v128.store(dst + 7 * plane, d3);
+    return;
+  }
+  const ef = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5), gh = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5);
+  const d4 = v128.shuffle<f32>(ef, gh, 0, 1, 4, 5), d5 = v128.shuffle<f32>(ef, gh, 2, 3, 6, 7);
+  e = f32x4.add(e, d4); od = f32x4.add(od, d5);
   v128.store(dst + plane, f32x4.add(e, od));
   v128.store(dst + 2 * plane, f32x4.sub(e, od));
-  e = f32x4.add(d0, f32x4.mul(splat(4), d2)); od = f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3));
+  e = f32x4.add(f32x4.add(d0, f32x4.mul(splat(4), d2)), f32x4.mul(splat(16), d4));
+  od = f32x4.add(f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3)), f32x4.mul(splat(32), d5));
   v128.store(dst + 3 * plane, f32x4.add(e, od));
   v128.store(dst + 4 * plane, f32x4.sub(e, od));
-  e = f32x4.add(d0, f32x4.mul(splat(0.25), d2));
-  od = f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3));
+  e = f32x4.add(f32x4.add(d0, f32x4.mul(splat(0.25), d2)), f32x4.mul(splat(0.0625), d4));
+  od = f32x4.add(f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3)), f32x4.mul(splat(0.03125), d5));
   v128.store(dst + 5 * plane, f32x4.add(e, od));
   v128.store(dst + 6 * plane, f32x4.sub(e, od));
-  v128.store(dst + 7 * plane, d3);
+  v128.store(dst + 7 * plane, d5);
+}
+
+/** Columns 4..5 of a 6-wide tile row at p (n: the columns left in the row from p - 16). */
+// @ts-ignore: decorator
+@inline function loadTail(p: usize, n: i32, S: i32): v128 {
+  return S == 6 ? loadN(p + 16, min(2, n - 4)) : f32x4.splat(0);
 }
 
 /**
- * x[xi](OC, TW, Rr) = A of the 4-column tiles of every row of g(OC, OH, OW) (one image's dout),
+ * x[xi](OC, TW, Rr) = A of the S-column tiles of every row of g(OC, OH, OW) (one image's dout),
  * 4 rows at a time (zeros past row OH and column OW; Rr = up4(OH)).
  */
-function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32): void {
+function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32, S: i32): void {
   const xPlane = <usize>(OC * TW * Rr) << 2, OW4 = <usize>OW << 2;
+  const z = f32x4.splat(0);
   for (let o = 0; o < OC; o++) {
     for (let t = 0; t < TW; t++) {
-      const nx = OW - 4 * t;
+      const nx = OW - S * t;
       for (let y = 0; y < OH; y += 4) {
-        const p = g + (<usize>((o * OH + y) * OW + 4 * t) << 2);
-        const r0 = loadN(p, nx);
-        const r1 = y + 1 < OH ? loadN(p + OW4, nx) : f32x4.splat(0);
-        const r2 = y + 2 < OH ? loadN(p + 2 * OW4, nx) : f32x4.splat(0);
-        const r3 = y + 3 < OH ? loadN(p + 3 * OW4, nx) : f32x4.splat(0);
-        storeA(x + (<usize>((o * TW + t) * Rr + y) << 2), xPlane, r0, r1, r2, r3);
+        const p = g + (<usize>((o * OH + y) * OW + S * t) << 2);
+        const r0 = loadN(p, nx), q0 = loadTail(p, nx, S);
+        const r1 = y + 1 < OH ? loadN(p + OW4, nx) : z, q1 = y + 1 < OH ? loadTail(p + OW4, nx, S) : z;
+        const r2 = y + 2 < OH ? loadN(p + 2 * OW4, nx) : z, q2 = y + 2 < OH ? loadTail(p + 2 * OW4, nx, S) : z;
+        const r3 = y + 3 < OH ? loadN(p + 3 * OW4, nx) : z, q3 = y + 3 < OH ? loadTail(p + 3 * OW4, nx, S) : z;
+        storeA(x + (<usize>((o * TW + t) * Rr + y) << 2), xPlane, r0, r1, r2, r3, q0, q1, q2, q3, S);
       }
     }
   }
@@ -381,18 +441,18 @@ function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, 
 
 /** Whether the input gradient takes the Winograd path for this stride-1 geometry (where it beats direct). */
 export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
-  return KW == 5 && OW >= 8 && C >= 8 && OC >= 8;
+  return (KW == 5 || KW == 3) && OW >= 8 && C >= 8 && OC >= 8;
 }
 
-/** Input gradient, stride 1, KW = 5: dinp(B,C,H,W) (overwritten) for dout(B,OC,OH,OW); scratch: winograd_scratch_bytes. */
+/** Input gradient, stride 1, KW = 5 or 3: dinp(B,C,H,W) (overwritten) for dout(B,OC,OH,OW); scratch: winograd_scratch_bytes. */
 export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32,
-  OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = up4(OH), C4 = up4(C), NR = up8(KH * C4);
+  OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
+  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = up4(OH), C4 = up4(C), NR = up8(KH * C4);
   const offs = scratch, u = scratch + regionEnd(0, OC, NR, 1, TW, Rr, Rr, 0);
   const x = scratch + regionEnd(2, OC, NR, 1, TW, Rr, Rr, 0);
   const m = scratch + regionEnd(3, OC, NR, 1, TW, Rr, Rr, 0);
   const buf = scratch + regionEnd(4, OC, NR, 1, TW, Rr, Rr, 0);
-  transformWeights(u, weight, C, OC, KH, true);
+  transformWeights(u, weight, C, OC, KH, KW, true);
   fillOffsets(offs, OC, 1, TW, Rr);
   // without padding, with whole tiles and whole 4-channel groups, tiles go straight into dinp
   const direct = pad == 0 && W == Wt && (C & 3) == 0;
@@ -402,11 +462,11 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c5_4 = f32x4.splat(5.0 / 4);
   const c5_2 = f32x4.splat(5.0 / 2), c17_4 = f32x4.splat(17.0 / 4), c21_4 = f32x4.splat(21.0 / 4);
   for (let b = 0; b < B; b++) {
-    inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, Rr);
+    inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, Rr, S);
     // m[xi](t, y; i, c) = sum over o of u[xi](o; i, c) x[xi](o, t, y): one gemm row per dout row
     pointGemms(m, u, x, offs, OC, 1, NR, TW, Rr, Rr, 0, 0, OH);
     // s[xi](t, r; c) = sum over i of m[xi](t, r-i; i, c) (padded row r = pad + y: dout rows r-i in [0, OH))
-    // dimg[c, y, 4t..4t+7] += B m[.](t, y; c): vectors over 4 channels; the 4 columns a tile
+    // dimg[c, y, St..St+7] += B m[.](t, y; c): vectors over 4 channels; the 8 - S columns a tile
     // shares with the next are carried in registers, so every column is stored once, transposed
     const di = direct ? dinp + (<usize>(b * C * H * W) << 2) : buf;
     for (let y = 0; y < H; y++) {
@@ -426,18 +486,25 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
           const a12 = f32x4.add(s1, s2), d12 = f32x4.sub(s1, s2);
           const a34 = f32x4.add(s3, s4), d34 = f32x4.sub(s3, s4);
           const a56 = f32x4.add(s5, s6), d56 = f32x4.sub(s5, s6);
-          // B's columns 0..7 (B^T's rows transposed)
+          // B's columns 0..7 (B^T's rows transposed); the first 8 - S add the previous tile's carry
           const e0 = f32x4.add(s0, k0);
           const e1 = f32x4.add(f32x4.add(f32x4.add(d12, f32x4.mul(c1_2, d34)), f32x4.sub(f32x4.mul(c2, d56), s7)), k1);
-          const e2 = f32x4.add(f32x4.add(f32x4.sub(a12, f32x4.mul(c21_4, s0)), f32x4.add(f32x4.mul(c1_4, a34), f32x4.mul(c4, a56))), k2);
-          const e3 = f32x4.add(f32x4.sub(f32x4.mul(c21_4, s7), f32x4.add(f32x4.mul(c17_4, d12), f32x4.mul(c5_2, f32x4.add(d34, d56)))), k3);
-          k0 = f32x4.sub(f32x4.mul(c21_4, s0), f32x4.add(f32x4.mul(c17_4, a12), f32x4.add(f32x4.mul(c5_4, a34), f32x4.mul(c5, a56))));
-          k1 = f32x4.sub(f32x4.add(d12, f32x4.add(f32x4.mul(c2, d34), f32x4.mul(c1_2, d56))), f32x4.mul(c21_4, s7));
-          k2 = f32x4.sub(f32x4.add(a12, f32x4.add(a34, a56)), s0);
-          k3 = s7;
-          storeTransposed(dst + (<usize>(4 * t) << 2), plane4, e0, e1, e2, e3, C - n, 4);
+          let e2 = f32x4.add(f32x4.sub(a12, f32x4.mul(c21_4, s0)), f32x4.add(f32x4.mul(c1_4, a34), f32x4.mul(c4, a56)));
+          let e3 = f32x4.sub(f32x4.mul(c21_4, s7), f32x4.add(f32x4.mul(c17_4, d12), f32x4.mul(c5_2, f32x4.add(d34, d56))));
+          const e4 = f32x4.sub(f32x4.mul(c21_4, s0), f32x4.add(f32x4.mul(c17_4, a12), f32x4.add(f32x4.mul(c5_4, a34), f32x4.mul(c5, a56))));
+          const e5 = f32x4.sub(f32x4.add(d12, f32x4.add(f32x4.mul(c2, d34), f32x4.mul(c1_2, d56))), f32x4.mul(c21_4, s7));
+          const e6 = f32x4.sub(f32x4.add(a12, f32x4.add(a34, a56)), s0);
+          const at = dst + (<usize>(S * t) << 2);
+          if (S == 4) {
+            e2 = f32x4.add(e2, k2); e3 = f32x4.add(e3, k3);
+            k0 = e4; k1 = e5; k2 = e6; k3 = s7;
+          } else {
+            storeTransposed(at + 16, plane4, e4, e5, e5, e5, C - n, 2);
+            k0 = e6; k1 = s7;
+          }
+          storeTransposed(at, plane4, e0, e1, e2, e3, C - n, 4);
         }
-        storeTransposed(dst + (<usize>(4 * TW) << 2), plane4, k0, k1, k2, k3, C - n, 4);
+        storeTransposed(dst + (<usize>(S * TW) << 2), plane4, k0, k1, k2, k3, C - n, 8 - S);
       }
     }
     if (!direct) {
@@ -461,24 +528,26 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
 
 /** Whether dweight takes the Winograd path for this stride-1 geometry. */
 export function winograd_weight_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
-  return KW == 5 && OW >= 8 && OC >= 8 && C >= 4;
+  return (KW == 5 || KW == 3) && OW >= 8 && OC >= 8 && C >= 4;
 }
 
 /**
- * y[xi](TW, OH, NR) = A of dout's 4-column tiles with the channels as lanes (zero past OC and
+ * y[xi](TW, OH, NR) = A of dout's S-column tiles with the channels as lanes (zero past OC and
  * column OW), for channels [o0, o1) (multiples of 4 apart).
  */
-function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, NR: i32, o0: i32, o1: i32): void {
+function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, NR: i32, o0: i32, o1: i32, S: i32): void {
   const yPlane = <usize>(TW * OH * NR) << 2, P4 = <usize>(OH * OW) << 2;
   const z = f32x4.splat(0);
   for (let o = o0; o < o1; o += 4) {
     for (let t = 0; t < TW; t++) {
-      const nx = OW - 4 * t;
+      const nx = OW - S * t;
       for (let yy = 0; yy < OH; yy++) {
-        const p = g + <usize>o * P4 + (<usize>(yy * OW + 4 * t) << 2);
+        const p = g + <usize>o * P4 + (<usize>(yy * OW + S * t) << 2);
         const r0 = o < OC ? loadN(p, nx) : z, r1 = o + 1 < OC ? loadN(p + P4, nx) : z;
         const r2 = o + 2 < OC ? loadN(p + 2 * P4, nx) : z, r3 = o + 3 < OC ? loadN(p + 3 * P4, nx) : z;
-        storeA(y + (<usize>((t * OH + yy) * NR + o) << 2), yPlane, r0, r1, r2, r3);
+        const q0 = o < OC ? loadTail(p, nx, S) : z, q1 = o + 1 < OC ? loadTail(p + P4, nx, S) : z;
+        const q2 = o + 2 < OC ? loadTail(p + 2 * P4, nx, S) : z, q3 = o + 3 < OC ? loadTail(p + 3 * P4, nx, S) : z;
+        storeA(y + (<usize>((t * OH + yy) * NR + o) << 2), yPlane, r0, r1, r2, r3, q0, q1, q2, q3, S);
       }
     }
   }
@@ -524,21 +593,21 @@ function weightDoutTransform(y: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: 
 }
 
 /**
- * Weight gradient, stride 1, KW = 5: dweight(OC,C,KH,5) += for units [u0, u1) (see above; dbias is
+ * Weight gradient, stride 1, KW = 5 or 3: dweight(OC,C,KH,KW) += for units [u0, u1) (see above; dbias is
  * the caller's); scratch: winograd_scratch_bytes (the forward layout: acc in u, dout's transform in m).
  */
 export function winograd_weight(dweight: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32, W: i32,
-  OC: i32, KH: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
+  OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
   if (u1 <= u0) return;
-  const TW = (OW + 3) >> 2, Wt = 4 * TW + 4, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
-  const K = C * KH * 5, Kp = C * KH, NR4 = <usize>NR << 2;
+  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
+  const K = C * KH * KW, Kp = C * KH, NR4 = <usize>NR << 2;
   const xo = scratch, acc = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY4, 0);
   const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY4, 0);
   const y = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY4, 0);
   const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY4, 0);
   const ob0 = u0 / K, ob1 = (u1 - 1) / K;                    // 8-channel blocks touched
-  const r0 = (u0 - ob0 * K) / 5, r1 = ob0 == ob1 ? (u1 - 1 - ob0 * K) / 5 + 1 : Kp; // rows of the first block
-  const rEnd = (u1 - 1 - ob1 * K) / 5 + 1;                   // rows of the last block: [0, rEnd)
+  const r0 = (u0 - ob0 * K) / KW, r1 = ob0 == ob1 ? (u1 - 1 - ob0 * K) / KW + 1 : Kp; // rows of the first block
+  const rEnd = (u1 - 1 - ob1 * K) / KW + 1;                  // rows of the last block: [0, rEnd)
   // acc(block, xi, row, 8) with kernel rows r = (c, i); xo: row r's offset into an x plane
   const accBlock = <usize>(8 * Kp) * 32, xPlane = <usize>(C * TW * Rr) << 2, yPlane = <usize>(TW * OH) * NR4;
   for (let c = 0; c < C; c++) for (let i = 0; i < KH; i++) store<i32>(xo + (<usize>(c * KH + i) << 2), (c * TW * Rr + i) << 2);
@@ -548,8 +617,8 @@ export function winograd_weight(dweight: usize, dout: usize, inp: usize, B: i32,
   for (let b = 0; b < B; b++) {
     const img = inp + (<usize>(b * C * H * W) << 2);
     if (!inPlace) copyPadded(buf, img, C, H, W, pad, Rr, Wt);
-    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt);
-    weightDoutTransform(y, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, NR, ob0 << 3, (ob1 + 1) << 3);
+    forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt, S);
+    weightDoutTransform(y, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, NR, ob0 << 3, (ob1 + 1) << 3, S);
     for (let ob = ob0; ob <= ob1; ob++) {
       const ra = ob == ob0 ? r0 : 0, rb = ob == ob1 ? (ob == ob0 ? r1 : rEnd) : Kp;
       for (let xi = 0; xi < 8; xi++) {
@@ -580,17 +649,19 @@ export function winograd_weight(dweight: usize, dout: usize, inp: usize, B: i32,
         const s56 = f32x4.add(a5, a6), d56 = f32x4.sub(a5, a6);
         const w0 = f32x4.add(f32x4.add(a0, f32x4.mul(g1, s12)), f32x4.add(f32x4.mul(h0, s34), f32x4.mul(p0, s56)));
         const w1 = f32x4.add(f32x4.mul(g1, d12), f32x4.add(f32x4.mul(h1, d34), f32x4.mul(p1, d56)));
-        const w2 = f32x4.add(f32x4.mul(g1, s12), f32x4.add(f32x4.mul(h2, s34), f32x4.mul(p2, s56)));
+        let w2 = f32x4.add(f32x4.mul(g1, s12), f32x4.add(f32x4.mul(h2, s34), f32x4.mul(p2, s56)));
+        if (KW == 3) w2 = f32x4.add(w2, a7); // the last column of G takes infinity
         const w3 = f32x4.add(f32x4.mul(g1, d12), f32x4.add(f32x4.mul(h3, d34), f32x4.mul(p3, d56)));
         const w4 = f32x4.add(f32x4.add(f32x4.mul(g1, s12), f32x4.add(f32x4.mul(h4, s34), f32x4.mul(p4, s56))), a7);
         for (let l = 0; l < 4; l++) {
           const o = (ob << 3) + h + l;
           if (o >= OC) break;
-          const dw = dweight + (<usize>(o * K + r * 5) << 2);
-          const k0 = ob * K + r * 5; // unit of j = 0
+          const dw = dweight + (<usize>(o * K + r * KW) << 2);
+          const k0 = ob * K + r * KW; // unit of j = 0
           let v = lane(w0, l); if (k0 >= u0 && k0 < u1) store<f32>(dw, load<f32>(dw) + v);
           v = lane(w1, l); if (k0 + 1 >= u0 && k0 + 1 < u1) store<f32>(dw, load<f32>(dw, 4) + v, 4);
           v = lane(w2, l); if (k0 + 2 >= u0 && k0 + 2 < u1) store<f32>(dw, load<f32>(dw, 8) + v, 8);
+          if (KW == 3) continue;
           v = lane(w3, l); if (k0 + 3 >= u0 && k0 + 3 < u1) store<f32>(dw, load<f32>(dw, 12) + v, 12);
           v = lane(w4, l); if (k0 + 4 >= u0 && k0 + 4 < u1) store<f32>(dw, load<f32>(dw, 16) + v, 16);
         }
