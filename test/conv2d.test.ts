@@ -95,8 +95,8 @@ function winograd3Shapes(): Conv2dShape[] {
     [1, 9, 7, 17, 11, 3, 1],   // C 9, OC 11, OW 17: the last tile has 5 columns
     [2, 12, 11, 11, 13, 3, 0], // OW 9: the last tile has 3 columns (none past the first 4)
     [2, 8, 8, 14, 9, 1, 0],    // KH 1: the image read in place
-    [1, 5, 9, 16, 8, 2, 2],    // C 5, KH 2, pad 2 = KW-1, OW 18
-    [2, 4, 12, 12, 8, 3, 1],   // C 4: forward only
+    [1, 10, 9, 16, 8, 2, 2],   // C 10, KH 2, pad 2 = KW-1, OW 18
+    [2, 6, 12, 12, 8, 3, 1],   // C 6: forward only
   ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 3, 1, pad));
 }
 
@@ -155,14 +155,22 @@ describe('conv2d Winograd dispatch', () => {
     }
     expect(fwd).toBeGreaterThan(4);
     expect(inp).toBeGreaterThan(4);
-    // and the W3 net's second conv takes all three
-    expect(k.winograd_forward_fits(8, 5, 16, 8) && k.winograd_input_fits(8, 5, 16, 8) && k.winograd_weight_fits(8, 5, 16, 8)).toBeTruthy();
+    // and the W3 net's second conv takes all three, as do the 3x3 convs of the recipe and --preset fast
+    for (const [C, KW, OC, OW] of [[8, 5, 16, 8], [24, 3, 32, 10], [16, 3, 32, 10]]) {
+      expect(k.winograd_forward_fits(C, KW, OC, OW) && k.winograd_input_fits(C, KW, OC, OW) && k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
+    }
+    // where F(6,3)'s tiles waste a third of the row (OW 8) or C is small, direct is faster
+    expect(k.winograd_forward_fits(16, 3, 16, 8) || k.winograd_weight_fits(4, 3, 16, 12)).toBeFalsy();
   });
 
-  it('Winograd dweight split into unit ranges (inside kernel rows and 8-channel blocks) gives the bits of one call', () => {
+  // cuts inside kernel rows, at 8-channel block edges (units = 2 blocks x C*KH*KW) and one unit wide
+  it.each([
+    [5, [[0, 7, 233, 450], [0, 1, 2, 3, 226, 227, 450], [0, 224, 225, 449, 450]]],
+    [3, [[0, 7, 85, 162], [0, 1, 2, 3, 82, 83, 162], [0, 80, 81, 161, 162]]],
+  ])('Winograd dweight (KW %i) split into unit ranges gives the bits of one call', (kw, splits) => {
     const be = new WasmBackend('simd');
     const k = be.k as unknown as Record<string, (...a: number[]) => number>;
-    const s = conv2dShape(3, 9, 11, 14, 11, 5, 5, 1, 1);
+    const s = kw === 5 ? conv2dShape(3, 9, 11, 14, 11, 5, 5, 1, 1) : conv2dShape(3, 9, 12, 12, 11, 3, 3, 1, 1);
     const { B, C, H, W, OC, KH, KW, OH, OW } = s;
     expect(k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
     const x = putF32(be, randomF32(B * C * H * W, 71)), dout = putF32(be, randomF32(B * OC * OH * OW, 72));
@@ -180,7 +188,8 @@ describe('conv2d Winograd dispatch', () => {
     };
     const [dw1, db1] = run([0, units]);
     // (the whole call against the float64 oracle: the Winograd shapes above)
-    for (const cuts of [[0, 7, 233, units], [0, 1, 2, 3, 226, 227, units], [0, 224, 225, 449, units]]) {
+    expect(splits.map((c) => c[c.length - 1])).toEqual([units, units, units]);
+    for (const cuts of splits) {
       const [dw, db] = run(cuts);
       expectSameBits(dw, dw1);
       expectSameBits(db, db1);
