@@ -5,12 +5,13 @@
 // im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5- and
 // 3-wide kernels (assembly/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
 // width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy.
-import { describe, it, expect } from 'vitest';
+import { afterAll, describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
 import { randomF32 } from './helpers.js';
 import { check, expectSameBits, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 import { WasmBackend } from '../src/engine/wasm.js';
+import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
 
 /** Float64 oracle: pad the input explicitly, then correlate; gradients by the chain rule. */
 function oracle(x: Float32Array, w: Float32Array, bias: Float32Array, dout: Float32Array, s: Conv2dShape) {
@@ -195,6 +196,33 @@ describe('conv2d Winograd dispatch', () => {
       expectSameBits(db, db1);
     }
   });
+});
+
+describe('conv2d Winograd F(6,3) on threads', () => {
+  const pools = [2, 3].map((n) => new ThreadedWasmBackend('simd', n));
+  afterAll(() => { for (const p of pools) p.dispose(); });
+  // B 19 over 2 or 3 threads: uneven image chunks; OC 20: 3 x 144 (8-channel block, weight) units,
+  // cut inside block 1 (2 threads) or on block edges (3); dweight and dbias accumulate over two calls
+  for (const pad of [0, 1]) {
+    it(`forward, dinp, dweight and dbias are bit-identical for 1, 2 and 3 threads (3x3, pad ${pad})`, () => {
+      const s = conv2dShape(19, 16, 12, 12, 20, 3, 3, 1, pad);
+      const { B, C, H, W, OC, KH, KW, OH, OW } = s;
+      const k = new WasmBackend('simd').k as unknown as Record<string, (...a: number[]) => number>;
+      expect(k.winograd_forward_fits(C, KW, OC, OW) && k.winograd_input_fits(C, KW, OC, OW) && k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
+      const run = (be: Backend) => {
+        const x = putF32(be, randomF32(B * C * H * W, 81)), w = putF32(be, randomF32(OC * C * KH * KW, 82));
+        const bias = putF32(be, randomF32(OC, 83)), out = be.f32(B * OC * OH * OW);
+        const dw = putF32(be, randomF32(w.length, 84)), db = putF32(be, randomF32(OC, 85)), dx = be.f32(x.length).fill(NaN);
+        be.conv2dForward(out, x, w, bias, s);
+        for (let rep = 0; rep < 2; rep++) be.conv2dBackward(dx, dw, db, putF32(be, randomF32(out.length, 86 + rep)), x, w, s);
+        const dwOnly = putF32(be, randomF32(w.length, 84));
+        be.conv2dBackward(null, dwOnly, null, putF32(be, randomF32(out.length, 86)), x, w, s);
+        return [out, dx, dw, db, dwOnly].map((a) => a.slice());
+      };
+      const want = run(new WasmBackend('simd'));
+      for (const p of pools) run(p).forEach((got, i) => expectSameBits(got, want[i]));
+    });
+  }
 });
 
 describe('conv2d shape', () => {
