@@ -393,34 +393,26 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
   const d0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), d1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
   const d2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), d3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
   v128.store(dst, d0);
-  let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
-  if (S == 4) {
-    v128.store(dst + plane, f32x4.add(e, od));
-    v128.store(dst + 2 * plane, f32x4.sub(e, od));
-    e = f32x4.add(d0, f32x4.mul(splat(4), d2)); od = f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3));
-    v128.store(dst + 3 * plane, f32x4.add(e, od));
-    v128.store(dst + 4 * plane, f32x4.sub(e, od));
-    e = f32x4.add(d0, f32x4.mul(splat(0.25), d2));
-    od = f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3));
-    v128.store(dst + 5 * plane, f32x4.add(e, od));
-    v128.store(dst + 6 * plane, f32x4.sub(e, od));
-    v128.store(dst + 7 * plane, d3);
-    return;
+  // S = 6 adds the powers 4 and 5 of each point (d4, d5) to the sums of S = 4
+  let d4 = f32x4.splat(0), d5 = d4;
+  if (S == 6) {
+    const ef = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5), gh = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5);
+    d4 = v128.shuffle<f32>(ef, gh, 0, 1, 4, 5); d5 = v128.shuffle<f32>(ef, gh, 2, 3, 6, 7);
   }
-  const ef = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5), gh = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5);
-  const d4 = v128.shuffle<f32>(ef, gh, 0, 1, 4, 5), d5 = v128.shuffle<f32>(ef, gh, 2, 3, 6, 7);
-  e = f32x4.add(e, d4); od = f32x4.add(od, d5);
+  let e = f32x4.add(d0, d2), od = f32x4.add(d1, d3);
+  if (S == 6) { e = f32x4.add(e, d4); od = f32x4.add(od, d5); }
   v128.store(dst + plane, f32x4.add(e, od));
   v128.store(dst + 2 * plane, f32x4.sub(e, od));
-  e = f32x4.add(f32x4.add(d0, f32x4.mul(splat(4), d2)), f32x4.mul(splat(16), d4));
-  od = f32x4.add(f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3)), f32x4.mul(splat(32), d5));
+  e = f32x4.add(d0, f32x4.mul(splat(4), d2)); od = f32x4.add(f32x4.mul(splat(2), d1), f32x4.mul(splat(8), d3));
+  if (S == 6) { e = f32x4.add(e, f32x4.mul(splat(16), d4)); od = f32x4.add(od, f32x4.mul(splat(32), d5)); }
   v128.store(dst + 3 * plane, f32x4.add(e, od));
   v128.store(dst + 4 * plane, f32x4.sub(e, od));
-  e = f32x4.add(f32x4.add(d0, f32x4.mul(splat(0.25), d2)), f32x4.mul(splat(0.0625), d4));
-  od = f32x4.add(f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3)), f32x4.mul(splat(0.03125), d5));
+  e = f32x4.add(d0, f32x4.mul(splat(0.25), d2));
+  od = f32x4.add(f32x4.mul(splat(0.5), d1), f32x4.mul(splat(0.125), d3));
+  if (S == 6) { e = f32x4.add(e, f32x4.mul(splat(0.0625), d4)); od = f32x4.add(od, f32x4.mul(splat(0.03125), d5)); }
   v128.store(dst + 5 * plane, f32x4.add(e, od));
   v128.store(dst + 6 * plane, f32x4.sub(e, od));
-  v128.store(dst + 7 * plane, d5);
+  v128.store(dst + 7 * plane, S == 6 ? d5 : d3);
 }
 
 /** Columns 4..5 of a 6-wide tile row at p (n: the columns left in the row from p - 16). */
