@@ -14,10 +14,10 @@ const B = 256;
 
 /** [label, C, H, W, OC, kernel, pad] */
 const LAYERS: [string, number, number, number, number, number, number][] = [
-  ['recipe conv1', 1, 28, 28, 24, 5, 0],
-  ['recipe conv2', 24, 12, 12, 32, 3, 0],
-  ['fast conv1', 1, 28, 28, 16, 5, 0],
-  ['fast conv2', 16, 12, 12, 32, 3, 0],
+  ['recipe', 1, 28, 28, 24, 5, 0],
+  ['recipe', 24, 12, 12, 32, 3, 0],
+  ['fast', 1, 28, 28, 16, 5, 0],
+  ['fast', 16, 12, 12, 32, 3, 0],
 ];
 
 /** ts-fast only replaces gemm: these kernels would time the reference twice. */
@@ -28,10 +28,10 @@ type Pass = 'forward' | 'backward' | 'dweight';
 function convCase(label: string, s: Conv2dShape, pass: Pass): Case {
   const { C, H, W, OC, KH, KW, OH, OW } = s;
   const K = C * KH * KW;
-  const what = { forward: 'forward', backward: 'dinp+dW+db', dweight: 'dW+db only' }[pass];
+  const what = { forward: 'fwd', backward: 'dinp+dW+db', dweight: 'dW+db' }[pass];
   return {
     group: 'conv',
-    name: `conv ${label} ${C}->${OC} ${KH}x${KW} ${H}x${W} B${B} ${what}`,
+    name: `conv ${C}->${OC} ${KH}x${KW} ${H}x${W} ${what} (${label})`,
     flops: 2 * B * OC * OH * OW * K,
     // f32 sums of K (forward), OC*KH*KW (dinp) or B*OH*OW (dweight) terms of size ~1
     atol: 2e-6 * (pass === 'forward' ? K : pass === 'backward' ? OC * KH * KW : B * OH * OW), rtol: 1e-5,
