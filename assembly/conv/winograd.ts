@@ -532,7 +532,7 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
 
 /** Whether dweight takes the Winograd path for this stride-1 geometry. */
 export function winograd_weight_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
-  return tilesPay(KW, OW, 11, 20) && OC >= 8 && C >= (KW == 3 ? 8 : 4);
+  return tilesPay(KW, OW, 4, 7) && OC >= 8 && C >= (KW == 3 ? 8 : 4);
 }
 
 /**
