@@ -3,7 +3,7 @@
 // odd sizes: kernel 1, 3, 5; stride 1, 2; padding 0, 1, 2; odd H and W; C and OC of 1 and 3; plus
 // shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
 // im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5- and
-// 3-wide kernels (assembly/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
+// 3-wide kernels (assembly/conv/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
 // width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy.
 import { afterAll, describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
