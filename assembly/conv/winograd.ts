@@ -46,7 +46,9 @@
 // The gemms hold 8/20 of the direct multiplies. Each is the stride-1 "implicit im2col" trick again
 // (conv2d.ts): 4 consecutive rows y of one tile t are 4 consecutive floats of X, read with
 // load32_splat at fixed offsets from a table offs[k]; the weights are vectors over 8 output
-// channels: 4 rows x 8 channels = 8 accumulators, like the other micro-kernels.
+// channels: 4 rows x 8 channels = 8 accumulators, like the other micro-kernels. Where blocks of
+// 5 rows waste fewer rows past OH (OH = 10, the 3x3 layers of the presets: 10 rows instead of 12,
+// and 12 rows of X to transform instead of 16), the block is 5 rows: 10 accumulators.
 //
 // Input gradient. dinp is the transpose of the forward map. Along x the transposed algorithm
 // d(d) = B [(G g) . (A dy)] scatters each 4-wide tile of dout into 8 input columns (no padding
@@ -91,11 +93,11 @@ import { copyPadded } from './pad';
 //                        (weight gradient: the accumulators)
 //   bias   NR            bias padded with zeros (forward)
 //   x      8 x Cin x TW x Rr   transformed input rows (TW tiles of 4 columns, Rr rows)
-//   m      8 x TW x NY4 x NR   gemm results (weight gradient: dout's transform)
+//   m      8 x TW x NY x NR    gemm results (weight gradient: dout's transform)
 //   buf    padded image (forward) or padded input gradient (backward) when not in place
 
 /** Bytes from the start of scratch to the end of region `part` (0 offs .. 5 buf) of the layout above. */
-function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY4: i32, bufFloats: i32): usize {
+function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY: i32, bufFloats: i32): usize {
   const Kp = Cin * KH, NR = up8(NO);
   let e: usize = ((<usize>Kp << 2) + 63) & ~63;
   if (part == 0) return e;
@@ -105,15 +107,28 @@ function regionEnd(part: i32, Cin: i32, NO: i32, KH: i32, TW: i32, Rr: i32, NY4:
   if (part == 2) return e;
   e += <usize>(8 * Cin * TW * Rr) << 2;
   if (part == 3) return e;
-  e += <usize>(8 * TW * NY4 * NR) << 2;
+  e += <usize>(8 * TW * NY * NR) << 2;
   if (part == 4) return e;
   return e + (<usize>bufFloats << 2) + 64;
 }
 
-/** Rows of X in the forward pass: the 4-row blocks of OH gemm rows read KH-1 rows more. */
+/** Rows of a gemm block: 5 where blocks of 5 waste fewer rows past OH than blocks of 4 (OH 10: none vs 2). */
+// @ts-ignore: decorator
+@inline function rowBlock(OH: i32): i32 {
+  return (OH + 4) / 5 * 5 < up4(OH) ? 5 : 4;
+}
+
+/** Gemm rows per tile: OH rounded up to whole blocks (at most up4(OH)). */
+// @ts-ignore: decorator
+@inline function gemmRows(OH: i32): i32 {
+  const rb = rowBlock(OH);
+  return (OH + rb - 1) / rb * rb;
+}
+
+/** Rows of X in the forward pass: the gemm rows read KH-1 rows more; transformed 4 at a time. */
 // @ts-ignore: decorator
 @inline function forwardRows(KH: i32, OH: i32): i32 {
-  return up4(up4(OH) + KH - 1);
+  return up4(gemmRows(OH) + KH - 1);
 }
 
 /** Tiles of S = 9 - KW outputs covering a row of OW outputs. */
@@ -190,47 +205,63 @@ function fillOffsets(offs: usize, Cin: i32, KH: i32, TW: i32, Rr: i32): void {
 // ---- the 8 gemms ----
 
 /**
- * m[xi](TW, NY4, NR) = sum over k = (i, c) of u[xi](k, NR) x[xi](c, t, y0 + y + i), for gemm rows
- * y in 4-row blocks. X rows outside [d0, d1) are zero: a block skips the kernel rows that read only those.
+ * m[xi](TW, NY, NR) = sum over k = (i, c) of u[xi](k, NR) x[xi](c, t, y0 + y + i), for gemm rows
+ * y in blocks of RB = 4 or 5 rows (NY a multiple of RB). X rows outside [d0, d1) are zero: a
+ * block skips the kernel rows that read only those.
  */
 function pointGemms(m: usize, u: usize, x: usize, offs: usize, Cin: i32, KH: i32, NR: i32, TW: i32,
-  Rr: i32, NY4: i32, y0: i32, d0: i32, d1: i32): void {
+  Rr: i32, NY: i32, RB: i32, y0: i32, d0: i32, d1: i32): void {
   const NR4 = <usize>NR << 2;
-  const xPlane = <usize>(Cin * TW * Rr) << 2, uPlane = <usize>(Cin * KH) * NR4, mPlane = <usize>(TW * NY4) * NR4;
+  const xPlane = <usize>(Cin * TW * Rr) << 2, uPlane = <usize>(Cin * KH) * NR4, mPlane = <usize>(TW * NY) * NR4;
   for (let xi = 0; xi < 8; xi++) {
     const ux = u + <usize>xi * uPlane, xx = x + <usize>xi * xPlane, mx = m + <usize>xi * mPlane;
     for (let t = 0; t < TW; t++) {
-      for (let y = 0; y < NY4; y += 4) {
+      for (let y = 0; y < NY; y += RB) {
         const base = xx + (<usize>(t * Rr + y0 + y) << 2);
-        const i0 = max(0, d0 - (y0 + y + 3)), i1 = min(KH, d1 - (y0 + y));
+        const i0 = max(0, d0 - (y0 + y + RB - 1)), i1 = min(KH, d1 - (y0 + y));
         const k0 = i0 * Cin, k1 = max(i1 * Cin, k0);
-        const dst = mx + <usize>(t * NY4 + y) * NR4;
+        const dst = mx + <usize>(t * NY + y) * NR4;
         for (let n = 0; n < NR; n += 8) {
-          let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
-          let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-          let pa = ux + <usize>k0 * NR4 + (<usize>n << 2);
-          for (let k = k0; k < k1; k++) {
-            const pb = base + <usize>load<i32>(offs + (<usize>k << 2));
-            const w0 = v128.load(pa), w1 = v128.load(pa, 16);
-            let s = v128.load32_splat(pb);
-            c00 = madd(s, w0, c00); c01 = madd(s, w1, c01);
-            s = v128.load32_splat(pb, 4);
-            c10 = madd(s, w0, c10); c11 = madd(s, w1, c11);
-            s = v128.load32_splat(pb, 8);
-            c20 = madd(s, w0, c20); c21 = madd(s, w1, c21);
-            s = v128.load32_splat(pb, 12);
-            c30 = madd(s, w0, c30); c31 = madd(s, w1, c31);
-            pa += NR4;
-          }
-          const d = dst + (<usize>n << 2);
-          v128.store(d, c00); v128.store(d, c01, 16);
-          v128.store(d + NR4, c10); v128.store(d + NR4, c11, 16);
-          v128.store(d + 2 * NR4, c20); v128.store(d + 2 * NR4, c21, 16);
-          v128.store(d + 3 * NR4, c30); v128.store(d + 3 * NR4, c31, 16);
+          const pa = ux + <usize>k0 * NR4 + (<usize>n << 2), d = dst + (<usize>n << 2);
+          if (RB == 5) gemmTile(d, pa, base, offs, k0, k1, NR4, true);
+          else gemmTile(d, pa, base, offs, k0, k1, NR4, false);
         }
       }
     }
   }
+}
+
+/**
+ * One micro-tile: rows y..y+3 (and y+4 when five) x 8 planes at d (row stride NR4) = the sum over
+ * k in [k0, k1) of the weights at pa (8 floats, stride NR4) times X at base + offs[k] (one float
+ * per row, consecutive). Inlined with a constant `five`, so each size compiles to its own loop.
+ */
+// @ts-ignore: decorator
+@inline function gemmTile(d: usize, pa: usize, base: usize, offs: usize, k0: i32, k1: i32, NR4: usize, five: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+  for (let k = k0; k < k1; k++) {
+    const pb = base + <usize>load<i32>(offs + (<usize>k << 2));
+    const w0 = v128.load(pa), w1 = v128.load(pa, 16);
+    let s = v128.load32_splat(pb);
+    c00 = madd(s, w0, c00); c01 = madd(s, w1, c01);
+    s = v128.load32_splat(pb, 4);
+    c10 = madd(s, w0, c10); c11 = madd(s, w1, c11);
+    s = v128.load32_splat(pb, 8);
+    c20 = madd(s, w0, c20); c21 = madd(s, w1, c21);
+    s = v128.load32_splat(pb, 12);
+    c30 = madd(s, w0, c30); c31 = madd(s, w1, c31);
+    if (five) {
+      s = v128.load32_splat(pb, 16);
+      c40 = madd(s, w0, c40); c41 = madd(s, w1, c41);
+    }
+    pa += NR4;
+  }
+  v128.store(d, c00); v128.store(d, c01, 16);
+  v128.store(d + NR4, c10); v128.store(d + NR4, c11, 16);
+  v128.store(d + 2 * NR4, c20); v128.store(d + 2 * NR4, c21, 16);
+  v128.store(d + 3 * NR4, c30); v128.store(d + 3 * NR4, c31, 16);
+  if (five) { v128.store(d + 4 * NR4, c40); v128.store(d + 4 * NR4, c41, 16); }
 }
 
 // ---- forward ----
@@ -319,12 +350,12 @@ export function winograd_forward_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
 /** Forward, stride 1, KW = 5 or 3: out(B,OC,OH,OW) = conv(inp, weight) [+ bias]; scratch: winograd_scratch_bytes. */
 export function winograd_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = forwardRows(KH, OH), NY4 = up4(OH), NR = up8(OC);
-  const offs = scratch, u = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY4, 0);
-  const bv = scratch + regionEnd(1, C, OC, KH, TW, Rr, NY4, 0);
-  const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY4, 0);
-  const m = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY4, 0);
-  const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY4, 0);
+  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = forwardRows(KH, OH), NY = gemmRows(OH), NR = up8(OC);
+  const offs = scratch, u = scratch + regionEnd(0, C, OC, KH, TW, Rr, NY, 0);
+  const bv = scratch + regionEnd(1, C, OC, KH, TW, Rr, NY, 0);
+  const x = scratch + regionEnd(2, C, OC, KH, TW, Rr, NY, 0);
+  const m = scratch + regionEnd(3, C, OC, KH, TW, Rr, NY, 0);
+  const buf = scratch + regionEnd(4, C, OC, KH, TW, Rr, NY, 0);
   transformWeights(u, weight, C, OC, KH, KW, false);
   fillOffsets(offs, C, KH, TW, Rr);
   memory.fill(bv, 0, <usize>NR << 2);
@@ -332,7 +363,7 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
   // without padding, with whole tiles and X's rows = the image's, the image is read in place
   const inPlace = pad == 0 && W == Wt && H == Rr;
   if (!inPlace) memory.fill(buf, 0, <usize>(C * Rr * Wt) << 2); // the padding stays 0 for every image
-  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY4) * NR4, P4 = <usize>(OH * OW) << 2;
+  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY) * NR4, P4 = <usize>(OH * OW) << 2;
   const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c8 = f32x4.splat(8);
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c1_8 = f32x4.splat(0.125);
   const c16 = f32x4.splat(16), c32 = f32x4.splat(32), c1_16 = f32x4.splat(0.0625), c1_32 = f32x4.splat(0.03125);
@@ -340,14 +371,14 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
     const img = inp + (<usize>(b * C * H * W) << 2);
     if (!inPlace) copyPadded(buf, img, C, H, W, pad, Rr, Wt);
     forwardTransform(x, inPlace ? img : buf, C, TW, Rr, Wt, S);
-    pointGemms(m, u, x, offs, C, KH, NR, TW, Rr, NY4, 0, pad, pad + H);
+    pointGemms(m, u, x, offs, C, KH, NR, TW, Rr, NY, rowBlock(OH), 0, pad, pad + H);
     // out[o, y, St..St+S-1] = A^T m[.](t, y; o) + bias: vectors over 4 channels, then transposed
     // (rows of A^T: even powers take the +-pairs' sums, odd ones their differences)
     const ob = out + <usize>(b * OC) * P4;
     for (let t = 0; t < TW; t++) {
       const nx = min(4, OW - S * t), nx2 = OW - S * t - 4;
       for (let y = 0; y < OH; y++) {
-        const src = m + <usize>(t * NY4 + y) * NR4;
+        const src = m + <usize>(t * NY + y) * NR4;
         for (let n = 0; n < OC; n += 4) {
           const p = src + (<usize>n << 2);
           const m0 = v128.load(p), m7 = v128.load(p + 7 * mPlane);
@@ -451,24 +482,24 @@ export function winograd_input_fits(C: i32, KW: i32, OC: i32, OW: i32): bool {
 /** Input gradient, stride 1, KW = 5 or 3: dinp(B,C,H,W) (overwritten) for dout(B,OC,OH,OW); scratch: winograd_scratch_bytes. */
 export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32,
   OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = up4(OH), C4 = up4(C), NR = up8(KH * C4);
-  const offs = scratch, u = scratch + regionEnd(0, OC, NR, 1, TW, Rr, Rr, 0);
-  const x = scratch + regionEnd(2, OC, NR, 1, TW, Rr, Rr, 0);
-  const m = scratch + regionEnd(3, OC, NR, 1, TW, Rr, Rr, 0);
-  const buf = scratch + regionEnd(4, OC, NR, 1, TW, Rr, Rr, 0);
+  const S = 9 - KW, TW = tiles(KW, OW), Wt = S * TW + KW - 1, Rr = up4(OH), NY = gemmRows(OH), C4 = up4(C), NR = up8(KH * C4);
+  const offs = scratch, u = scratch + regionEnd(0, OC, NR, 1, TW, Rr, NY, 0);
+  const x = scratch + regionEnd(2, OC, NR, 1, TW, Rr, NY, 0);
+  const m = scratch + regionEnd(3, OC, NR, 1, TW, Rr, NY, 0);
+  const buf = scratch + regionEnd(4, OC, NR, 1, TW, Rr, NY, 0);
   transformWeights(u, weight, C, OC, KH, KW, true);
   fillOffsets(offs, OC, 1, TW, Rr);
   // without padding, with whole tiles and whole 4-channel groups, tiles go straight into dinp
   const direct = pad == 0 && W == Wt && (C & 3) == 0;
   const ldd = direct ? W : Wt; // row stride of the gradient image written below
-  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * Rr) * NR4, plane4 = <usize>(H * ldd) << 2;
+  const NR4 = <usize>NR << 2, mPlane = <usize>(TW * NY) * NR4, plane4 = <usize>(H * ldd) << 2;
   const c2 = f32x4.splat(2), c4 = f32x4.splat(4), c5 = f32x4.splat(5);
   const c1_2 = f32x4.splat(0.5), c1_4 = f32x4.splat(0.25), c5_4 = f32x4.splat(5.0 / 4);
   const c5_2 = f32x4.splat(5.0 / 2), c17_4 = f32x4.splat(17.0 / 4), c21_4 = f32x4.splat(21.0 / 4);
   for (let b = 0; b < B; b++) {
     inputTransform(x, dout + (<usize>(b * OC * OH * OW) << 2), OC, OH, OW, TW, Rr, S);
     // m[xi](t, y; i, c) = sum over o of u[xi](o; i, c) x[xi](o, t, y): one gemm row per dout row
-    pointGemms(m, u, x, offs, OC, 1, NR, TW, Rr, Rr, 0, 0, OH);
+    pointGemms(m, u, x, offs, OC, 1, NR, TW, Rr, NY, rowBlock(OH), 0, 0, OH);
     // s[xi](t, r; c) = sum over i of m[xi](t, r-i; i, c) (padded row r = pad + y: dout rows r-i in [0, OH))
     // dimg[c, y, St..St+7] += B m[.](t, y; c): vectors over 4 channels; the 8 - S columns a tile
     // shares with the next are carried in registers, so every column is stored once, transposed
@@ -481,7 +512,7 @@ export function winograd_input(dinp: usize, dout: usize, weight: usize, B: i32, 
         for (let t = 0; t < TW; t++) {
           let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
           for (let i = i0; i < i1; i++) {
-            const p = m + <usize>(t * Rr + r - i) * NR4 + (<usize>(i * C4 + n) << 2);
+            const p = m + <usize>(t * NY + r - i) * NR4 + (<usize>(i * C4 + n) << 2);
             s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p + mPlane));
             s2 = f32x4.add(s2, v128.load(p + 2 * mPlane)); s3 = f32x4.add(s3, v128.load(p + 3 * mPlane));
             s4 = f32x4.add(s4, v128.load(p + 4 * mPlane)); s5 = f32x4.add(s5, v128.load(p + 5 * mPlane));
