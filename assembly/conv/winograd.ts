@@ -32,7 +32,9 @@
 // tile's outputs (4 or 6) and KW - 1 = 8 - S its overlap with the next tile; the text says 4-wide
 // tiles (KW = 5), the code covers both. (F(6,3) over F(4,3): fewer multiplies per output, 8/6 vs
 // 6/4, and with OW = 10, the 3x3 layers of the presets, 2 tiles of 6 waste 2 columns where 3
-// tiles of 4 waste 2 as well. The powers up to 32 in A^T cost some accuracy: see Rounding.)
+// tiles of 4 waste 2 as well. The powers up to 32 in A^T cost some accuracy: see Rounding.
+// 2-D F(2x2,3x3) would need 0.44 of the direct multiplies against F(6,3)'s 0.53 on 10-wide rows,
+// for a second, vertical transform of every tile and code of its own: not tried.)
 //
 // A 2-D convolution is a sum of such row correlations: out[o,y,x..x+3] = sum over (c,i) of
 // row-corr(weight[o,c,i,:], img[c, y+i, x..x+7]). Transforms are linear, so the sum moves inside:
