@@ -10,6 +10,7 @@ import type { Case, Instance } from './types.js';
 import { randF32 } from './rand.js';
 import { stepCases, type ModelLib } from './step.js';
 import { sparseCases } from './sparse.js';
+import { convCases } from './conv.js';
 
 /** n seeded integers in [0, k) in be's memory. */
 function randI32(be: Backend, n: number, seed: number, k: number): Int32Array {
@@ -208,5 +209,6 @@ export function allCases(quick: boolean, modelLib: ModelLib | string): Case[] {
   cases.push(...dropoutCases());
   cases.push(...stepCases(quick, modelLib));
   cases.push(...sparseCases(quick, modelLib));
+  cases.push(...convCases(quick));
   return cases;
 }

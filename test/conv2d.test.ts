@@ -2,15 +2,16 @@
 // wasm-relaxed where it validates) against a float64 oracle written here from the definition, at
 // odd sizes: kernel 1, 3, 5; stride 1, 2; padding 0, 1, 2; odd H and W; C and OC of 1 and 3; plus
 // shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
-// im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5-wide
-// kernels (assembly/winograd.ts) at odd sizes: tiles of 4 that do not divide the output width,
-// C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to 4, in place or through a copy.
-import { describe, it, expect } from 'vitest';
+// im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5- and
+// 3-wide kernels (assembly/conv/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
+// width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy.
+import { afterAll, describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
 import { randomF32 } from './helpers.js';
 import { check, expectSameBits, putF32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 import { WasmBackend } from '../src/engine/wasm.js';
+import { ThreadedWasmBackend } from '../src/engine/threads/backend.js';
 
 /** Float64 oracle: pad the input explicitly, then correlate; gradients by the chain rule. */
 function oracle(x: Float32Array, w: Float32Array, bias: Float32Array, dout: Float32Array, s: Conv2dShape) {
@@ -68,8 +69,12 @@ function cases(): Case[] {
   return out;
 }
 
-/** Stride-1 shapes with 5-wide kernels that take the Winograd forward and/or input-gradient path. */
+/** Stride-1 shapes with 5- and 3-wide kernels that take the Winograd forward and/or input-gradient path. */
 function winogradShapes(): Conv2dShape[] {
+  return [...winograd5Shapes(), ...winograd3Shapes()];
+}
+
+function winograd5Shapes(): Conv2dShape[] {
   return ([
     [3, 8, 12, 12, 16, 5, 0],  // W3's second conv: image read in place, dinp written in place
     [2, 8, 13, 12, 16, 5, 0],  // OH 9: forward through the padded copy
@@ -80,6 +85,20 @@ function winogradShapes(): Conv2dShape[] {
     [2, 5, 8, 13, 13, 2, 3],   // C 5, KH 2, pad 3, OW 15
     [1, 4, 12, 12, 8, 5, 0],   // C 4: forward only
   ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 5, 1, pad));
+}
+
+/** F(6,3): tiles of 6 outputs, 2 columns shared with the next tile. */
+function winograd3Shapes(): Conv2dShape[] {
+  return ([
+    [2, 24, 12, 12, 32, 3, 0], // the recipe's conv 24->32 (OW 10: a tile of 6 and one of 4)
+    [2, 16, 12, 12, 20, 3, 1], // pad 1 ('same'), OC 20: a partial 8-channel block
+    [2, 8, 10, 14, 8, 3, 0],   // OW 12 = 2 whole tiles: dinp written in place
+    [1, 9, 7, 17, 11, 3, 1],   // C 9, OC 11, OW 17: the last tile has 5 columns
+    [2, 12, 11, 11, 13, 3, 0], // OW 9: the last tile has 3 columns (none past the first 4)
+    [2, 8, 8, 14, 9, 1, 0],    // KH 1: the image read in place
+    [1, 10, 9, 16, 8, 2, 2],   // C 10, KH 2, pad 2 = KW-1, OW 18
+    [2, 6, 12, 12, 8, 3, 1],   // C 6: forward only
+  ] as const).map(([B, C, H, W, OC, KH, pad]) => conv2dShape(B, C, H, W, OC, KH, 3, 1, pad));
 }
 
 reportMaxDiffs('conv2d: backends vs float64 oracle');
@@ -137,14 +156,22 @@ describe('conv2d Winograd dispatch', () => {
     }
     expect(fwd).toBeGreaterThan(4);
     expect(inp).toBeGreaterThan(4);
-    // and the W3 net's second conv takes all three
-    expect(k.winograd_forward_fits(8, 5, 16, 8) && k.winograd_input_fits(8, 5, 16, 8) && k.winograd_weight_fits(8, 5, 16, 8)).toBeTruthy();
+    // and the W3 net's second conv takes all three, as do the 3x3 convs of the recipe and --preset fast
+    for (const [C, KW, OC, OW] of [[8, 5, 16, 8], [24, 3, 32, 10], [16, 3, 32, 10]]) {
+      expect(k.winograd_forward_fits(C, KW, OC, OW) && k.winograd_input_fits(C, KW, OC, OW) && k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
+    }
+    // where F(6,3)'s tiles waste a third of the row (OW 8) or C is small, direct is faster
+    expect(k.winograd_forward_fits(16, 3, 16, 8) || k.winograd_weight_fits(4, 3, 16, 12)).toBeFalsy();
   });
 
-  it('Winograd dweight split into unit ranges (inside kernel rows and 8-channel blocks) gives the bits of one call', () => {
+  // cuts inside kernel rows, at 8-channel block edges (units = 2 blocks x C*KH*KW) and one unit wide
+  it.each([
+    [5, [[0, 7, 233, 450], [0, 1, 2, 3, 226, 227, 450], [0, 224, 225, 449, 450]]],
+    [3, [[0, 7, 85, 162], [0, 1, 2, 3, 82, 83, 162], [0, 80, 81, 161, 162]]],
+  ])('Winograd dweight (KW %i) split into unit ranges gives the bits of one call', (kw, splits) => {
     const be = new WasmBackend('simd');
     const k = be.k as unknown as Record<string, (...a: number[]) => number>;
-    const s = conv2dShape(3, 9, 11, 14, 11, 5, 5, 1, 1);
+    const s = kw === 5 ? conv2dShape(3, 9, 11, 14, 11, 5, 5, 1, 1) : conv2dShape(3, 9, 12, 12, 11, 3, 3, 1, 1);
     const { B, C, H, W, OC, KH, KW, OH, OW } = s;
     expect(k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
     const x = putF32(be, randomF32(B * C * H * W, 71)), dout = putF32(be, randomF32(B * OC * OH * OW, 72));
@@ -162,12 +189,40 @@ describe('conv2d Winograd dispatch', () => {
     };
     const [dw1, db1] = run([0, units]);
     // (the whole call against the float64 oracle: the Winograd shapes above)
-    for (const cuts of [[0, 7, 233, units], [0, 1, 2, 3, 226, 227, units], [0, 224, 225, 449, units]]) {
+    expect(splits.map((c) => c[c.length - 1])).toEqual([units, units, units]);
+    for (const cuts of splits) {
       const [dw, db] = run(cuts);
       expectSameBits(dw, dw1);
       expectSameBits(db, db1);
     }
   });
+});
+
+describe('conv2d Winograd F(6,3) on threads', () => {
+  const pools = [2, 3].map((n) => new ThreadedWasmBackend('simd', n));
+  afterAll(() => { for (const p of pools) p.dispose(); });
+  // B 19 over 2 or 3 threads: uneven image chunks; OC 20: 3 x 144 (8-channel block, weight) units,
+  // cut inside block 1 (2 threads) or on block edges (3); dweight and dbias accumulate over two calls
+  for (const pad of [0, 1]) {
+    it(`forward, dinp, dweight and dbias are bit-identical for 1, 2 and 3 threads (3x3, pad ${pad})`, () => {
+      const s = conv2dShape(19, 16, 12, 12, 20, 3, 3, 1, pad);
+      const { B, C, H, W, OC, KH, KW, OH, OW } = s;
+      const k = new WasmBackend('simd').k as unknown as Record<string, (...a: number[]) => number>;
+      expect(k.winograd_forward_fits(C, KW, OC, OW) && k.winograd_input_fits(C, KW, OC, OW) && k.winograd_weight_fits(C, KW, OC, OW)).toBeTruthy();
+      const run = (be: Backend) => {
+        const x = putF32(be, randomF32(B * C * H * W, 81)), w = putF32(be, randomF32(OC * C * KH * KW, 82));
+        const bias = putF32(be, randomF32(OC, 83)), out = be.f32(B * OC * OH * OW);
+        const dw = putF32(be, randomF32(w.length, 84)), db = putF32(be, randomF32(OC, 85)), dx = be.f32(x.length).fill(NaN);
+        be.conv2dForward(out, x, w, bias, s);
+        for (let rep = 0; rep < 2; rep++) be.conv2dBackward(dx, dw, db, putF32(be, randomF32(out.length, 86 + rep)), x, w, s);
+        const dwOnly = putF32(be, randomF32(w.length, 84));
+        be.conv2dBackward(null, dwOnly, null, putF32(be, randomF32(out.length, 86)), x, w, s);
+        return [out, dx, dw, db, dwOnly].map((a) => a.slice());
+      };
+      const want = run(new WasmBackend('simd'));
+      for (const p of pools) run(p).forEach((got, i) => expectSameBits(got, want[i]));
+    });
+  }
 });
 
 describe('conv2d shape', () => {

@@ -9,8 +9,8 @@
 //                micro-kernel on it; backward re-does im2col and scatters dcol back (col2im).
 //   direct.ts    stride 1: implicit im2col, the micro-kernel reads the zero-padded image in place
 //                through a table of offsets, nothing copied per weight.
-//   winograd.ts  stride 1, 5-wide kernels: F(4,5) along the rows, 8 multiplies per 4 outputs
-//                instead of 20, for the forward pass and both gradients.
+//   winograd.ts  stride 1, 5- and 3-wide kernels: F(4,5) or F(6,3) along the rows, 8 multiplies
+//                per 4 (6) outputs instead of 20 (18), for the forward pass and both gradients.
 // Planner: stride 1 takes Winograd where winograd_*_fits says it is faster, else direct; other
 // strides im2col. im2col alone costs more than the whole direct forward, so stride 1 never takes it.
 // scalar.ts holds the naive direct twins. Scratch (col and dcol tiles, the padded copies, the
@@ -35,7 +35,7 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32,
   scratch: usize): void {
   if (stride == 1 && winograd_forward_fits(C, KW, OC, OW)) {
-    winograd_forward(out, inp, weight, bias, B, C, H, W, OC, KH, pad, OH, OW, scratch);
+    winograd_forward(out, inp, weight, bias, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
     return;
   }
   if (stride == 1) {
@@ -81,13 +81,13 @@ function strideOneWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, 
       for (let ob = 0; ob << 3 < OC; ob++) if (ob * K >= u0 && ob * K < u1) biasGrad(dbias, db, ob << 3, min(OC, (ob + 1) << 3), P);
     }
   }
-  winograd_weight(dweight, dout, inp, B, C, H, W, OC, KH, pad, OH, OW, scratch, u0, u1);
+  winograd_weight(dweight, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u1);
 }
 
 /** The stride-1 input gradient: Winograd where it is faster, else the direct scatter. */
 function strideOneInput(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, H: i32, W: i32, OC: i32,
   KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize): void {
-  if (winograd_input_fits(C, KW, OC, OW)) winograd_input(dinp, dout, weight, B, C, H, W, OC, KH, pad, OH, OW, scratch);
+  if (winograd_input_fits(C, KW, OC, OW)) winograd_input(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
   else directInput(dinp, dout, weight, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
 }
 
