@@ -33,10 +33,10 @@
 // winograd.ts), well inside the tests' tolerance.
 // Scratch: single_scratch_bytes (through conv2d_scratch_bytes); kernels allocate nothing.
 
-import { hsum01_23, madd, storeN } from '../simd';
+import { hsum01_23, madd } from '../simd';
 import { biasGrad } from './direct';
 import { copyPadded } from './pad';
-import { forwardTransform, inputTransform, transformWeights } from './winograd';
+import { forwardTransform, inputTransform, storeTransposed, transformWeights } from './winograd';
 
 // @ts-ignore: decorator
 @inline function up4(n: i32): i32 {
@@ -52,7 +52,7 @@ import { forwardTransform, inputTransform, transformWeights } from './winograd';
 // windows of an image padded to Wt = 4 TW + 4 columns and Rr rows (whole 4-row blocks plus the
 // kernel's 4 more rows). Scratch, in floats: u(8, 5, up8(OC)) transformed weights or
 // acc(8, up8(OC), 5, 4) lane sums; x(8, TW, Rr); m(8, OC, TW, 4); the padded image (Rr, Wt);
-// y(8, up8(OC), TW, up4(OH)).
+// y(8, 8, TW, up4(OH)) of one 8-channel block.
 
 // @ts-ignore: decorator
 @inline function tiles(OW: i32): i32 {
@@ -71,7 +71,7 @@ function regionAt(part: i32, OH: i32, OW: i32, OC: i32): usize {
   if (part > 1) e += <usize>(8 * TW * Rr);
   if (part > 2) e += <usize>(32 * OC * TW);
   if (part > 3) e += <usize>(Rr * (4 * TW + 4));
-  if (part > 4) e += <usize>(8 * up8(OC) * TW * up4(OH));
+  if (part > 4) e += <usize>(64 * TW * up4(OH));
   return e << 2;
 }
 
@@ -88,27 +88,6 @@ export function single_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32,
  */
 export function single_forward_fits(C: i32, KH: i32, KW: i32): bool {
   return !ASC_FEATURE_RELAXED_SIMD && C == 1 && KH == 5 && KW == 5;
-}
-
-/**
- * Rows 0..nl-1 of the 4x4 transpose of (v0 v1 v2 v3), the first nx floats of each, at p, p + ld, ..:
- * vectors over 4 rows holding columns 0..3 become each row's 4 columns.
- */
-// @ts-ignore: decorator
-@inline function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
-  const ab0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-  const cd0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-  if (nl >= 4 && nx >= 4) {
-    v128.store(p, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5));
-    v128.store(p + ld, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7));
-    v128.store(p + 2 * ld, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5));
-    v128.store(p + 3 * ld, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7));
-  } else {
-    storeN(p, v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5), nx);
-    if (nl > 1) storeN(p + ld, v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7), nx);
-    if (nl > 2) storeN(p + 2 * ld, v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5), nx);
-    if (nl > 3) storeN(p + 3 * ld, v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7), nx);
-  }
 }
 
 /**
@@ -205,40 +184,73 @@ export function single_weight_fits(C: i32, KH: i32, KW: i32): bool {
 
 /**
  * acc[xi](o..o+no-1, i, 4 lanes) += sum over tiles t and 4-row blocks y0 of
- * x[xi](t, y0+i .. y0+i+3) * y[xi](o, t, y0..y0+3), i = 0..4: no = 1 or 2 channels (the second's
- * y and acc yo and ao bytes on), the 10 lane sums in registers.
+ * x[xi](t, y0+i .. y0+i+3) * y[xi](o, t, y0..y0+3) for the kernel rows i in [r, r+nr): no = 1 or
+ * 2 channels (the second's y and acc yo and ao bytes on), nr = 1, 2, 3 or 5; the lane sums in
+ * registers. (Row subsets only change which sums run side by side, never a sum's own order.)
  */
 // @ts-ignore: decorator
-@inline function rowWeight(acc: usize, ao: usize, x: usize, y: usize, yo: usize, TW: i32, Rr4: usize, NY4: i32, no: i32): void {
-  let a0 = v128.load(acc), a1 = v128.load(acc, 16), a2 = v128.load(acc, 32), a3 = v128.load(acc, 48), a4 = v128.load(acc, 64);
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0;
+@inline function rowWeight(acc: usize, ao: usize, x: usize, y: usize, yo: usize, TW: i32, Rr4: usize, NY4: i32,
+  r: i32, no: i32, nr: i32): void {
+  const pa = acc + (<usize>r << 4), pb = pa + ao;
+  const z = f32x4.splat(0);
+  let a0 = v128.load(pa), a1 = nr > 1 ? v128.load(pa, 16) : z, a2 = nr > 2 ? v128.load(pa, 32) : z;
+  let a3 = nr > 3 ? v128.load(pa, 48) : z, a4 = nr > 3 ? v128.load(pa, 64) : z;
+  let b0 = z, b1 = z, b2 = z, b3 = z, b4 = z;
   if (no > 1) {
-    b0 = v128.load(acc + ao); b1 = v128.load(acc + ao, 16); b2 = v128.load(acc + ao, 32);
-    b3 = v128.load(acc + ao, 48); b4 = v128.load(acc + ao, 64);
+    b0 = v128.load(pb); if (nr > 1) b1 = v128.load(pb, 16); if (nr > 2) b2 = v128.load(pb, 32);
+    if (nr > 3) { b3 = v128.load(pb, 48); b4 = v128.load(pb, 64); }
   }
   let py = y;
   for (let t = 0; t < TW; t++) {
-    const px = x + <usize>t * Rr4;
+    const px = x + <usize>t * Rr4 + (<usize>r << 2);
     for (let y0 = 0; y0 < NY4; y0 += 4) {
       const q = px + (<usize>y0 << 2);
       const g = v128.load(py), h = no > 1 ? v128.load(py + yo) : g;
-      let r = v128.load(q);
-      a0 = madd(g, r, a0); if (no > 1) b0 = madd(h, r, b0);
-      r = v128.load(q, 4);
-      a1 = madd(g, r, a1); if (no > 1) b1 = madd(h, r, b1);
-      r = v128.load(q, 8);
-      a2 = madd(g, r, a2); if (no > 1) b2 = madd(h, r, b2);
-      r = v128.load(q, 12);
-      a3 = madd(g, r, a3); if (no > 1) b3 = madd(h, r, b3);
-      r = v128.load(q, 16);
-      a4 = madd(g, r, a4); if (no > 1) b4 = madd(h, r, b4);
+      let v = v128.load(q);
+      a0 = madd(g, v, a0); if (no > 1) b0 = madd(h, v, b0);
+      if (nr > 1) {
+        v = v128.load(q, 4);
+        a1 = madd(g, v, a1); if (no > 1) b1 = madd(h, v, b1);
+      }
+      if (nr > 2) {
+        v = v128.load(q, 8);
+        a2 = madd(g, v, a2); if (no > 1) b2 = madd(h, v, b2);
+      }
+      if (nr > 3) {
+        v = v128.load(q, 12);
+        a3 = madd(g, v, a3); if (no > 1) b3 = madd(h, v, b3);
+        v = v128.load(q, 16);
+        a4 = madd(g, v, a4); if (no > 1) b4 = madd(h, v, b4);
+      }
       py += 16;
     }
   }
-  v128.store(acc, a0); v128.store(acc, a1, 16); v128.store(acc, a2, 32); v128.store(acc, a3, 48); v128.store(acc, a4, 64);
+  v128.store(pa, a0); if (nr > 1) v128.store(pa, a1, 16); if (nr > 2) v128.store(pa, a2, 32);
+  if (nr > 3) { v128.store(pa, a3, 48); v128.store(pa, a4, 64); }
   if (no > 1) {
-    v128.store(acc + ao, b0); v128.store(acc + ao, b1, 16); v128.store(acc + ao, b2, 32);
-    v128.store(acc + ao, b3, 48); v128.store(acc + ao, b4, 64);
+    v128.store(pb, b0); if (nr > 1) v128.store(pb, b1, 16); if (nr > 2) v128.store(pb, b2, 32);
+    if (nr > 3) { v128.store(pb, b3, 48); v128.store(pb, b4, 64); }
+  }
+}
+
+/** rowWeight for rows [r0, r1) in runs of 5, 3, 2 or 1 (the whole kernel in one run). */
+function rowsWeight(acc: usize, x: usize, y: usize, yo: usize, TW: i32, Rr4: usize, NY4: i32, r0: i32, r1: i32, no: i32): void {
+  let r = r0;
+  while (r < r1) {
+    const n = r1 - r;
+    if (n == 5) {
+      if (no > 1) rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 2, 5); else rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 1, 5);
+      r += 5;
+    } else if (n >= 3) {
+      if (no > 1) rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 2, 3); else rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 1, 3);
+      r += 3;
+    } else if (n == 2) {
+      if (no > 1) rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 2, 2); else rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 1, 2);
+      r += 2;
+    } else {
+      if (no > 1) rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 2, 1); else rowWeight(acc, 80, x, y, yo, TW, Rr4, NY4, r, 1, 1);
+      r += 1;
+    }
   }
 }
 
@@ -256,7 +268,7 @@ export function single_weight(dweight: usize, dbias: usize, dout: usize, inp: us
   const acc = scratch, x = scratch + regionAt(1, OH, OW, OC);
   const buf = scratch + regionAt(3, OH, OW, OC), y = scratch + regionAt(4, OH, OW, OC);
   const Rr4 = <usize>Rr << 2, xPlane = <usize>(TW * Rr) << 2, accPlane = <usize>NO * 80;
-  const yo = <usize>(TW * NY4) << 2, yPlane = <usize>NO * yo;
+  const yo = <usize>(TW * NY4) << 2;
   memory.fill(acc, 0, accPlane << 3);
   const inPlace = pad == 0 && W == Wt && H == Rr;
   if (!inPlace) memory.fill(buf, 0, <usize>(Rr * Wt) << 2);
@@ -264,15 +276,18 @@ export function single_weight(dweight: usize, dbias: usize, dout: usize, inp: us
     const src = inp + (<usize>(b * H * W) << 2), db = dout + <usize>(b * OC) * P4;
     if (!inPlace) copyPadded(buf, src, 1, H, W, pad, Rr, Wt);
     forwardTransform(x, inPlace ? src : buf, 1, TW, Rr, Wt);
-    inputTransform(y, db + <usize>c0 * P4, NO, OH, OW, TW, NY4);
     for (let ob = ob0; ob <= ob1; ob++) {
-      const o0 = ob << 3, o1 = min(OC, o0 + 8);
+      const o0 = ob << 3, o1 = min(OC, o0 + 8), yPlane = <usize>(o1 - o0) * yo;
       if (dbias && ob * 25 >= u0) biasGrad(dbias, db, o0, o1, P); // with the block's unit k = 0
+      // y of the block's channels (one block at a time: it stays in L1), then its kernel rows
+      // [r0, r1) under the units in [u0, u1)
+      inputTransform(y, db + <usize>o0 * P4, o1 - o0, OH, OW, TW, NY4);
+      const r0 = max(u0 - ob * 25, 0) / 5, r1 = (min(u1 - ob * 25, 25) + 4) / 5;
       for (let xi = 0; xi < 8; xi++) {
-        const ax = acc + <usize>xi * accPlane, xx = x + <usize>xi * xPlane, yx = y + <usize>xi * yPlane;
-        let o = o0;
-        for (; o + 2 <= o1; o += 2) rowWeight(ax + <usize>(o - c0) * 80, 80, xx, yx + <usize>(o - c0) * yo, yo, TW, Rr4, NY4, 2);
-        if (o < o1) rowWeight(ax + <usize>(o - c0) * 80, 80, xx, yx + <usize>(o - c0) * yo, yo, TW, Rr4, NY4, 1);
+        const ax = acc + <usize>xi * accPlane + <usize>(o0 - c0) * 80, xx = x + <usize>xi * xPlane, yx = y + <usize>xi * yPlane;
+        let o = 0;
+        for (; o + 2 <= o1 - o0; o += 2) rowsWeight(ax + <usize>o * 80, xx, yx + <usize>o * yo, yo, TW, Rr4, NY4, r0, r1, 2);
+        if (o < o1 - o0) rowsWeight(ax + <usize>o * 80, xx, yx + <usize>o * yo, yo, TW, Rr4, NY4, r0, r1, 1);
       }
     }
   }

@@ -259,7 +259,7 @@ export function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32,
  * vectors over 4 planes holding columns 0..3 become each plane's 4 columns.
  */
 // @ts-ignore: decorator
-@inline function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
+@inline export function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
   const ab0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
   const cd0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
   if (nl >= 4 && nx >= 4) {
