@@ -11,10 +11,10 @@
 //                through a table of offsets, nothing copied per weight.
 //   winograd.ts  stride 1, 5-wide kernels: F(4,5) along the rows, 8 multiplies per 4 outputs
 //                instead of 20, for the forward pass and both gradients.
-//   single.ts    stride 1, one input channel (C = 1): kernel rows unrolled, so each loaded value
-//                feeds several multiply-adds; forward (5-wide) and weight gradient (3- or 5-wide).
-// Planner: stride 1 takes single.ts where single_*_fits, else Winograd where winograd_*_fits says it is faster, else direct; other
-// strides im2col. im2col alone costs more than the whole direct forward, so stride 1 never takes it.
+//   single.ts    stride 1, one input channel, 5x5 (a first layer): F(4,5) with the reduction of
+//                5 kernel rows unrolled, for the forward pass and the weight gradient.
+// Planner: stride 1 takes single.ts where single_*_fits, else Winograd where winograd_*_fits says
+// it is faster, else direct; other strides im2col. im2col alone costs more than the whole direct forward, so stride 1 never takes it.
 // scalar.ts holds the naive direct twins. Scratch (col and dcol tiles, the padded copies, the
 // Winograd buffers) is conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
