@@ -25,9 +25,9 @@
 // 10 multiply-adds. Each lane sum runs over (image, tile, row block) in order; at the end
 // a[xi] = (l0 + l1) + (l2 + l3) and dweight += G^T a. That order differs from direct.ts's (one
 // sequential sum per weight), so the last bits differ from it; it does not depend on the split.
-// Units are conv2d_backward_weight's (8-channel block, weight) pairs: a chunk computes the whole
-// kernel rows of the blocks it touches, the same way whatever the chunk, and adds only its own
-// units into dweight, so any thread split gives the same bits. dbias is biasGrad per image, as
+// Units are conv2d_backward_weight's (8-channel block, weight) pairs: in each block it touches, a
+// chunk computes the whole kernel rows under its units, each lane sum the same way whatever the
+// chunk, and adds only its own units into dweight, so any thread split gives the same bits. dbias is biasGrad per image, as
 // the other stride-1 paths do it. The forward splits by images, each computed the same way.
 // Rounding: the transforms scale values by up to ~10, so errors are a few times direct's (see
 // winograd.ts), well inside the tests' tolerance.
