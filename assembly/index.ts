@@ -20,6 +20,7 @@ export * from './dropout';
 export * from './conv/conv2d';
 export * from './conv/scalar';
 export { winograd_forward_fits, winograd_input_fits, winograd_weight_fits } from './conv/winograd';
+export { single_forward_fits, single_weight_fits } from './conv/single';
 export * from './pool';
 export * from './batchnorm';
 export * from './augment';

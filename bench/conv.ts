@@ -1,5 +1,6 @@
 // The convolution layers of issue 18's networks at batch 256: the recipe's (conv 1->24 5x5 on
-// 28x28, conv 24->32 3x3 on 12x12) and --preset fast's (conv 1->16 5x5, conv 16->32 3x3). Three
+// 28x28, conv 24->32 3x3 on 12x12), the first --preset fast's (conv 1->16 5x5, conv 16->32 3x3)
+// and today's ("fast 2": conv 1->8 5x5, conv 8->16 3x3). Three
 // rows per layer: the forward pass; the backward pass of a hidden layer (input gradient, weight
 // and bias gradients: what a training step runs); the weight and bias gradients alone (a first
 // layer's backward). The input gradient's time is the difference of the last two. GFLOP/s count
@@ -18,6 +19,8 @@ const LAYERS: [string, number, number, number, number, number, number][] = [
   ['recipe', 24, 12, 12, 32, 3, 0],
   ['fast', 1, 28, 28, 16, 5, 0],
   ['fast', 16, 12, 12, 32, 3, 0],
+  ['fast 2', 1, 28, 28, 8, 5, 0],
+  ['fast 2', 8, 12, 12, 16, 3, 0],
 ];
 
 /** ts-fast only replaces gemm: these kernels would time the reference twice. */

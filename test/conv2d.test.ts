@@ -4,7 +4,10 @@
 // shapes that cross the micro-kernel edges (OC 5 and 8, K not a multiple of 4, more pixels than one
 // im2col tile) and unaligned arrays; and shapes that take the Winograd path of stride-1 5- and
 // 3-wide kernels (assembly/conv/winograd.ts) at odd sizes: tiles of 4 (6) that do not divide the output
-// width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy.
+// width, C and OC not multiples of 4 or 8, KH of 1 to 5, padding 0 to KW-1, in place or through a copy;
+// and single-channel first layers (C = 1, assembly/conv/single.ts for 5x5): the preset's and the
+// recipe's 28x28 (OC 16, 24), OC 7 and 13, widths that are no multiple of the 4-wide tile, pad 0
+// and 2, batch 1 and odd batches, 3x3 beside them.
 import { afterAll, describe, it, expect } from 'vitest';
 import type { Backend, Conv2dShape } from '../src/engine/backend.js';
 import { conv2dShape } from '../src/engine/ref/conv2d.js';
@@ -66,7 +69,21 @@ function cases(): Case[] {
     out.push({ s: conv2dShape(B, C, H, W, OC, k, k, stride, pad), label: `B${B} C${C} ${H}x${W} OC${OC} k${k} s${stride} p${pad}` });
   }
   for (const s of winogradShapes()) out.push({ s, label: `winograd B${s.B} C${s.C} ${s.H}x${s.W} OC${s.OC} k${s.KH}x${s.KW} p${s.pad}` });
+  for (const s of singleShapes()) out.push({ s, label: `C1 B${s.B} ${s.H}x${s.W} OC${s.OC} k${s.KH} p${s.pad}` });
   return out;
+}
+
+/** Single-channel first layers, stride 1 (the 5x5 ones take assembly/conv/single.ts). */
+function singleShapes(): Conv2dShape[] {
+  return ([
+    [3, 28, 28, 16, 5, 0],  // the fast preset's conv1: image read in place, 6 whole tiles
+    [1, 28, 28, 24, 5, 0],  // the recipe's conv1, batch 1
+    [5, 28, 28, 16, 5, 2],  // 'same' padding: 7 tiles, through the padded copy
+    [3, 14, 17, 7, 5, 0],   // OH 10 (a partial 4-row block), OW 13 (last tile 1 column), OC 7
+    [1, 13, 11, 13, 5, 2],  // OC 13, OW 11, pad 2
+    [3, 12, 13, 24, 3, 0],  // 3x3 beside them
+    [1, 9, 10, 7, 3, 2],
+  ] as const).map(([B, H, W, OC, K, pad]) => conv2dShape(B, 1, H, W, OC, K, K, 1, pad));
 }
 
 /** Stride-1 shapes with 5- and 3-wide kernels that take the Winograd forward and/or input-gradient path. */
@@ -223,6 +240,56 @@ describe('conv2d Winograd F(6,3) on threads', () => {
       for (const p of pools) run(p).forEach((got, i) => expectSameBits(got, want[i]));
     });
   }
+});
+
+describe('conv2d single-channel path', () => {
+  const be = new WasmBackend('simd');
+  const k = be.k as unknown as Record<string, (...a: number[]) => number>;
+
+  it('the 5x5 C = 1 shapes above take it, the 3x3 ones and C > 1 do not', () => {
+    for (const s of singleShapes()) {
+      expect(k.single_forward_fits(s.C, s.KH, s.KW)).toBe(s.KH === 5 ? 1 : 0);
+      expect(k.single_weight_fits(s.C, s.KH, s.KW)).toBe(s.KH === 5 ? 1 : 0);
+    }
+    expect(k.single_forward_fits(2, 5, 5) || k.single_weight_fits(2, 5, 5) || k.single_weight_fits(1, 3, 5)).toBeFalsy();
+  });
+
+  it('dweight and dbias split into unit ranges (inside kernel rows and 8-channel blocks) give the bits of one call', () => {
+    for (const s of [conv2dShape(3, 1, 28, 28, 24, 5, 5, 1, 0), conv2dShape(5, 1, 13, 11, 13, 5, 5, 1, 2)]) {
+      const { B, C, H, W, OC, KH, KW, OH, OW, pad } = s;
+      const x = putF32(be, randomF32(B * H * W, 81)), dout = putF32(be, randomF32(B * OC * OH * OW, 82));
+      const dw0 = randomF32(OC * KH * KW, 83), db0 = randomF32(OC, 84);
+      const scratch = be.f32(Math.ceil(k.conv2d_scratch_bytes(C, KH, KW, OH, OW, OC) / 4) + 4);
+      const units = k.conv2d_weight_units(C, KH, KW, OC, 1);
+      expect(units).toBe(Math.ceil(OC / 8) * 25);
+      const run = (cuts: number[]) => {
+        const dw = putF32(be, dw0), db = putF32(be, db0);
+        for (let i = 0; i + 1 < cuts.length; i++) {
+          k.conv2d_backward_weight(dw.byteOffset, db.byteOffset, dout.byteOffset, x.byteOffset, B, C, H, W, OC, KH, KW,
+            1, pad, scratch.byteOffset, cuts[i], cuts[i + 1] - cuts[i]);
+        }
+        return [dw, db];
+      };
+      const [dw1, db1] = run([0, units]);
+      for (const cuts of [[0, units >> 1, units], [0, 1, 2, 3, 26, 27, units], [0, 24, 25, 26, 49, units], [0, 12, 37, units]]) {
+        const [dw, db] = run(cuts);
+        expectSameBits(dw, dw1);
+        expectSameBits(db, db1);
+      }
+    }
+  });
+
+  it('the forward of a batch gives, image for image, the bits of one-image calls (threads split by images)', () => {
+    const s = conv2dShape(5, 1, 13, 11, 13, 5, 5, 1, 2);
+    const { B, H, W, OC, OH, OW } = s;
+    const x = putF32(be, randomF32(B * H * W, 91)), w = putF32(be, randomF32(OC * 25, 92)), bias = putF32(be, randomF32(OC, 93));
+    const all = be.f32(B * OC * OH * OW), one = be.f32(OC * OH * OW);
+    be.conv2dForward(all, x, w, bias, s);
+    for (let b = 0; b < B; b++) {
+      be.conv2dForward(one, x.subarray(b * H * W, (b + 1) * H * W), w, bias, { ...s, B: 1 });
+      expectSameBits(one, all.subarray(b * OC * OH * OW, (b + 1) * OC * OH * OW));
+    }
+  });
 });
 
 describe('conv2d shape', () => {

@@ -121,6 +121,8 @@ const nets: { label: string; net: Net }[] = [
   { label: 'conv k3 s1 p1 (C2->OC3, 7x7) + relu + maxpool2 + dense4', net: makeNet(conv2dShape(2, 2, 7, 7, 3, 3, 3, 1, 1), 2, 2, 'max', 11) },
   { label: 'conv k5 s2 p2 (C1->OC5, 9x11) + relu + avgpool2 s1 + dense4', net: makeNet(conv2dShape(3, 1, 9, 11, 5, 5, 5, 2, 2), 2, 1, 'avg', 23) },
   { label: 'conv k3 s1 p0 (C3->OC4, 8x8) + relu + maxpool3 s3 + dense4', net: makeNet(conv2dShape(2, 3, 8, 8, 4, 3, 3, 1, 0), 3, 3, 'max', 37) },
+  // a single-channel 5x5 first layer (assembly/conv/single.ts), 'same' padding
+  { label: 'conv k5 s1 p2 (C1->OC5, 9x10) + relu + maxpool2 + dense4', net: makeNet(conv2dShape(3, 1, 9, 10, 5, 5, 5, 1, 2), 2, 2, 'max', 41) },
 ];
 
 for (const { label, net } of nets) {

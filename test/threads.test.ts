@@ -115,9 +115,10 @@ describe('threaded kernels equal one thread bit for bit', () => {
     expect(dropped).toBeLessThan(0.31);
   });
 
-  for (const [stride, pad] of [[1, 2], [2, 1]]) {
-    it(`conv2d forward (chunks of images), stride ${stride} pad ${pad}, and after release()`, () => {
-      const B = 29, C = 3, H = 28, W = 28, OC = 8, KH = 5, KW = 5; // above the split threshold
+  // C = 1: the single-channel path (assembly/conv/single.ts)
+  for (const [stride, pad, C] of [[1, 2, 3], [2, 1, 3], [1, 0, 1], [1, 2, 1]]) {
+    it(`conv2d forward (chunks of images), stride ${stride} pad ${pad} C ${C}, and after release()`, () => {
+      const B = 29, H = 28, W = 28, OC = 8, KH = 5, KW = 5; // above the split threshold
       const OH = Math.floor((H + 2 * pad - KH) / stride) + 1, OW = Math.floor((W + 2 * pad - KW) / stride) + 1;
       const sh = { B, C, H, W, OC, KH, KW, stride, pad, OH, OW };
       const x = randomF32(B * C * H * W, 31), w = randomF32(OC * C * KH * KW, 32), bias = randomF32(OC, 33);
@@ -145,14 +146,15 @@ describe('threaded kernels equal one thread bit for bit', () => {
   // (2 threads) start inside a kernel row and a block, of 75 (3 threads) on block edges; the last
   // block has 6 channels. Stride 2 splits output channels: chunks of 12 or 8 rows, the last one
   // with 2 rows past the 4-row blocks. dweight and dbias start non-zero (they accumulate) and
-  // take two calls; pad 0 reads the images in place.
-  for (const [stride, pad] of [[1, 2], [2, 1], [1, 0]]) {
+  // take two calls; pad 0 reads the images in place. C = 1 (single.ts): 75 units, chunks of 38/37
+  // start inside a kernel row and a block.
+  for (const [stride, pad, C] of [[1, 2, 3], [2, 1, 3], [1, 0, 3], [1, 0, 1], [1, 2, 1]]) {
     for (const withDinp of [true, false]) {
       for (const withBias of [true, false]) {
-        it(`conv2d backward stride ${stride} pad ${pad}${withDinp ? '' : ', no dinp'}${withBias ? '' : ', no dbias'}`, () => {
-          const res = [one, two, three].map((be) => convBackward(be, stride, pad, withDinp, withBias));
+        it(`conv2d backward stride ${stride} pad ${pad} C ${C}${withDinp ? '' : ', no dinp'}${withBias ? '' : ', no dbias'}`, () => {
+          const res = [one, two, three].map((be) => convBackward(be, stride, pad, C, withDinp, withBias));
           for (const r of res.slice(1)) for (let i = 0; i < 3; i++) expect(bytesEqual(r[i], res[0][i])).toBe(true);
-          const d0 = randomF32(22 * 3 * 25, 42);
+          const d0 = randomF32(22 * C * 25, 42);
           expect(res[0][0].some((v, i) => v !== d0[i])).toBe(true);
           if (withDinp) expect(res[0][2].some((v) => v !== 0)).toBe(true);
         });
@@ -249,8 +251,8 @@ describe('threaded kernels equal one thread bit for bit', () => {
 });
 
 /** conv2d backward twice on fixed data (above the split threshold); returns [dweight, dbias, dinp]. */
-function convBackward(be: Backend, stride: number, pad: number, withDinp: boolean, withBias: boolean): Float32Array[] {
-  const B = 29, C = 3, H = 20, W = 20, OC = 22, KH = 5, KW = 5;
+function convBackward(be: Backend, stride: number, pad: number, C: number, withDinp: boolean, withBias: boolean): Float32Array[] {
+  const B = 29, H = 20, W = 20, OC = 22, KH = 5, KW = 5;
   const OH = Math.floor((H + 2 * pad - KH) / stride) + 1, OW = Math.floor((W + 2 * pad - KW) / stride) + 1;
   const s: Conv2dShape = { B, C, H, W, OC, KH, KW, stride, pad, OH, OW };
   const x = fill(be, randomF32(B * C * H * W, 40)), w = fill(be, randomF32(OC * C * KH * KW, 41));

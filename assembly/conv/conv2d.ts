@@ -11,13 +11,17 @@
 //                through a table of offsets, nothing copied per weight.
 //   winograd.ts  stride 1, 5- and 3-wide kernels: F(4,5) or F(6,3) along the rows, 8 multiplies
 //                per 4 (6) outputs instead of 20 (18), for the forward pass and both gradients.
-// Planner: stride 1 takes Winograd where winograd_*_fits says it is faster, else direct; other
-// strides im2col. im2col alone costs more than the whole direct forward, so stride 1 never takes it.
+//   single.ts    stride 1, one input channel, 5x5 (a first layer): F(4,5) with the reduction of
+//                5 kernel rows unrolled, for the forward pass and the weight gradient.
+// Planner: stride 1 takes single.ts where single_*_fits, else Winograd where winograd_*_fits says
+// it is faster, else direct; other strides im2col. im2col alone costs more than the whole direct
+// forward, so stride 1 never takes it.
 // scalar.ts holds the naive direct twins. Scratch (col and dcol tiles, the padded copies, the
 // Winograd buffers) is conv2d_scratch_bytes(); the host allocates it, kernels allocate nothing.
 
 import { colBackward, colForward, colScratchBytes } from './im2col';
 import { biasGrad, directForward, directInput, directScratchBytes, directWeight } from './direct';
+import { single_forward, single_forward_fits, single_scratch_bytes, single_weight, single_weight_fits } from './single';
 import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input_fits, winograd_scratch_bytes,
   winograd_weight, winograd_weight_fits } from './winograd';
 
@@ -27,13 +31,17 @@ import { winograd_forward, winograd_forward_fits, winograd_input, winograd_input
  */
 export function conv2d_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i32, OC: i32): usize {
   return max<usize>(max<usize>(colScratchBytes(C, KH, KW, OH, OW), directScratchBytes(C, KH, KW, OH, OW, OC)),
-    winograd_scratch_bytes(C, KH, KW, OH, OW, OC));
+    max<usize>(winograd_scratch_bytes(C, KH, KW, OH, OW, OC), single_scratch_bytes(C, KH, KW, OH, OW, OC)));
 }
 
 /** out(B,OC,OH,OW) = conv(inp(B,C,H,W), weight(OC,C,KH,KW)) [+ bias(OC)]; scratch: conv2d_scratch_bytes. */
 export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32,
   H: i32, W: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, OH: i32, OW: i32,
   scratch: usize): void {
+  if (stride == 1 && single_forward_fits(C, KH, KW)) {
+    single_forward(out, inp, weight, bias, B, H, W, OC, pad, OH, OW, scratch);
+    return;
+  }
   if (stride == 1 && winograd_forward_fits(C, KW, OC, OW)) {
     winograd_forward(out, inp, weight, bias, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch);
     return;
@@ -65,11 +73,15 @@ export function conv2d_backward(dinp: usize, dweight: usize, dbias: usize, dout:
 // at 0) gives the same bits.
 
 /**
- * The stride-1 dweight/dbias of units [u0, u1): Winograd where it is faster (dbias then per
- * image here, in the same order as directWeight), else directWeight.
+ * The stride-1 dweight/dbias of units [u0, u1): single.ts for one input channel, Winograd where
+ * it is faster (dbias then per image here, in the same order as directWeight), else directWeight.
  */
 function strideOneWeight(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, C: i32, H: i32,
   W: i32, OC: i32, KH: i32, KW: i32, pad: i32, OH: i32, OW: i32, scratch: usize, u0: i32, u1: i32): void {
+  if (single_weight_fits(C, KH, KW)) {
+    single_weight(dweight, dbias, dout, inp, B, H, W, OC, pad, OH, OW, scratch, u0, u1);
+    return;
+  }
   if (!winograd_weight_fits(C, KW, OC, OW)) {
     directWeight(dweight, dbias, dout, inp, B, C, H, W, OC, KH, KW, pad, OH, OW, scratch, u0, u1);
     return;

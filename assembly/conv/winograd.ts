@@ -160,7 +160,7 @@ export function winograd_scratch_bytes(C: i32, KH: i32, KW: i32, OH: i32, OW: i3
  * planes o (Kp = C*KH, NR = up8(OC)). Input gradient (flip true): k = o, planes (i, c) with c
  * padded to C4 = up4(C) (Kp = OC, NR = up8(KH*C4)).
  */
-function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, KW: i32, flip: bool): void {
+export function transformWeights(u: usize, weight: usize, C: i32, OC: i32, KH: i32, KW: i32, flip: bool): void {
   const C4 = up4(C), NR = flip ? up8(KH * C4) : up8(OC), Kp = flip ? OC : C * KH;
   const plane = <usize>(Kp * NR) << 2;
   memory.fill(u, 0, plane << 3);
@@ -272,7 +272,7 @@ function pointGemms(m: usize, u: usize, x: usize, offs: usize, Cin: i32, KH: i32
  * x[xi](C, TW, Rr) = B^T of the 8-column windows at S t of every row of src(C, Rr, Wt), 4 rows at
  * a time: the 4 rows' windows are transposed so each vector holds one column of 4 rows.
  */
-function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i32, S: i32): void {
+export function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i32, S: i32): void {
   const xPlane = <usize>(C * TW * Rr) << 2, Wt4 = <usize>Wt << 2;
   const c21_4 = f32x4.splat(21.0 / 4), c17_4 = f32x4.splat(17.0 / 4), c5_4 = f32x4.splat(5.0 / 4);
   const c5_2 = f32x4.splat(5.0 / 2), c1_4 = f32x4.splat(0.25), c1_2 = f32x4.splat(0.5);
@@ -318,7 +318,7 @@ function forwardTransform(x: usize, src: usize, C: i32, TW: i32, Rr: i32, Wt: i3
  * vectors over 4 planes holding columns 0..3 become each plane's 4 columns.
  */
 // @ts-ignore: decorator
-@inline function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
+@inline export function storeTransposed(p: usize, ld: usize, v0: v128, v1: v128, v2: v128, v3: v128, nl: i32, nx: i32): void {
   const ab0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), ab1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
   const cd0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), cd1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
   if (nl >= 4 && nx >= 4) {
@@ -458,7 +458,7 @@ export function winograd_forward(out: usize, inp: usize, weight: usize, bias: us
  * x[xi](OC, TW, Rr) = A of the S-column tiles of every row of g(OC, OH, OW) (one image's dout),
  * 4 rows at a time (zeros past row OH and column OW; Rr = up4(OH)).
  */
-function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32, S: i32): void {
+export function inputTransform(x: usize, g: usize, OC: i32, OH: i32, OW: i32, TW: i32, Rr: i32, S: i32): void {
   const xPlane = <usize>(OC * TW * Rr) << 2, OW4 = <usize>OW << 2;
   const z = f32x4.splat(0);
   for (let o = 0; o < OC; o++) {
