@@ -4,40 +4,52 @@
 //   gamma, beta, mean, invstd, runMean, runVar, dgamma, dbeta: (C).
 // Training (n = B*HW values per channel):
 //   mean = sum x / n, var = sum (x - mean)^2 / n          (two passes: no cancellation)
-//   invstd = 1 / sqrt(var + eps), xhat = (x - mean) invstd, y = gamma xhat + beta
+//   invstd = 1 / sqrt(var + eps), y = gamma (x - mean) invstd + beta = x k + (beta - mean k), k = gamma invstd
 //   runMean += momentum (mean - runMean), runVar += momentum (var n/(n-1) - runVar)   (PyTorch's)
 // Evaluation: y = x s + (beta - runMean s), s = gamma / sqrt(runVar + eps).
 // The forward keeps mean and invstd, not xhat: the backward recomputes xhat = x invstd - mean invstd
-// from the forward's input, with the forward's operations (the same bits), saving a (B, C, HW) buffer.
+// from the forward's input, saving a (B, C, HW) buffer.
 // Backward, with g = sum dout, h = sum dout xhat over the channel:
-//   dgamma += h, dbeta += g, dinp = gamma invstd (dout - g/n - xhat h/n)
-// Every sum of a channel is taken in one fixed order (sample by sample; within a sample, four
-// lanes over HW, added lanes 0+1+2+3, then the tail; each sample's sum added to an f64 total), and
-// a channel is computed by one call only, so a split by channels gives the same bits. The scalar
-// twin adds every value to the f64 total in turn: it agrees to rounding, not bits.
+//   dgamma += h, dbeta += g, dinp = gamma invstd (dout - g/n - xhat h/n), computed as dout k + x p + q
+// A channel's passes run back to back, so its B rows (B*HW floats: a few hundred KB for a conv
+// layer) come from memory once and stay in cache for the next pass. Each pass is one multiply-add
+// or less per element: the time is memory's, provided the sums are not one dependency chain, so
+// every row is summed in four 4-lane accumulators.
+// Every sum of a channel is taken in one fixed order (sample by sample; within a sample, the four
+// accumulators over 16-float blocks, the 4-float blocks left into the first, added (a0+a1)+(a2+a3),
+// lanes (0+1)+(2+3), then the scalar tail; each sample's sum added to an f64 total), and a channel
+// is computed by one call only, so a split by channels gives the same bits. The scalar twin adds
+// every value to the f64 total in turn: it agrees to rounding, not bits.
+import { hsum01_23 } from './simd';
 
 // @ts-ignore: decorator
 @inline function rowAt(p: usize, b: i32, c: i32, HW: i32, ld: i32): usize {
   return p + ((<usize>b * <usize>ld + <usize>c * <usize>HW) << 2);
 }
 
+/** One term of a sum: v, or (v - m)^2 when sq. */
+// @ts-ignore: decorator
+@inline function term4(v: v128, mv: v128, sq: bool): v128 {
+  if (!sq) return v;
+  const d = f32x4.sub(v, mv);
+  return f32x4.mul(d, d);
+}
+
 /** Sum of the n floats at p (minus m, squared, when sq), in the fixed order of the header. */
 // @ts-ignore: decorator
 @inline function rowSum(p: usize, n: i32, m: f32, sq: bool): f32 {
   const mv = f32x4.splat(m);
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const end = <usize>n << 2;
   let i: usize = 0;
-  for (; i + 16 <= end; i += 16) {
-    const v = v128.load(p + i);
-    if (sq) {
-      const d = f32x4.sub(v, mv);
-      acc = f32x4.add(acc, f32x4.mul(d, d));
-    } else {
-      acc = f32x4.add(acc, v);
-    }
+  for (; i + 64 <= end; i += 64) {
+    a0 = f32x4.add(a0, term4(v128.load(p + i), mv, sq));
+    a1 = f32x4.add(a1, term4(v128.load(p + i, 16), mv, sq));
+    a2 = f32x4.add(a2, term4(v128.load(p + i, 32), mv, sq));
+    a3 = f32x4.add(a3, term4(v128.load(p + i, 48), mv, sq));
   }
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; i + 16 <= end; i += 16) a0 = f32x4.add(a0, term4(v128.load(p + i), mv, sq));
+  let s = hsum01_23(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < end; i += 4) {
     const v = load<f32>(p + i);
     s += sq ? (v - m) * (v - m) : v;
@@ -45,21 +57,35 @@
   return s;
 }
 
-/** Sum of dout and of dout*xhat over the n floats at pd, px (xhat = x a + s): the lanes of the result. */
+/** Sum of dout and of dout*xhat over the n floats at pd, px (xhat = x a + s): lanes 0 and 1 of the result. */
 // @ts-ignore: decorator
 @inline function rowDots(pd: usize, px: usize, n: i32, a: f32, s: f32): v128 {
   const av = f32x4.splat(a), sv = f32x4.splat(s);
-  let g = f32x4.splat(0);
-  let h = f32x4.splat(0);
+  let g0 = f32x4.splat(0), g1 = g0, g2 = g0, g3 = g0;
+  let h0 = g0, h1 = g0, h2 = g0, h3 = g0;
   const end = <usize>n << 2;
   let i: usize = 0;
+  for (; i + 64 <= end; i += 64) {
+    let d = v128.load(pd + i);
+    g0 = f32x4.add(g0, d);
+    h0 = f32x4.add(h0, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i), av), sv)));
+    d = v128.load(pd + i, 16);
+    g1 = f32x4.add(g1, d);
+    h1 = f32x4.add(h1, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i, 16), av), sv)));
+    d = v128.load(pd + i, 32);
+    g2 = f32x4.add(g2, d);
+    h2 = f32x4.add(h2, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i, 32), av), sv)));
+    d = v128.load(pd + i, 48);
+    g3 = f32x4.add(g3, d);
+    h3 = f32x4.add(h3, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i, 48), av), sv)));
+  }
   for (; i + 16 <= end; i += 16) {
     const d = v128.load(pd + i);
-    g = f32x4.add(g, d);
-    h = f32x4.add(h, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i), av), sv)));
+    g0 = f32x4.add(g0, d);
+    h0 = f32x4.add(h0, f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px + i), av), sv)));
   }
-  let gs = f32x4.extract_lane(g, 0) + f32x4.extract_lane(g, 1) + f32x4.extract_lane(g, 2) + f32x4.extract_lane(g, 3);
-  let hs = f32x4.extract_lane(h, 0) + f32x4.extract_lane(h, 1) + f32x4.extract_lane(h, 2) + f32x4.extract_lane(h, 3);
+  let gs = hsum01_23(f32x4.add(f32x4.add(g0, g1), f32x4.add(g2, g3)));
+  let hs = hsum01_23(f32x4.add(f32x4.add(h0, h1), f32x4.add(h2, h3)));
   for (; i < end; i += 4) {
     const d = load<f32>(pd + i);
     gs += d;
@@ -75,8 +101,31 @@
   const bv = f32x4.splat(b);
   const end = <usize>n << 2;
   let i: usize = 0;
+  for (; i + 32 <= end; i += 32) {
+    const v0 = v128.load(inp + i), v1 = v128.load(inp + i, 16);
+    v128.store(out + i, f32x4.add(f32x4.mul(v0, av), bv));
+    v128.store(out + i, f32x4.add(f32x4.mul(v1, av), bv), 16);
+  }
   for (; i + 16 <= end; i += 16) v128.store(out + i, f32x4.add(f32x4.mul(v128.load(inp + i), av), bv));
   for (; i < end; i += 4) store<f32>(out + i, load<f32>(inp + i) * a + b);
+}
+
+/** dinp[i] = dout[i] k + x[i] p + q over n floats (dinp may alias dout). */
+// @ts-ignore: decorator
+@inline function rowDinp(pi: usize, pd: usize, px: usize, n: i32, k: f32, p: f32, q: f32): void {
+  const kv = f32x4.splat(k), pv = f32x4.splat(p), qv = f32x4.splat(q);
+  const end = <usize>n << 2;
+  let i: usize = 0;
+  for (; i + 32 <= end; i += 32) {
+    const d0 = v128.load(pd + i), d1 = v128.load(pd + i, 16);
+    const x0 = v128.load(px + i), x1 = v128.load(px + i, 16);
+    v128.store(pi + i, f32x4.add(f32x4.mul(d0, kv), f32x4.add(f32x4.mul(x0, pv), qv)));
+    v128.store(pi + i, f32x4.add(f32x4.mul(d1, kv), f32x4.add(f32x4.mul(x1, pv), qv)), 16);
+  }
+  for (; i + 16 <= end; i += 16) {
+    v128.store(pi + i, f32x4.add(f32x4.mul(v128.load(pd + i), kv), f32x4.add(f32x4.mul(v128.load(px + i), pv), qv)));
+  }
+  for (; i < end; i += 4) store<f32>(pi + i, load<f32>(pd + i) * k + (load<f32>(px + i) * p + q));
 }
 
 /** Running statistics update and invstd of one channel (shared by both twins). */
@@ -125,11 +174,9 @@ export function batchnorm_forward(y: usize, mean: usize, inp: usize, gamma: usiz
     for (let b = 0; b < B; b++) sq += <f64>rowSum(rowAt(inp, b, c, HW, ld), HW, m, true);
     const is = channelStats(c, mu, sq, n, momentum, eps, invstd, runMean, runVar);
     store<f32>(mean + (<usize>c << 2), m);
-    for (let b = 0; b < B; b++) {
-      const yr = rowAt(y, b, c, HW, ld);
-      rowAffine(yr, rowAt(inp, b, c, HW, ld), HW, is, -m * is); // xhat, then gamma xhat + beta in place
-      rowAffine(yr, yr, HW, gm, bt);
-    }
+    const k = gm * is;
+    const t = bt - m * k;
+    for (let b = 0; b < B; b++) rowAffine(rowAt(y, b, c, HW, ld), rowAt(inp, b, c, HW, ld), HW, k, t);
   }
 }
 
@@ -151,21 +198,13 @@ export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dou
     store<f32>(dgamma + o, load<f32>(dgamma + o) + <f32>h);
     store<f32>(dbeta + o, load<f32>(dbeta + o) + <f32>g);
     if (dinp == 0) continue;
-    const k = load<f32>(gamma + o) * load<f32>(invstd + o);
+    // dinp = k (dout - g/n - xhat h/n) = dout k + x p + q, with xhat = x is + sh: two multiply-adds
+    const k = load<f32>(gamma + o) * is;
     const gn = <f32>(g / <f64>n);
     const hn = <f32>(h / <f64>n);
-    const kv = f32x4.splat(k), gv = f32x4.splat(gn), hv = f32x4.splat(hn), av = f32x4.splat(is), sv = f32x4.splat(sh);
-    for (let b = 0; b < B; b++) {
-      const pd = rowAt(dout, b, c, HW, ld), px = rowAt(inp, b, c, HW, ld), pi = rowAt(dinp, b, c, HW, ld);
-      const end = <usize>HW << 2;
-      let i: usize = 0;
-      for (; i + 16 <= end; i += 16) {
-        const xh = f32x4.add(f32x4.mul(v128.load(px + i), av), sv);
-        const t = f32x4.sub(f32x4.sub(v128.load(pd + i), gv), f32x4.mul(xh, hv));
-        v128.store(pi + i, f32x4.mul(kv, t));
-      }
-      for (; i < end; i += 4) store<f32>(pi + i, k * (load<f32>(pd + i) - gn - (load<f32>(px + i) * is + sh) * hn));
-    }
+    const p = -k * hn * is;
+    const q = -k * (gn + hn * sh);
+    for (let b = 0; b < B; b++) rowDinp(rowAt(dinp, b, c, HW, ld), rowAt(dout, b, c, HW, ld), rowAt(inp, b, c, HW, ld), HW, k, p, q);
   }
 }
 
@@ -200,11 +239,12 @@ export function batchnorm_forward_scalar(y: usize, mean: usize, inp: usize, gamm
     }
     const is = channelStats(c, mu, sq, n, momentum, eps, invstd, runMean, runVar);
     store<f32>(mean + (<usize>c << 2), m);
+    const k = gm * is;
+    const t = bt - m * k;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < HW; i++) {
         const o = <usize>i << 2;
-        const xh = load<f32>(rowAt(inp, b, c, HW, ld) + o) * is + -m * is;
-        store<f32>(rowAt(y, b, c, HW, ld) + o, xh * gm + bt);
+        store<f32>(rowAt(y, b, c, HW, ld) + o, load<f32>(rowAt(inp, b, c, HW, ld) + o) * k + t);
       }
     }
   }
