@@ -48,32 +48,35 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
     return;
   }
   const W4 = <usize>W << 2;
-  const step = i32x4.splat(8);
+  const one = i32x4.splat(1), w = i32x4.splat(W), step = i32x4.splat(8);
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
       const r0 = inp + (<usize>((bc * H + 2 * y) * W) << 2);
       const o = out + (<usize>((bc * OH + y) * OW) << 2);
       const g = argmax + (<usize>((bc * OH + y) * OW) << 2);
-      const base = i0 + (bc * H + 2 * y) * W;
-      // index of the top-left pixel of windows x..x+3
-      let tl = i32x4.add(i32x4.splat(base), i32x4(0, 2, 4, 6));
-      const one = i32x4.splat(1), w = i32x4.splat(W);
+      // index of the top-left and bottom-left pixels of windows x..x+3
+      let tl = i32x4.add(i32x4.splat(i0 + (bc * H + 2 * y) * W), i32x4(0, 2, 4, 6));
+      let bl = i32x4.add(tl, w);
       let x = 0;
       for (; x + 4 <= OW; x += 4) {
         const p = r0 + (<usize>(2 * x) << 2);
         const a0 = v128.load(p), a1 = v128.load(p, 16);
         const b0 = v128.load(p + W4), b1 = v128.load(p + W4, 16);
-        // first maximum in row-major window order: left/right within each row, then top/bottom
-        const te = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), to = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
-        const be = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), bo = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
-        const tm = f32x4.gt(to, te), bm = f32x4.gt(bo, be);
-        const tv = v128.bitselect(to, te, tm), bv = v128.bitselect(bo, be, bm);
-        const ti = i32x4.add(tl, v128.and(tm, one));
-        const bi = i32x4.add(i32x4.add(tl, w), v128.and(bm, one));
-        const m = f32x4.gt(bv, tv);
-        v128.store(o + (<usize>x << 2), v128.bitselect(bv, tv, m));
-        v128.store(g + (<usize>x << 2), v128.bitselect(bi, ti, m));
+        // the scalar code's walk over the window in row-major order, best = v where v > best, on
+        // four windows at once: pmax(best, v) is best < v ? v : best, so a tie keeps the earlier
+        // pixel and a NaN never replaces nor is replaced (a compare with it is false), the same
+        // bits as the scalar code; a true compare mask is -1, so tl - mask is tl + 1.
+        const tlv = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), trv = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+        const blv = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), brv = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        const m1 = f32x4.pmax(tlv, trv);
+        let at = i32x4.sub(tl, f32x4.lt(tlv, trv));
+        const m2 = f32x4.pmax(m1, blv);
+        at = v128.bitselect(bl, at, f32x4.lt(m1, blv));
+        at = v128.bitselect(i32x4.add(bl, one), at, f32x4.lt(m2, brv));
+        v128.store(o + (<usize>x << 2), f32x4.pmax(m2, brv));
+        v128.store(g + (<usize>x << 2), at);
         tl = i32x4.add(tl, step);
+        bl = i32x4.add(bl, step);
       }
       for (; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, 2, 2, OH, OW, y, x, i0);
     }
@@ -90,7 +93,7 @@ export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32
   // rows or columns past the last window get no gradient: zero them first
   if (H != 2 * OH || W != 2 * OW) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   const W4 = <usize>W << 2;
-  const zero = f32x4.splat(0), one = i32x4.splat(1), w = i32x4.splat(W), step = i32x4.splat(8);
+  const zero = f32x4.splat(0), one = i32x4.splat(1), w = i32x4.splat(W), w1 = i32x4.splat(W + 1), step = i32x4.splat(8);
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
       const r0 = dinp + (<usize>((bc * H + 2 * y) * W) << 2);
@@ -100,13 +103,13 @@ export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32
       let tl = i32x4.add(i32x4.splat(i0 + (bc * H + 2 * y) * W), i32x4(0, 2, 4, 6));
       let x = 0;
       for (; x + 4 <= OW; x += 4) {
-        const g = v128.load(go + (<usize>x << 2)), a = v128.load(ga + (<usize>x << 2));
-        // g + 0 as the fill-and-add of the scalar code gives (-0 becomes +0)
-        const l = f32x4.add(v128.and(g, i32x4.eq(a, tl)), zero);
-        const r = f32x4.add(v128.and(g, i32x4.eq(a, i32x4.add(tl, one))), zero);
-        const bl = i32x4.add(tl, w);
-        const dl = f32x4.add(v128.and(g, i32x4.eq(a, bl)), zero);
-        const dr = f32x4.add(v128.and(g, i32x4.eq(a, i32x4.add(bl, one))), zero);
+        // g + 0 as the fill-and-add of the scalar code gives (-0 becomes +0); at: 0, 1, W or W+1
+        const g = f32x4.add(v128.load(go + (<usize>x << 2)), zero);
+        const at = i32x4.sub(v128.load(ga + (<usize>x << 2)), tl);
+        const l = v128.and(g, i32x4.eq(at, zero));
+        const r = v128.and(g, i32x4.eq(at, one));
+        const dl = v128.and(g, i32x4.eq(at, w));
+        const dr = v128.and(g, i32x4.eq(at, w1));
         const p = r0 + (<usize>(2 * x) << 2);
         v128.store(p, v128.shuffle<f32>(l, r, 0, 4, 1, 5));
         v128.store(p, v128.shuffle<f32>(l, r, 2, 6, 3, 7), 16);

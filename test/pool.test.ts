@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import type { Backend, Pool2dShape } from '../src/engine/backend.js';
 import { pool2dShape } from '../src/engine/ref/pool.js';
 import { randomF32 } from './helpers.js';
-import { check, putF32, putI32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
+import { check, expectSameBits, putF32, putI32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
 /** Float64 oracle: window max with its index (first maximum), window mean, and both backwards. */
 function oracle(x: Float32Array, dout: Float32Array, p: Pool2dShape) {
@@ -82,4 +82,36 @@ describe('pool shape', () => {
     expect(pool2dShape(1, 1, 7, 9, 2, 2)).toMatchObject({ OH: 3, OW: 4 });
     expect(pool2dShape(1, 1, 24, 24, 3, 3)).toMatchObject({ OH: 8, OW: 8 });
   });
+});
+
+describe('max pool special values', () => {
+  // NaN (never a maximum after the first pixel: v > best is false), -0 against +0 (a tie: the first
+  // wins), infinities and ties, in 2x2 windows of the SIMD path and its tail (W 18: OW 9); dout
+  // with -0, which the backward's fill-and-add turns into +0. The SIMD kernels give their scalar
+  // twin's bits. (The TS reference starts each window at -Infinity, the kernels at its first pixel:
+  // a window that starts with NaN differs, so the reference is not the yardstick here.)
+  const p = pool2dShape(2, 3, 6, 18, 2, 2);
+  const specials = [NaN, -0, 0, -Infinity, Infinity, 1, 1, -1];
+  const x = Float32Array.from(randomF32(p.B * p.C * p.H * p.W, 41), (v, i) => (i % 3 === 0 ? specials[(i / 3) % 8] : Math.round(v * 2) / 2));
+  const dout = Float32Array.from(randomF32(p.B * p.C * p.OH * p.OW, 42), (v, i) => (i % 5 === 0 ? -0 : v));
+  const run = (be: Backend) => {
+    const mark = be.mark();
+    const n = p.B * p.C * p.OH * p.OW;
+    const O = be.f32(n), A = be.i32(n), DX = be.f32(x.length).fill(NaN);
+    be.maxPoolForward(O, A, putF32(be, x), p);
+    be.maxPoolBackward(DX, putF32(be, dout), A, p);
+    const got = { O: O.slice(), A: Array.from(A), DX: DX.slice() };
+    be.release(mark);
+    return got;
+  };
+  const [scalar, ...simd] = [...wasmBackends()].sort((a, b) => Number(b.name === 'wasm-scalar') - Number(a.name === 'wasm-scalar'));
+  for (const be of simd) {
+    it(`${be.name}: wasm-scalar's output, argmax and gradient bits`, () => {
+      const want = run(scalar), got = run(be);
+      expect(want.O.some(Number.isNaN)).toBe(true);
+      expectSameBits(got.O, want.O);
+      expect(got.A).toEqual(want.A);
+      expectSameBits(got.DX, want.DX);
+    });
+  }
 });
