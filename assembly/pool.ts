@@ -8,8 +8,10 @@
 // the same bytes.
 // SIMD pays for the common 2x2 stride-2 case: forward de-interleaves even/odd columns with
 // shuffles; max backward writes each 2x2 window's 4 gradients directly (g where argmax points, 0
-// elsewhere: no fill, no scatter), avg backward writes g/4 to all 4. Other windows share the
-// scalar code (a fill plus a scatter).
+// elsewhere: no fill, no scatter), avg backward writes g/4 to all 4. A row's last 1-3 windows run
+// the same vector code on partial loads and stores in max forward (it pays there, not in the
+// backwards). Other windows share the scalar code (a fill plus a scatter).
+import { loadN, storeN } from './simd';
 
 /** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
 export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
@@ -40,6 +42,28 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
   store<i32>(argmax + o, i0 + at);
 }
 
+/**
+ * Max pooling of 2x2 windows x..x+n-1 (n <= 4) of one row pair: a0, a1 the top row's 8 floats, b0, b1
+ * the bottom row's, tl and bl the indices of each window's top-left and bottom-left pixels, one 1s.
+ * The scalar code's walk over the window in row-major order (best = v where v > best), on four
+ * windows at once: pmax(best, v) is best < v ? v : best, so a tie keeps the earlier pixel and a NaN
+ * never replaces nor is replaced (a compare with it is false): the scalar code's bits. A true
+ * compare mask is -1, so tl - mask is tl + 1.
+ */
+// @ts-ignore: decorator
+@inline function maxWindows4(o: usize, g: usize, n: i32, a0: v128, a1: v128, b0: v128, b1: v128, tl: v128, bl: v128,
+  one: v128): void {
+  const tlv = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), trv = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+  const blv = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), brv = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+  const m1 = f32x4.pmax(tlv, trv);
+  let at = i32x4.sub(tl, f32x4.lt(tlv, trv));
+  const m2 = f32x4.pmax(m1, blv);
+  at = v128.bitselect(bl, at, f32x4.lt(m1, blv));
+  at = v128.bitselect(i32x4.add(bl, one), at, f32x4.lt(m2, brv));
+  storeN(o, f32x4.pmax(m2, brv), n);
+  storeN(g, at, n);
+}
+
 /** out(B,C,OH,OW) = max over each k x k window of inp(B,C,H,W); argmax(B,C,OH,OW) = i0 + its index. */
 export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
   W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
@@ -60,25 +84,18 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
       let x = 0;
       for (; x + 4 <= OW; x += 4) {
         const p = r0 + (<usize>(2 * x) << 2);
-        const a0 = v128.load(p), a1 = v128.load(p, 16);
-        const b0 = v128.load(p + W4), b1 = v128.load(p + W4, 16);
-        // the scalar code's walk over the window in row-major order, best = v where v > best, on
-        // four windows at once: pmax(best, v) is best < v ? v : best, so a tie keeps the earlier
-        // pixel and a NaN never replaces nor is replaced (a compare with it is false), the same
-        // bits as the scalar code; a true compare mask is -1, so tl - mask is tl + 1.
-        const tlv = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), trv = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
-        const blv = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), brv = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
-        const m1 = f32x4.pmax(tlv, trv);
-        let at = i32x4.sub(tl, f32x4.lt(tlv, trv));
-        const m2 = f32x4.pmax(m1, blv);
-        at = v128.bitselect(bl, at, f32x4.lt(m1, blv));
-        at = v128.bitselect(i32x4.add(bl, one), at, f32x4.lt(m2, brv));
-        v128.store(o + (<usize>x << 2), f32x4.pmax(m2, brv));
-        v128.store(g + (<usize>x << 2), at);
+        maxWindows4(o + (<usize>x << 2), g + (<usize>x << 2), 4,
+          v128.load(p), v128.load(p, 16), v128.load(p + W4), v128.load(p + W4, 16), tl, bl, one);
         tl = i32x4.add(tl, step);
         bl = i32x4.add(bl, step);
       }
-      for (; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, 2, 2, OH, OW, y, x, i0);
+      // the last 1-3 windows: the same code on the lanes they fill (loads and stores of n floats)
+      const n = OW - x;
+      if (n > 0) {
+        const p = r0 + (<usize>(2 * x) << 2);
+        maxWindows4(o + (<usize>x << 2), g + (<usize>x << 2), n,
+          loadN(p, 2 * n), loadN(p + 16, 2 * n - 4), loadN(p + W4, 2 * n), loadN(p + W4 + 16, 2 * n - 4), tl, bl, one);
+      }
     }
   }
 }

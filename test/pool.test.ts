@@ -1,7 +1,7 @@
 // max-pool and average-pool forward and backward on every backend (ts reference, wasm-simd,
 // wasm-scalar, wasm-relaxed where it validates) against a float64 oracle written here, at odd
 // sizes: windows 1, 2, 3 with strides 1, 2, 3 (overlapping, tiling and gapped windows), odd H/W,
-// C of 1 and 3, widths that leave a tail after the 4-wide SIMD path, and unaligned arrays.
+// C of 1 and 3, widths that leave 1, 2 and 3 windows after the 4-wide SIMD path, and unaligned arrays.
 import { describe, it, expect } from 'vitest';
 import type { Backend, Pool2dShape } from '../src/engine/backend.js';
 import { pool2dShape } from '../src/engine/ref/pool.js';
@@ -33,7 +33,7 @@ function cases(): { p: Pool2dShape; label: string }[] {
   const out: { p: Pool2dShape; label: string }[] = [];
   for (const [k, stride] of [[1, 1], [2, 2], [2, 1], [3, 2], [3, 3], [2, 3]]) {
     for (const C of [1, 3]) {
-      for (const [H, W] of [[7, 9], [24, 24], [8, 19], [3, 3]]) {
+      for (const [H, W] of [[7, 9], [24, 24], [8, 19], [6, 13], [5, 14], [3, 3]]) {
         if (H < k || W < k) continue;
         out.push({ p: pool2dShape(2, C, H, W, k, stride), label: `k${k} s${stride} C${C} ${H}x${W}` });
       }
