@@ -10,6 +10,7 @@ import type { Case, Instance } from './types.js';
 import { randF32 } from './rand.js';
 import { stepCases, type ModelLib } from './step.js';
 import { sparseCases } from './sparse.js';
+import { elementwiseCases } from './elementwise.js';
 
 /** n seeded integers in [0, k) in be's memory. */
 function randI32(be: Backend, n: number, seed: number, k: number): Int32Array {
@@ -206,6 +207,7 @@ export function allCases(quick: boolean, modelLib: ModelLib | string): Case[] {
   cases.push(...(quick ? ['sgd', 'adam'] : ['sgd', 'momentum', 'adam']).map((k) => optimizerCase(k as OptimizerKind)));
   cases.push(gatherCase());
   cases.push(...dropoutCases());
+  cases.push(...elementwiseCases(quick));
   cases.push(...stepCases(quick, modelLib));
   cases.push(...sparseCases(quick, modelLib));
   return cases;
