@@ -18,8 +18,9 @@
 // Every sum of a channel is taken in one fixed order (sample by sample; within a sample, the four
 // accumulators over 16-float blocks, the 4-float blocks left into the first, added (a0+a1)+(a2+a3),
 // lanes (0+1)+(2+3), then the scalar tail; each sample's sum added to an f64 total), and a channel
-// is computed by one call only, so a split by channels gives the same bits. The scalar twin adds
-// every value to the f64 total in turn: it agrees to rounding, not bits.
+// is computed by one call only, so a split by channels gives the same bits. A dense layer's
+// features (HW = 1) run four channels to a vector in that same order (see featuresForward4). The
+// scalar twin adds every value to the f64 total in turn: it agrees to rounding, not bits.
 import { hsum01_23 } from './simd';
 
 // @ts-ignore: decorator
@@ -128,6 +129,101 @@ import { hsum01_23 } from './simd';
   for (; i < end; i += 4) store<f32>(pi + i, load<f32>(pd + i) * k + (load<f32>(px + i) * p + q));
 }
 
+// ---- a dense layer's features (HW = 1): channels c..c+3 of a sample are 4 adjacent floats ----
+// Four channels run in the lanes of one vector, each adding its terms to an f64 total sample by
+// sample: with one float per row, the per-channel path's order (each row's f32 term, then the f64
+// add), so the same bits, and a chunk may start at any channel. Rows one float long would leave the
+// per-channel path one strided load per row and its row overhead.
+
+/** f64 totals (lanes 0-1 in lo, 2-3 in hi) += the f32 lanes of v. */
+// @ts-ignore: decorator
+@inline function addF64(lo: v128, v: v128): v128 {
+  return f64x2.add(lo, f64x2.promote_low_f32x4(v));
+}
+// @ts-ignore: decorator
+@inline function addF64Hi(hi: v128, v: v128): v128 {
+  return f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+}
+
+/** Lane j of totals lo (lanes 0-1), hi (2-3). */
+// @ts-ignore: decorator
+@inline function laneF64(lo: v128, hi: v128, j: i32): f64 {
+  return j == 0 ? f64x2.extract_lane(lo, 0) : j == 1 ? f64x2.extract_lane(lo, 1)
+    : j == 2 ? f64x2.extract_lane(hi, 0) : f64x2.extract_lane(hi, 1);
+}
+
+/** batchnorm_forward's training pass of channels c..c+3 of features (HW = 1, sample stride ld). */
+// @ts-ignore: decorator
+@inline function featuresForward4(y: usize, mean: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
+  runMean: usize, runVar: usize, B: i32, c: i32, ld: i32, momentum: f64, eps: f64): void {
+  const step = <usize>ld << 2;
+  const x0 = inp + (<usize>c << 2), y0 = y + (<usize>c << 2);
+  let lo = f64x2.splat(0), hi = lo;
+  for (let b = 0, p = x0; b < B; b++, p += step) {
+    const v = v128.load(p);
+    lo = addF64(lo, v);
+    hi = addF64Hi(hi, v);
+  }
+  const mu = f64x2.div(lo, f64x2.splat(<f64>B)), mu2 = f64x2.div(hi, f64x2.splat(<f64>B));
+  const m = v128.shuffle<f32>(f32x4.demote_f64x2_zero(mu), f32x4.demote_f64x2_zero(mu2), 0, 1, 4, 5);
+  lo = f64x2.splat(0); hi = lo;
+  for (let b = 0, p = x0; b < B; b++, p += step) {
+    const d = f32x4.sub(v128.load(p), m);
+    const sq = f32x4.mul(d, d);
+    lo = addF64(lo, sq);
+    hi = addF64Hi(hi, sq);
+  }
+  v128.store(mean + (<usize>c << 2), m);
+  for (let j = 0; j < 4; j++) channelStats(c + j, laneF64(mu, mu2, j), laneF64(lo, hi, j), B, momentum, eps, invstd, runMean, runVar);
+  const o = <usize>c << 2;
+  const k = f32x4.mul(v128.load(gamma + o), v128.load(invstd + o));
+  const t = f32x4.sub(v128.load(beta + o), f32x4.mul(m, k));
+  for (let b = 0, p = x0, q = y0; b < B; b++, p += step, q += step) v128.store(q, f32x4.add(f32x4.mul(v128.load(p), k), t));
+}
+
+/** batchnorm_forward's evaluation of channels c..c+3 of features (HW = 1, sample stride ld). */
+// @ts-ignore: decorator
+@inline function featuresEval4(y: usize, inp: usize, gamma: usize, beta: usize, runMean: usize, runVar: usize,
+  B: i32, c: i32, ld: i32, eps: f64): void {
+  const step = <usize>ld << 2;
+  const o = <usize>c << 2;
+  const s = f32x4(evalScale(c, gamma, runVar, eps), evalScale(c + 1, gamma, runVar, eps),
+    evalScale(c + 2, gamma, runVar, eps), evalScale(c + 3, gamma, runVar, eps));
+  const t = f32x4.sub(v128.load(beta + o), f32x4.mul(v128.load(runMean + o), s));
+  for (let b = 0, p = inp + o, q = y + o; b < B; b++, p += step, q += step) v128.store(q, f32x4.add(f32x4.mul(v128.load(p), s), t));
+}
+
+/** batchnorm_backward of channels c..c+3 of features (HW = 1, sample stride ld). */
+// @ts-ignore: decorator
+@inline function featuresBackward4(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, inp: usize, gamma: usize,
+  mean: usize, invstd: usize, B: i32, c: i32, ld: i32): void {
+  const step = <usize>ld << 2;
+  const o = <usize>c << 2;
+  const is = v128.load(invstd + o);
+  const sh = f32x4.mul(f32x4.neg(v128.load(mean + o)), is);
+  let glo = f64x2.splat(0), ghi = glo, hlo = glo, hhi = glo;
+  for (let b = 0, pd = dout + o, px = inp + o; b < B; b++, pd += step, px += step) {
+    const d = v128.load(pd);
+    const h = f32x4.mul(d, f32x4.add(f32x4.mul(v128.load(px), is), sh));
+    glo = addF64(glo, d); ghi = addF64Hi(ghi, d);
+    hlo = addF64(hlo, h); hhi = addF64Hi(hhi, h);
+  }
+  const g = v128.shuffle<f32>(f32x4.demote_f64x2_zero(glo), f32x4.demote_f64x2_zero(ghi), 0, 1, 4, 5);
+  const h = v128.shuffle<f32>(f32x4.demote_f64x2_zero(hlo), f32x4.demote_f64x2_zero(hhi), 0, 1, 4, 5);
+  v128.store(dgamma + o, f32x4.add(v128.load(dgamma + o), h));
+  v128.store(dbeta + o, f32x4.add(v128.load(dbeta + o), g));
+  if (dinp == 0) return;
+  const nB = f64x2.splat(<f64>B);
+  const gn = v128.shuffle<f32>(f32x4.demote_f64x2_zero(f64x2.div(glo, nB)), f32x4.demote_f64x2_zero(f64x2.div(ghi, nB)), 0, 1, 4, 5);
+  const hn = v128.shuffle<f32>(f32x4.demote_f64x2_zero(f64x2.div(hlo, nB)), f32x4.demote_f64x2_zero(f64x2.div(hhi, nB)), 0, 1, 4, 5);
+  const k = f32x4.mul(v128.load(gamma + o), is);
+  const p = f32x4.mul(f32x4.mul(f32x4.neg(k), hn), is);
+  const q = f32x4.mul(f32x4.neg(k), f32x4.add(gn, f32x4.mul(hn, sh)));
+  for (let b = 0, pi = dinp + o, pd = dout + o, px = inp + o; b < B; b++, pi += step, pd += step, px += step) {
+    v128.store(pi, f32x4.add(f32x4.mul(v128.load(pd), k), f32x4.add(f32x4.mul(v128.load(px), p), q)));
+  }
+}
+
 /** Running statistics update and invstd of one channel (shared by both twins). */
 // @ts-ignore: decorator
 @inline function channelStats(c: i32, mean: f64, varSum: f64, n: i32, momentum: f64, eps: f64,
@@ -157,7 +253,14 @@ import { hsum01_23 } from './simd';
 export function batchnorm_forward(y: usize, mean: usize, inp: usize, gamma: usize, beta: usize, invstd: usize,
   runMean: usize, runVar: usize, B: i32, C: i32, HW: i32, ld: i32, momentum: f64, eps: f64, training: bool): void {
   const n = B * HW;
-  for (let c = 0; c < C; c++) {
+  let c = 0;
+  if (HW == 1) {
+    for (; c + 4 <= C; c += 4) {
+      if (training) featuresForward4(y, mean, inp, gamma, beta, invstd, runMean, runVar, B, c, ld, momentum, eps);
+      else featuresEval4(y, inp, gamma, beta, runMean, runVar, B, c, ld, eps);
+    }
+  }
+  for (; c < C; c++) {
     const gm = load<f32>(gamma + (<usize>c << 2));
     const bt = load<f32>(beta + (<usize>c << 2));
     if (!training) {
@@ -184,7 +287,9 @@ export function batchnorm_forward(y: usize, mean: usize, inp: usize, gamma: usiz
 export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dout: usize, inp: usize, gamma: usize,
   mean: usize, invstd: usize, B: i32, C: i32, HW: i32, ld: i32): void {
   const n = B * HW;
-  for (let c = 0; c < C; c++) {
+  let c = 0;
+  if (HW == 1) for (; c + 4 <= C; c += 4) featuresBackward4(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, B, c, ld);
+  for (; c < C; c++) {
     const is = load<f32>(invstd + (<usize>c << 2));
     const sh = -load<f32>(mean + (<usize>c << 2)) * is;
     let g: f64 = 0;
