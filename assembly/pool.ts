@@ -1,6 +1,9 @@
 // 2-D max and average pooling over channels-first images, forward and backward.
 //   inp (B,C,H,W) -> out (B,C,OH,OW), window k, stride s, no padding: OH = (H - k) / s + 1
 //   argmax (B,C,OH,OW) i32: i0 + index into inp of each window's first maximum (row-major order)
+//   relu (max forward): out = max(0, window max), and argmax -1 where that is 0: a relu after the
+//   pool fused into it (the layers run relu then max pool as pool then relu: model.ts), the same
+//   bits as the two kernels, and the backward routes no gradient from a window the relu zeroed.
 // Reference: src/engine/ref/pool.ts. Flatten needs no kernel: (B,C,H,W) is (B,C*H*W) in memory.
 // i0 lets a thread run images b0.. of a batch (inp, out, argmax, dinp, dout advanced to image b0,
 // i0 = b0*C*H*W) and still store and read the batch-wide indices of the Backend contract; one
@@ -15,10 +18,10 @@ import { loadN, storeN } from './simd';
 
 /** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
 export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32, relu: bool): void {
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
-      for (let x = 0; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, k, stride, OH, OW, y, x, i0);
+      for (let x = 0; x < OW; x++) maxWindow(out, argmax, inp, bc, H, W, k, stride, OH, OW, y, x, i0, relu);
     }
   }
 }
@@ -26,7 +29,7 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
 /** Max pooling of one window: output (y, x) of plane bc. */
 // @ts-ignore: decorator
 @inline function maxWindow(out: usize, argmax: usize, inp: usize, bc: i32, H: i32, W: i32, k: i32,
-  stride: i32, OH: i32, OW: i32, y: i32, x: i32, i0: i32): void {
+  stride: i32, OH: i32, OW: i32, y: i32, x: i32, i0: i32, relu: bool): void {
   const plane = bc * H * W;
   let at = plane + y * stride * W + x * stride;
   let best = load<f32>(inp + (<usize>at << 2));
@@ -38,13 +41,15 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
     }
   }
   const o = <usize>((bc * OH + y) * OW + x) << 2;
-  store<f32>(out + o, best);
-  store<i32>(argmax + o, i0 + at);
+  const zeroed = relu && !(best > 0);
+  store<f32>(out + o, zeroed ? 0 : best);
+  store<i32>(argmax + o, zeroed ? -1 : i0 + at);
 }
 
 /**
  * Max pooling of 2x2 windows x..x+n-1 (n <= 4) of one row pair: a0, a1 the top row's 8 floats, b0, b1
- * the bottom row's, tl and bl the indices of each window's top-left and bottom-left pixels, one 1s.
+ * the bottom row's, tl and bl the indices of each window's top-left and bottom-left pixels, one 1s;
+ * relu as maxpool_forward's.
  * The scalar code's walk over the window in row-major order (best = v where v > best), on four
  * windows at once: pmax(best, v) is best < v ? v : best, so a tie keeps the earlier pixel and a NaN
  * never replaces nor is replaced (a compare with it is false): the scalar code's bits. A true
@@ -52,7 +57,7 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
  */
 // @ts-ignore: decorator
 @inline function maxWindows4(o: usize, g: usize, n: i32, a0: v128, a1: v128, b0: v128, b1: v128, tl: v128, bl: v128,
-  one: v128): void {
+  one: v128, relu: bool): void {
   const tlv = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), trv = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
   const blv = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), brv = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
   const m1 = f32x4.pmax(tlv, trv);
@@ -60,15 +65,22 @@ export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B:
   const m2 = f32x4.pmax(m1, blv);
   at = v128.bitselect(bl, at, f32x4.lt(m1, blv));
   at = v128.bitselect(i32x4.add(bl, one), at, f32x4.lt(m2, brv));
-  storeN(o, f32x4.pmax(m2, brv), n);
+  let m = f32x4.pmax(m2, brv);
+  if (relu) {
+    // x > 0 ? x : 0 by mask, as the relu kernel: NaN and -0 give +0
+    const keep = f32x4.gt(m, f32x4.splat(0));
+    m = v128.and(m, keep);
+    at = v128.bitselect(at, i32x4.splat(-1), keep);
+  }
+  storeN(o, m, n);
   storeN(g, at, n);
 }
 
 /** out(B,C,OH,OW) = max over each k x k window of inp(B,C,H,W); argmax(B,C,OH,OW) = i0 + its index. */
 export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
-  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
+  W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32, relu: bool): void {
   if (k != 2 || stride != 2) {
-    maxpool_forward_scalar(out, argmax, inp, B, C, H, W, k, stride, OH, OW, i0);
+    maxpool_forward_scalar(out, argmax, inp, B, C, H, W, k, stride, OH, OW, i0, relu);
     return;
   }
   const W4 = <usize>W << 2;
@@ -85,7 +97,7 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
       for (; x + 4 <= OW; x += 4) {
         const p = r0 + (<usize>(2 * x) << 2);
         maxWindows4(o + (<usize>x << 2), g + (<usize>x << 2), 4,
-          v128.load(p), v128.load(p, 16), v128.load(p + W4), v128.load(p + W4, 16), tl, bl, one);
+          v128.load(p), v128.load(p, 16), v128.load(p + W4), v128.load(p + W4, 16), tl, bl, one, relu);
         tl = i32x4.add(tl, step);
         bl = i32x4.add(bl, step);
       }
@@ -94,20 +106,21 @@ export function maxpool_forward(out: usize, argmax: usize, inp: usize, B: i32, C
       if (n > 0) {
         const p = r0 + (<usize>(2 * x) << 2);
         maxWindows4(o + (<usize>x << 2), g + (<usize>x << 2), n,
-          loadN(p, 2 * n), loadN(p + 16, 2 * n - 4), loadN(p + W4, 2 * n), loadN(p + W4 + 16, 2 * n - 4), tl, bl, one);
+          loadN(p, 2 * n), loadN(p + 16, 2 * n - 4), loadN(p + W4, 2 * n), loadN(p + W4 + 16, 2 * n - 4), tl, bl, one, relu);
       }
     }
   }
 }
 
-/** dinp(B,C,H,W) = 0, then dinp[argmax - i0] += dout (windows overlap when stride < k). */
+/** dinp(B,C,H,W) = 0, then dinp[argmax - i0] += dout (windows overlap when stride < k; argmax -1: none). */
 export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32, C: i32, H: i32,
   W: i32, k: i32, stride: i32, OH: i32, OW: i32, i0: i32): void {
   if (k != 2 || stride != 2) {
     maxpool_backward_scalar(dinp, dout, argmax, B, C, H, W, k, stride, OH, OW, i0);
     return;
   }
-  // rows or columns past the last window get no gradient: zero them first
+  // rows or columns past the last window get no gradient: zero them first. An argmax of -1 (relu)
+  // matches none of a window's 4 pixels, so its window gets zeros.
   if (H != 2 * OH || W != 2 * OW) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   const W4 = <usize>W << 2;
   const zero = f32x4.splat(0), one = i32x4.splat(1), w = i32x4.splat(W), w1 = i32x4.splat(W + 1), step = i32x4.splat(8);
@@ -153,7 +166,9 @@ export function maxpool_backward_scalar(dinp: usize, dout: usize, argmax: usize,
   memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   const n = B * C * OH * OW;
   for (let o = 0; o < n; o++) {
-    const q = dinp + (<usize>(load<i32>(argmax + (<usize>o << 2)) - i0) << 2);
+    const a = load<i32>(argmax + (<usize>o << 2));
+    if (a < 0) continue;
+    const q = dinp + (<usize>(a - i0) << 2);
     store<f32>(q, load<f32>(q) + load<f32>(dout + (<usize>o << 2)));
   }
 }

@@ -5,6 +5,9 @@
 import { describe, it, expect } from 'vitest';
 import type { Backend, Pool2dShape } from '../src/engine/backend.js';
 import { pool2dShape } from '../src/engine/ref/pool.js';
+import { Activation } from '../src/model/layers/activation.js';
+import { Model } from '../src/model/model.js';
+import { parseArch } from '../src/model/spec.js';
 import { randomF32 } from './helpers.js';
 import { check, expectSameBits, putF32, putI32, ref, reportMaxDiffs, wasmBackends } from './kernel_backends.js';
 
@@ -114,4 +117,48 @@ describe('max pool special values', () => {
       expectSameBits(got.DX, want.DX);
     });
   }
+});
+
+describe('max pool with a fused relu', () => {
+  // The layers fuse a relu that runs right after a max pool into the pool (layers/index.ts): the
+  // fused kernels must give the bits of max pool then relu, forward and backward, on every backend.
+  // Windows k2 s2 (the SIMD path and its 1-window tail) and k3 s2 (the scalar path); values with
+  // ties, zeros of both signs and all-negative windows.
+  for (const [k, stride, W] of [[2, 2, 18], [3, 2, 9]]) {
+    const p = pool2dShape(2, 3, 6, W, k, stride);
+    const nIn = p.B * p.C * p.H * p.W, nOut = p.B * p.C * p.OH * p.OW;
+    const x = Float32Array.from(randomF32(nIn, 51), (v, i) => (i % 7 === 0 ? -0 : Math.round(v * 2) / 2 - 0.25));
+    const dout = randomF32(nOut, 52);
+    for (const be of backends) {
+      it(`${be.name} k${k} s${stride}: the bits of max pool then relu`, () => {
+        const mark = be.mark();
+        const X = putF32(be, x), D = putF32(be, dout);
+        const O = be.f32(nOut), A = be.i32(nOut), DX = be.f32(nIn), R = be.f32(nOut), DR = be.f32(nOut);
+        be.maxPoolForward(O, A, X, p);
+        be.activationForward('relu', R, O, nOut, 0);
+        be.activationBackward('relu', DR, D, R, nOut, 0);
+        be.maxPoolBackward(DX, DR, A, p);
+        const want = { out: R.slice(), dx: DX.slice() };
+        const Of = be.f32(nOut), Af = be.i32(nOut), DXf = be.f32(nIn);
+        be.maxPoolForward(Of, Af, X, { ...p, relu: true });
+        be.maxPoolBackward(DXf, D, Af, p);
+        expect(Array.from(Af).filter((a) => a === -1).length).toBeGreaterThan(0);
+        expectSameBits(Of, want.out);
+        expectSameBits(DXf, want.dx);
+        be.release(mark);
+      });
+    }
+  }
+});
+
+describe('layer fusion', () => {
+  it('fuses a relu into the max pool that runs before it, and nothing else', () => {
+    const opts = { activation: 'relu' as const, alpha: 0.01, dropout: 0 }, mnist = { height: 28, width: 28, classes: 10 };
+    const fused = (arch: string, act: 'relu' | 'tanh' = 'relu') => new Model(ref, parseArch(arch, { ...opts, activation: act }, mnist), 2)
+      .layers.filter((l): l is Activation => l instanceof Activation).map((l) => l.fused);
+    // relu then max pool runs as pool then relu (model.ts executionOrder): fused; the dense layer's relu is not
+    expect(fused('conv4k5-pool2-16-10')).toEqual([true, false]);
+    expect(fused('conv4k5-avgpool2-10')).toEqual([false]);
+    expect(fused('conv4k5-pool2-10', 'tanh')).toEqual([false]);
+  });
 });
