@@ -11,10 +11,10 @@
 // the same bytes.
 // SIMD pays for the common 2x2 stride-2 case: forward de-interleaves even/odd columns with
 // shuffles; max backward writes each 2x2 window's 4 gradients directly (g where argmax points, 0
-// elsewhere: no fill, no scatter), avg backward writes g/4 to all 4. A row's last 1-3 windows run
-// the same vector code on partial loads and stores in max forward (it pays there, not in the
-// backwards). Other windows share the scalar code (a fill plus a scatter).
-import { loadN, storeN } from './simd';
+// elsewhere: no fill, no scatter), avg backward writes g/4 to all 4. A row's last 1-3 max windows
+// run the same vector code on partial loads and stores (the scalar code's compares would branch
+// on the data). Other windows share the scalar code (a fill plus a scatter).
+import { loadN, store8, storeN } from './simd';
 
 /** Scalar twin of maxpool_forward: out = max over each window, argmax = where it came from. */
 export function maxpool_forward_scalar(out: usize, argmax: usize, inp: usize, B: i32, C: i32, H: i32,
@@ -123,7 +123,7 @@ export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32
   // matches none of a window's 4 pixels, so its window gets zeros.
   if (H != 2 * OH || W != 2 * OW) memory.fill(dinp, 0, <usize>(B * C * H * W) << 2);
   const W4 = <usize>W << 2;
-  const zero = f32x4.splat(0), one = i32x4.splat(1), w = i32x4.splat(W), w1 = i32x4.splat(W + 1), step = i32x4.splat(8);
+  const w = i32x4.splat(W), w1 = i32x4.splat(W + 1), step = i32x4.splat(8);
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
       const r0 = dinp + (<usize>((bc * H + 2 * y) * W) << 2);
@@ -133,31 +133,32 @@ export function maxpool_backward(dinp: usize, dout: usize, argmax: usize, B: i32
       let tl = i32x4.add(i32x4.splat(i0 + (bc * H + 2 * y) * W), i32x4(0, 2, 4, 6));
       let x = 0;
       for (; x + 4 <= OW; x += 4) {
-        // g + 0 as the fill-and-add of the scalar code gives (-0 becomes +0); at: 0, 1, W or W+1
-        const g = f32x4.add(v128.load(go + (<usize>x << 2)), zero);
-        const at = i32x4.sub(v128.load(ga + (<usize>x << 2)), tl);
-        const l = v128.and(g, i32x4.eq(at, zero));
-        const r = v128.and(g, i32x4.eq(at, one));
-        const dl = v128.and(g, i32x4.eq(at, w));
-        const dr = v128.and(g, i32x4.eq(at, w1));
-        const p = r0 + (<usize>(2 * x) << 2);
-        v128.store(p, v128.shuffle<f32>(l, r, 0, 4, 1, 5));
-        v128.store(p, v128.shuffle<f32>(l, r, 2, 6, 3, 7), 16);
-        v128.store(p + W4, v128.shuffle<f32>(dl, dr, 0, 4, 1, 5));
-        v128.store(p + W4, v128.shuffle<f32>(dl, dr, 2, 6, 3, 7), 16);
+        maxGrad4(r0 + (<usize>(2 * x) << 2), W4, 4, v128.load(go + (<usize>x << 2)), v128.load(ga + (<usize>x << 2)), tl, w, w1);
         tl = i32x4.add(tl, step);
       }
-      for (; x < OW; x++) {
-        const g: f32 = load<f32>(go + (<usize>x << 2)) + 0;
-        const at = load<i32>(ga + (<usize>x << 2)) - (i0 + (bc * H + 2 * y) * W + 2 * x); // 0, 1, W or W+1
-        const p = r0 + (<usize>(2 * x) << 2);
-        store<f32>(p, at == 0 ? g : 0);
-        store<f32>(p, at == 1 ? g : 0, 4);
-        store<f32>(p + W4, at == W ? g : 0);
-        store<f32>(p + W4, at == W + 1 ? g : 0, 4);
-      }
+      // the last 1-3 windows: the same code on the lanes they fill (loads and stores of n floats)
+      const n = OW - x;
+      if (n > 0) maxGrad4(r0 + (<usize>(2 * x) << 2), W4, n, loadN(go + (<usize>x << 2), n), loadN(ga + (<usize>x << 2), n), tl, w, w1);
     }
   }
+}
+
+/**
+ * The 4 gradients of each 2x2 window x..x+n-1 (n <= 4) of a row pair at p (rows W4 bytes apart):
+ * g where its argmax a points (its top-left pixel tl + 0, 1, W or W+1: w, w1 hold W and W+1), 0
+ * elsewhere. g + 0 as the scalar code's fill-and-add gives (-0 becomes +0).
+ */
+// @ts-ignore: decorator
+@inline function maxGrad4(p: usize, W4: usize, n: i32, g: v128, a: v128, tl: v128, w: v128, w1: v128): void {
+  const zero = f32x4.splat(0);
+  const g0 = f32x4.add(g, zero);
+  const at = i32x4.sub(a, tl);
+  const l = v128.and(g0, i32x4.eq(at, zero));
+  const r = v128.and(g0, i32x4.eq(at, i32x4.splat(1)));
+  const dl = v128.and(g0, i32x4.eq(at, w));
+  const dr = v128.and(g0, i32x4.eq(at, w1));
+  store8(p, v128.shuffle<f32>(l, r, 0, 4, 1, 5), v128.shuffle<f32>(l, r, 2, 6, 3, 7), 2 * n);
+  store8(p + W4, v128.shuffle<f32>(dl, dr, 0, 4, 1, 5), v128.shuffle<f32>(dl, dr, 2, 6, 3, 7), 2 * n);
 }
 
 /** Scalar twin of maxpool_backward: the fill and scatter, for every window. */
