@@ -12,8 +12,10 @@
 // Backward, with g = sum dout, h = sum dout xhat over the channel:
 //   dgamma += h, dbeta += g, dinp = gamma invstd (dout - g/n - xhat h/n), computed as dout k + x p + q
 // A channel's passes run back to back, so its B rows (B*HW floats: a few hundred KB for a conv
-// layer) come from memory once and stay in cache for the next pass. Each pass is one multiply-add
-// or less per element: the time is memory's, provided the sums are not one dependency chain, so
+// layer) come from memory once and mostly stay in cache for the next pass. The backward's second
+// pass (two inputs: the most bytes to keep) walks the samples last to first, starting with the
+// rows its sums read last, the likeliest to be in cache still. Each pass is one multiply-add or
+// less per element: the time is memory's, provided the sums are not one dependency chain, so
 // every row is summed in four 4-lane accumulators.
 // Every sum of a channel is taken in one fixed order (sample by sample; within a sample, the four
 // accumulators over 16-float blocks, the 4-float blocks left into the first, added (a0+a1)+(a2+a3),
@@ -309,7 +311,8 @@ export function batchnorm_backward(dinp: usize, dgamma: usize, dbeta: usize, dou
     const hn = <f32>(h / <f64>n);
     const p = -k * hn * is;
     const q = -k * (gn + hn * sh);
-    for (let b = 0; b < B; b++) rowDinp(rowAt(dinp, b, c, HW, ld), rowAt(dout, b, c, HW, ld), rowAt(inp, b, c, HW, ld), HW, k, p, q);
+    // last sample first (see the header)
+    for (let b = B - 1; b >= 0; b--) rowDinp(rowAt(dinp, b, c, HW, ld), rowAt(dout, b, c, HW, ld), rowAt(inp, b, c, HW, ld), HW, k, p, q);
   }
 }
 
