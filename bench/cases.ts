@@ -8,9 +8,9 @@ import { activationForward as refActivationForward } from '../src/engine/ref/act
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
 import { randF32 } from './rand.js';
+import { elementwiseCases } from './elementwise.js';
 import { stepCases, type ModelLib } from './step.js';
 import { sparseCases } from './sparse.js';
-import { elementwiseCases } from './elementwise.js';
 
 /** n seeded integers in [0, k) in be's memory. */
 function randI32(be: Backend, n: number, seed: number, k: number): Int32Array {
