@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   await new Promise((r) => setTimeout(r, 500));
 
   // 2. Time what passed, case by case so the ratios of one case are measured close together.
-  console.log('\nmedian / min / max per call, sizes of gemm are MxKxN' + (args.quick ? ' (quick: fewer sizes and samples)' : ''));
+  console.log('\nmedian / min / max per call, sizes of gemm are MxKxN, GB/s the least bytes a case moves over its median' + (args.quick ? ' (quick: fewer sizes and samples)' : ''));
   console.log(tableHeader());
   const rows: Row[] = [];
   let group = '';
@@ -137,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const [row, s] of samples) {
       row.timing = summarize(s);
       if (c.flops) row.gflops = c.flops / row.timing.median / 1e9;
+      if (c.bytes) row.gbps = c.bytes / row.timing.median / 1e9;
     }
     const ref = caseRows.find((r) => r.backend === 'ts-ref')?.timing?.median;
     const fast = caseRows.find((r) => r.backend === 'ts-fast')?.timing?.median;

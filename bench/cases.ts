@@ -8,6 +8,7 @@ import { activationForward as refActivationForward } from '../src/engine/ref/act
 import { Rng } from '../src/util/rng.js';
 import type { Case, Instance } from './types.js';
 import { randF32 } from './rand.js';
+import { elementwiseCases } from './elementwise.js';
 import { stepCases, type ModelLib } from './step.js';
 import { sparseCases } from './sparse.js';
 import { convCases } from './conv.js';
@@ -207,6 +208,7 @@ export function allCases(quick: boolean, modelLib: ModelLib | string): Case[] {
   cases.push(...(quick ? ['sgd', 'adam'] : ['sgd', 'momentum', 'adam']).map((k) => optimizerCase(k as OptimizerKind)));
   cases.push(gatherCase());
   cases.push(...dropoutCases());
+  cases.push(...elementwiseCases(quick));
   cases.push(...stepCases(quick, modelLib));
   cases.push(...sparseCases(quick, modelLib));
   cases.push(...convCases(quick));

@@ -21,7 +21,7 @@ export function verifyLine(r: Row): string {
 }
 
 const COLS: [string, number][] = [
-  ['case', 44], ['backend', 13], ['median', 10], ['min', 10], ['max', 10], ['GFLOP/s', 8], ['vs ts-ref', 10], ['vs ts-fast', 10],
+  ['case', 44], ['backend', 13], ['median', 10], ['min', 10], ['max', 10], ['GFLOP/s', 8], ['GB/s', 6], ['vs ts-ref', 10], ['vs ts-fast', 10],
 ];
 
 export function tableHeader(): string {
@@ -37,7 +37,7 @@ export function tableRow(r: Row, showCase: boolean): string {
     return `${name} ${r.backend.padEnd(13)} ${why}`;
   }
   const t = r.timing;
-  const cells = [fmtTime(t.median), fmtTime(t.min), fmtTime(t.max), fmtNum(r.gflops), fmtRatio(r.vsRef), fmtRatio(r.vsFast)];
+  const cells = [fmtTime(t.median), fmtTime(t.min), fmtTime(t.max), fmtNum(r.gflops), fmtNum(r.gbps), fmtRatio(r.vsRef), fmtRatio(r.vsFast)];
   return `${name} ${r.backend.padEnd(13)} ${cells.map((c, i) => c.padStart(COLS[i + 2][1])).join(' ')}`;
 }
 

@@ -17,6 +17,8 @@ export interface Case {
   name: string;
   /** Floating-point operations of one run, where defined (2MNK for gemm). */
   flops?: number;
+  /** Bytes one run must move at least (inputs read once, outputs written once), for memory-bound cases. */
+  bytes?: number;
   /** Tolerance of outputs against ts-ref: |got - want| <= atol + rtol |want|. */
   atol: number;
   rtol: number;
@@ -45,6 +47,8 @@ export interface Row {
   first?: number;
   timing?: Timing;
   gflops?: number;
+  /** bytes / median, in GB/s. */
+  gbps?: number;
   vsRef?: number;
   vsFast?: number;
 }

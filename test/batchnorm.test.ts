@@ -115,8 +115,10 @@ for (const { label, s } of shapes) {
 }
 
 describe('batchnorm threads', () => {
-  it('2 and 3 threads give 1 thread\'s bits (forward, running statistics, backward)', () => {
-    const s: BatchNormShape = { B: 64, C: 12, HW: 100 };
+  // HW 100: 16-float blocks and a 4-float block; 169: and a scalar tail; 1: a dense layer's features (each
+  // shape over MIN_ELEMS.batchNorm, so that it splits)
+  it.each([{ B: 64, C: 12, HW: 100 }, { B: 64, C: 7, HW: 169 }, { B: 512, C: 160, HW: 1 }])(
+    '2 and 3 threads give 1 thread\'s bits (forward, running statistics, backward), B $B C $C HW $HW', (s: BatchNormShape) => {
     const n = s.B * s.C * s.HW;
     const x = randomF32(n, 9, -3, 3), d = randomF32(n, 10, -1, 1), g = randomF32(s.C, 11, 0.5, 1.5);
     const outs: Float32Array[][] = [];

@@ -52,6 +52,8 @@ export interface Pool2dShape {
   B: number; C: number; H: number; W: number;
   k: number; stride: number;
   OH: number; OW: number;
+  /** Max pooling only: a relu on the output, fused (out = max(0, window max); argmax -1 where out is 0). */
+  relu?: boolean;
 }
 
 /**
@@ -196,9 +198,12 @@ export interface Backend {
    */
   conv2dBackward(dinp: Float32Array | null, dweight: Float32Array, dbias: Float32Array | null,
     dout: Float32Array, inp: Float32Array, weight: Float32Array, s: Conv2dShape): void;
-  /** out(B,C,OH,OW) = max of each window; argmax (same shape) = index in inp of its first maximum. */
+  /**
+   * out(B,C,OH,OW) = max of each window; argmax (same shape) = index in inp of its first maximum.
+   * p.relu: out = max(0, window max), and argmax -1 where the relu gives 0 (the backward then routes nothing).
+   */
   maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void;
-  /** dinp(B,C,H,W) = 0, then dinp[argmax] += dout. */
+  /** dinp(B,C,H,W) = 0, then dinp[argmax] += dout (argmax -1: none). */
   maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void;
   /** out(B,C,OH,OW) = mean of each window. */
   avgPoolForward(out: Float32Array, inp: Float32Array, p: Pool2dShape): void;

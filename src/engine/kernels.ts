@@ -322,7 +322,7 @@ export const KERNELS = {
 
   // ---- pooling (assembly/pool.ts): chunks of whole images; i0 keeps max pooling's argmax batch-wide ----
   maxpool_forward: kernel({
-    args: { out: 'ptr', argmax: 'ptr', inp: 'ptr', ...POOL, i0: 'i32' },
+    args: { out: 'ptr', argmax: 'ptr', inp: 'ptr', ...POOL, i0: 'i32', relu: 'bool' },
     scalar: 'maxpool_forward_scalar',
     stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels,
     split: (a) => {

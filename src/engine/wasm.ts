@@ -481,7 +481,7 @@ export class WasmBackend implements Backend, SparseOps {
     if (dinp) this.call('conv2d_backward_input', { dinp, dout, weight, ...s, scratch });
   }
   maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
-    this.call('maxpool_forward', { out, argmax, inp, ...p, i0: 0 });
+    this.call('maxpool_forward', { out, argmax, inp, ...p, i0: 0, relu: p.relu === true });
   }
   maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
     this.call('maxpool_backward', { dinp, dout, argmax, ...p, i0: 0 });

@@ -7,7 +7,7 @@ import type { Rng } from '../util/rng.js';
 import { initParam } from './init.js';
 import type { ForwardContext, InitRule, Layer, LayerSpec, ParamDef, Shape } from './layer.js';
 import { shapeSize } from './layer.js';
-import { createLayer } from './layers/index.js';
+import { createLayer, fuseLayers } from './layers/index.js';
 import { SparseDense } from './layers/sparse_dense.js';
 import { Dense } from './layers/dense.js';
 import type { ModelSpec } from './spec.js';
@@ -60,6 +60,7 @@ export class Model {
       this.layers.push(layer);
       shape = layer.outShape;
     }
+    fuseLayers(this.layers);
     this.inputSize = shapeSize(spec.input);
     this.classes = shapeSize(shape);
     if (this.classes !== spec.classes) {

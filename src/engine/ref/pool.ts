@@ -10,7 +10,10 @@ export function pool2dShape(B: number, C: number, H: number, W: number, k: numbe
   return { B, C, H, W, k, stride, OH: Math.floor((H - k) / stride) + 1, OW: Math.floor((W - k) / stride) + 1 };
 }
 
-/** out = max over each window; argmax = index in inp of the first maximum (row-major window order). */
+/**
+ * out = max over each window; argmax = index in inp of the first maximum (row-major window order).
+ * p.relu: out = relu(max), argmax -1 where that is 0 (the relu's gradient there is 0).
+ */
 export function maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, p: Pool2dShape): void {
   const { B, C, H, W, k, stride, OH, OW } = p;
   for (let bc = 0; bc < B * C; bc++) {
@@ -25,18 +28,19 @@ export function maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float
           }
         }
         const o = (bc * OH + y) * OW + x;
-        out[o] = inp[at];
-        argmax[o] = at;
+        const zeroed = p.relu === true && !(inp[at] > 0);
+        out[o] = zeroed ? 0 : inp[at];
+        argmax[o] = zeroed ? -1 : at;
       }
     }
   }
 }
 
-/** dinp = 0, then dinp[argmax] += dout (windows may overlap when stride < k). */
+/** dinp = 0, then dinp[argmax] += dout (windows may overlap when stride < k; argmax -1: none). */
 export function maxPoolBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, p: Pool2dShape): void {
   const { B, C, H, W, OH, OW } = p;
   dinp.fill(0, 0, B * C * H * W);
-  for (let o = 0; o < B * C * OH * OW; o++) dinp[argmax[o]] += dout[o];
+  for (let o = 0; o < B * C * OH * OW; o++) if (argmax[o] >= 0) dinp[argmax[o]] += dout[o];
 }
 
 /** out = mean over each k x k window. */

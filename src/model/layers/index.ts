@@ -58,6 +58,17 @@ export function createLayer(spec: LayerSpec, inShape: Shape): Layer {
   return make(spec, inShape);
 }
 
+/**
+ * Fuses layers that one kernel runs as well as two, in the order the layers run: a relu right
+ * after a max pool goes into the pool (layers/pool.ts). Outputs and gradients keep their bits.
+ */
+export function fuseLayers(layers: readonly Layer[]): void {
+  for (let i = 0; i + 1 < layers.length; i++) {
+    const a = layers[i], b = layers[i + 1];
+    if (a instanceof Pool && b instanceof Activation && b.spec.fn === 'relu' && a.fuseRelu()) b.fused = true;
+  }
+}
+
 function need(ok: boolean, what: string): void {
   if (!ok) throw new UserError(`bad model spec: ${what}`);
 }

@@ -3,6 +3,9 @@
 //   max: out = max of each window, argmax remembered; backward routes dout to the argmax pixel
 //   avg: out = mean of each window; backward spreads dout / k^2 over the window
 // Flatten needs no layer: a dense layer reads (B,C,H,W) as (B,C*H*W), the same memory.
+// A relu that runs right after a max pool is fused into it (fuseRelu, from layers/index.ts): the
+// pool writes relu(max) and routes no gradient from a window the relu zeroed, and the relu layer
+// passes values through; the same bits as the two layers, two passes over the pooled values fewer.
 import type { Backend, Pool2dShape } from '../../engine/backend.js';
 import { pool2dShape } from '../../engine/ref/pool.js';
 import { UserError } from '../../errors.js';
@@ -51,6 +54,13 @@ export class Pool implements Layer {
     if (this.argmax) this.backend.maxPoolForward(this.out, this.argmax, x, this.geom);
     else this.backend.avgPoolForward(this.out, x, this.geom);
     return this.out;
+  }
+
+  /** Takes over the relu that runs right after this layer (max pooling only: a relu commutes with max). */
+  fuseRelu(): boolean {
+    if (this.spec.mode !== 'max') return false;
+    this.geom.relu = true;
+    return true;
   }
 
   backward(dout: Float32Array, B: number): Float32Array | null {
