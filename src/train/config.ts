@@ -154,11 +154,11 @@ export const PRESETS: Record<string, { help: string; config: Partial<TrainConfig
   },
   best: {
     help: 'for 99.5%+: conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-dense256-bn-relu-dense10 with augmentation ' +
-      '(translate 2, rotate 10, scale 0.1), label smoothing 0.1, Adam one-cycle lr 0.01, batch 128, 6 epochs',
+      '(translate 2, rotate 10, scale 0.1), label smoothing 0.1, Adam one-cycle lr 0.01, batch 128, 8 epochs',
     config: {
       arch: 'conv24k5-bn-relu-pool2-conv32k3-bn-relu-pool2-dense256-bn-relu-dense10', activation: 'relu', init: 'he',
       dropout: 0, batch: 128, optimizer: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0, schedule: 'onecycle',
-      warmup: '0', epochs: 6, labelSmoothing: 0.1, augment: { translate: 2, rotate: 10, scale: 0.1, flip: false }, ...MNIST_NORM,
+      warmup: '0', epochs: 8, labelSmoothing: 0.1, augment: { translate: 2, rotate: 10, scale: 0.1, flip: false }, ...MNIST_NORM,
     },
   },
 };
