@@ -1,7 +1,7 @@
 // Cases of the element-wise layers of a conv net: batch norm (training forward, evaluation forward,
 // backward) per channel after a conv and per feature after a dense layer, and 2x2 max pooling,
-// at the sizes of --preset fast (batch 256: 16 channels of 24x24 after conv1, 32 of 10x10 after
-// conv2, 256 features after a dense layer). They move far more bytes than they compute, so each
+// at the sizes of the first --preset fast network (batch 256: 16 channels of 24x24 after conv1, 32
+// of 10x10 after conv2, 256 features after a dense layer) and the recipe's first pool (24 of 24x24). They move far more bytes than they compute, so each
 // case names the bytes it must move at least (its inputs read once, its outputs written once) and
 // the table shows that over the time as GB/s: how near a kernel runs to the memory's speed.
 import type { BatchNormShape, Pool2dShape } from '../src/engine/backend.js';
@@ -84,5 +84,6 @@ export function elementwiseCases(quick: boolean): Case[] {
     ...batchNormCases(`${B}x32x10x10`, { B, C: 32, HW: 10 * 10 }),
     ...batchNormCases(`${B}x256 (dense)`, { B, C: 256, HW: 1 }),
     ...maxPoolCases(pool2dShape(B, 32, 10, 10, 2, 2)),
+    ...maxPoolCases(pool2dShape(B, 24, 24, 24, 2, 2)), // the time-to-accuracy recipe's first pool
   ];
 }
