@@ -90,9 +90,8 @@ describe('pool shape', () => {
 describe('max pool special values', () => {
   // NaN (never a maximum after the first pixel: v > best is false), -0 against +0 (a tie: the first
   // wins), infinities and ties, in 2x2 windows of the SIMD path and its tail (W 18: OW 9); dout
-  // with -0, which the backward's fill-and-add turns into +0. The SIMD kernels give their scalar
-  // twin's bits. (The TS reference starts each window at -Infinity, the kernels at its first pixel:
-  // a window that starts with NaN differs, so the reference is not the yardstick here.)
+  // with -0, which the backward's fill-and-add turns into +0. The SIMD kernels and the TS reference
+  // give the scalar twin's bits (all start each window at its first pixel).
   const p = pool2dShape(2, 3, 6, 18, 2, 2);
   const specials = [NaN, -0, 0, -Infinity, Infinity, 1, 1, -1];
   const x = Float32Array.from(randomF32(p.B * p.C * p.H * p.W, 41), (v, i) => (i % 3 === 0 ? specials[(i / 3) % 8] : Math.round(v * 2) / 2));
@@ -108,7 +107,7 @@ describe('max pool special values', () => {
     return got;
   };
   const [scalar, ...simd] = [...wasmBackends()].sort((a, b) => Number(b.name === 'wasm-scalar') - Number(a.name === 'wasm-scalar'));
-  for (const be of simd) {
+  for (const be of [...simd, ref]) {
     it(`${be.name}: wasm-scalar's output, argmax and gradient bits`, () => {
       const want = run(scalar), got = run(be);
       expect(want.O.some(Number.isNaN)).toBe(true);

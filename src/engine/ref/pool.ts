@@ -19,8 +19,10 @@ export function maxPoolForward(out: Float32Array, argmax: Int32Array, inp: Float
   for (let bc = 0; bc < B * C; bc++) {
     for (let y = 0; y < OH; y++) {
       for (let x = 0; x < OW; x++) {
-        let best = -Infinity;
+        // Start at the window's first pixel, as the kernels do: a NaN there stays the maximum
+        // (nothing compares greater), and an all -Infinity window points at its first pixel.
         let at = bc * H * W + y * stride * W + x * stride;
+        let best = inp[at];
         for (let i = 0; i < k; i++) {
           for (let j = 0; j < k; j++) {
             const idx = bc * H * W + (y * stride + i) * W + (x * stride + j);
