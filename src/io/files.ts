@@ -124,6 +124,7 @@ export function gunzipLimited(bytes: Uint8Array, path: string, limit: number, pr
     // is within the limit: zlib then fills it in place instead of growing a list of 16 KiB chunks
     // and concatenating them, which doubles the peak memory. A wrong trailer only costs speed
     // (more chunks) or is refused by zlib's own length check; the deflate ratio caps what it can ask.
+    // One byte to spare, so the stream's end is met inside the chunk instead of starting another.
     const isize = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
     const chunk = Math.min(max, isize, bytes.length * 1032) + 1;
     const out = gunzipSync(bytes, { maxOutputLength: max, ...(chunk > 1 << 16 ? { chunkSize: chunk } : {}) });
