@@ -72,6 +72,21 @@ const CHEAP_FORWARD: readonly Activation[] = ['identity', 'relu', 'leaky_relu'];
 // Geometry of conv2d and pooling calls, in the kernels' argument order.
 const CONV = { B: 'i32', C: 'i32', H: 'i32', W: 'i32', OC: 'i32', KH: 'i32', KW: 'i32', stride: 'i32', pad: 'i32' } as const;
 const POOL = { B: 'i32', C: 'i32', H: 'i32', W: 'i32', k: 'i32', stride: 'i32', OH: 'i32', OW: 'i32' } as const;
+
+type PoolGeometry = { B: number; C: number; H: number; W: number; OH: number; OW: number };
+/** A pooling call stays on one thread for one image or few pixels. */
+const poolStays = (a: PoolGeometry): boolean => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels;
+/**
+ * A pooling call splits by whole images: each pointer in `pooled` steps over one image's pooled
+ * values (C*OH*OW), each in `full` over its input (C*H*W); `more` adds other per-image offsets.
+ */
+function poolSplit(a: PoolGeometry, pooled: string[], full: string[], more: Record<string, number> = {}) {
+  const offsets: Record<string, number> = { ...more };
+  for (const p of pooled) offsets[p] = a.C * a.OH * a.OW * 4;
+  for (const p of full) offsets[p] = a.C * a.H * a.W * 4;
+  return { count: 'B' as const, unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD, offsets };
+}
+
 const ROWS = { idx: 'ptr', val: 'ptr', start: 'ptr', cnt: 'ptr' } as const;
 
 export const KERNELS = {
@@ -324,38 +339,26 @@ export const KERNELS = {
   maxpool_forward: kernel({
     args: { out: 'ptr', argmax: 'ptr', inp: 'ptr', ...POOL, i0: 'i32', relu: 'bool' },
     scalar: 'maxpool_forward_scalar',
-    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels,
-    split: (a) => {
-      const o = a.C * a.OH * a.OW, i = a.C * a.H * a.W;
-      return { count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD, offsets: { out: o * 4, argmax: o * 4, inp: i * 4, i0: i } };
-    },
+    stays: poolStays,
+    split: (a) => poolSplit(a, ['out', 'argmax'], ['inp'], { i0: a.C * a.H * a.W }),
   }),
   maxpool_backward: kernel({
     args: { dinp: 'ptr', dout: 'ptr', argmax: 'ptr', ...POOL, i0: 'i32' },
     scalar: 'maxpool_backward_scalar',
-    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels,
-    split: (a) => {
-      const o = a.C * a.OH * a.OW, i = a.C * a.H * a.W;
-      return { count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD, offsets: { dinp: i * 4, dout: o * 4, argmax: o * 4, i0: i } };
-    },
+    stays: poolStays,
+    split: (a) => poolSplit(a, ['dout', 'argmax'], ['dinp'], { i0: a.C * a.H * a.W }),
   }),
   avgpool_forward: kernel({
     args: { out: 'ptr', inp: 'ptr', ...POOL },
     scalar: 'avgpool_forward_scalar',
-    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels,
-    split: (a) => ({
-      count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD,
-      offsets: { out: a.C * a.OH * a.OW * 4, inp: a.C * a.H * a.W * 4 },
-    }),
+    stays: poolStays,
+    split: (a) => poolSplit(a, ['out'], ['inp']),
   }),
   avgpool_backward: kernel({
     args: { dinp: 'ptr', dout: 'ptr', ...POOL },
     scalar: 'avgpool_backward_scalar',
-    stays: (a) => a.B < 2 || a.B * a.C * a.H * a.W < MIN_ELEMS.poolPixels,
-    split: (a) => ({
-      count: 'B', unit: 1, chunks: IMAGE_CHUNKS_PER_THREAD,
-      offsets: { dinp: a.C * a.H * a.W * 4, dout: a.C * a.OH * a.OW * 4 },
-    }),
+    stays: poolStays,
+    split: (a) => poolSplit(a, ['dout'], ['dinp']),
   }),
 };
 
